@@ -1,0 +1,66 @@
+"""Shared fixtures: tiny images, synthetic clips with known motion, an isolated style library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch):
+    """Keep the user library and cache out of the real home directory."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("VIDSTYLE_HOME", str(home / "vidstyle"))
+    monkeypatch.setenv("VIDSTYLE_CACHE", str(home / "cache"))
+    monkeypatch.delenv("VIDSTYLE_STYLE_PATH", raising=False)
+    torch.manual_seed(0)
+    return home
+
+
+def textured(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A smooth, textured RGB image (uint8) with structure at several scales."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for cells in (4, 9, 23):
+        coarse = rng.random((cells, cells, 3)).astype(np.float32)
+        layers.append(cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC))
+    image = sum(layers) / len(layers)
+    image = (image - image.min()) / (image.max() - image.min())
+    return (image * 255).astype(np.uint8)
+
+
+@pytest.fixture
+def content_image() -> np.ndarray:
+    return textured(48, 64, seed=1)
+
+
+@pytest.fixture
+def style_image_path(tmp_path) -> Path:
+    from vidstyle.textures import render_mosaic
+    from vidstyle.video import write_image
+
+    path = tmp_path / "style.png"
+    write_image(path, cv2.resize(render_mosaic(), (96, 96), interpolation=cv2.INTER_AREA))
+    return path
+
+
+@pytest.fixture
+def content_path(tmp_path, content_image) -> Path:
+    from vidstyle.video import write_image
+
+    path = tmp_path / "content.png"
+    write_image(path, content_image)
+    return path
+
+
+def shared_file(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.is_file():
+        pytest.skip(f"test material {path} is not present")
+    return path

@@ -1,0 +1,84 @@
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from vidstyle.cli import app
+from vidstyle.video import read_image
+
+runner = CliRunner()
+
+
+def plain(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def test_image_writes_output_and_steps(tmp_path, content_path, style_image_path):
+    out = tmp_path / "out.png"
+    result = runner.invoke(app, ["image", str(content_path), "--styles", f"{style_image_path}", "-o", str(out),
+                                 "--size", "32", "--iterations", "4", "--save-every", "2", "--device", "cpu"])
+    assert result.exit_code == 0, plain(result.output)
+    assert read_image(out).shape == (24, 32, 3)
+    assert sorted(p.name for p in (tmp_path / "out_steps").iterdir()) == ["00002.png", "00004.png"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--styles", "swirl:-1"], "expected a weight >= 0"),
+        (["--styles", "nosuchstyle"], "unknown style 'nosuchstyle'"),
+        (["--styles", "swirl", "--weights", "/nope.pth"], "expected 'embedded', 'torchvision' or a weights file"),
+        (["--styles", "swirl", "--init", "/nope.png"], "does not exist"),
+        (["--styles", "swirl", "--size", "20"], "expected an image of at least 16x16 px for layer relu5_1, got 20x15"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_1(tmp_path, content_path, args, message):
+    result = runner.invoke(app, ["image", str(content_path), "-o", str(tmp_path / "o.png"), "--size", "32",
+                                 "--iterations", "1", *args])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    text = plain(result.output)
+    assert message in text and "Traceback" not in text
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_missing_content_and_input_overwrite(tmp_path, content_path):
+    result = runner.invoke(app, ["image", str(tmp_path / "none.jpg"), "-s", "swirl", "-o", str(tmp_path / "o.png")])
+    assert result.exit_code == 1 and "does not exist" in plain(result.output)
+    before = content_path.read_bytes()
+    result = runner.invoke(app, ["image", str(content_path), "-s", "swirl", "-o", str(content_path)])
+    assert result.exit_code == 1 and "refusing to overwrite the input" in plain(result.output)
+    assert content_path.read_bytes() == before
+
+
+def test_usage_errors_exit_2(content_path):
+    result = runner.invoke(app, ["image", str(content_path), "-s", "swirl", "-o", "x.png", "--optimizer", "sgd"])
+    assert result.exit_code == 2
+
+
+def test_styles_list_and_add(tmp_path, style_image_path):
+    result = runner.invoke(app, ["styles", "add", "tiles", str(style_image_path)])
+    assert result.exit_code == 0, plain(result.output)
+    result = runner.invoke(app, ["styles", "add", "tiles", str(style_image_path)])
+    assert result.exit_code == 1 and "use --force" in plain(result.output)
+    listing = plain(runner.invoke(app, ["styles", "list"]).output)
+    assert "tiles" in listing and "swirl" in listing
+
+
+def test_options_reach_the_config(monkeypatch, tmp_path, content_path):
+    seen = {}
+
+    def fake_stylize(content, entries, *, size, config, device, callback, save_every, on_snapshot):
+        seen.update(size=size, config=config, entries=entries)
+        return content
+
+    monkeypatch.setattr("vidstyle.image.stylize_image", fake_stylize)
+    result = runner.invoke(app, ["image", str(content_path), "-s", "swirl:2,mosaic:1", "-o", str(tmp_path / "o.png"),
+                                 "--size", "100", "--style-weight", "3.5", "--tv-weight", "0", "--optimizer", "adam",
+                                 "--pooling", "avg", "--preserve-colors", "--style-scale", "0.5", "-i", "7",
+                                 "--device", "cpu"])
+    assert result.exit_code == 0, plain(result.output)
+    config = seen["config"]
+    assert seen["size"] == 100 and config.loss.style_weight == 3.5 and config.loss.tv_weight == 0
+    assert config.optim.optimizer == "adam" and config.optim.iterations == 7
+    assert config.features.pooling == "avg" and config.style.preserve_colors and config.style.style_scale == 0.5
+    assert [round(e.weight, 3) for e in seen["entries"]] == [0.667, 0.333]

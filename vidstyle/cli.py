@@ -1,0 +1,218 @@
+"""The ``vidstyle`` command line: options -> configs, device resolved once, Rich progress, exit codes.
+
+User errors (bad input, missing files) print one red line and exit 1; Typer's
+own usage errors exit 2; an interrupt exits 130. No tensor maths here.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .config import FeatureConfig, LossConfig, OptimConfig, RunConfig, StyleConfig
+from .video import MediaError
+from .weights import WeightsUnavailableError
+
+app = typer.Typer(help="Neural style transfer for videos and stills (Gatys et al.; Ruder et al. for video).",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+styles_app = typer.Typer(help="The style library: names usable in --styles.", no_args_is_help=True)
+app.add_typer(styles_app, name="styles")
+
+err = Console(stderr=True)
+out = Console()
+D = RunConfig()  # the single source of defaults
+USER_ERRORS = (ValueError, OSError, WeightsUnavailableError, MediaError, FloatingPointError)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class OptimizerChoice(str, Enum):
+    lbfgs = "lbfgs"
+    adam = "adam"
+
+
+class PoolingChoice(str, Enum):
+    max = "max"
+    avg = "avg"
+
+
+class DeviceChoice(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    mps = "mps"
+
+
+class PrecisionChoice(str, Enum):
+    fp32 = "fp32"
+    bf16 = "bf16"
+
+
+def user_errors(func: F) -> F:
+    """Turn expected failures into one red line and exit 1 (real bugs keep their traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except USER_ERRORS as exc:
+            # A fresh console: the shared one may still be bound to a closed progress display.
+            Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            Console(stderr=True).print("[yellow]interrupted[/yellow]: finished work is kept; run the same command again to resume")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+# Options shared by `image` and `video`; defaults come from RunConfig.
+StylesOpt = Annotated[str, typer.Option("--styles", "-s", help="Styles as name[:weight],... (names from `vidstyle styles list` or image paths).")]
+IterationsOpt = Annotated[int, typer.Option("--iterations", "-i", min=1, help="Optimisation iterations (one VGG forward+backward each).")]
+ContentWeightOpt = Annotated[float, typer.Option("--content-weight", min=0.0, help="Weight of the (relative) content loss.")]
+StyleWeightOpt = Annotated[float, typer.Option("--style-weight", min=0.0, help="Weight of the (relative) Gram style loss.")]
+TVWeightOpt = Annotated[float, typer.Option("--tv-weight", min=0.0, help="Weight of the total-variation smoothness term.")]
+OptimizerOpt = Annotated[OptimizerChoice, typer.Option("--optimizer", help="Pixel optimizer.")]
+LearningRateOpt = Annotated[float, typer.Option("--lr", min=0.0, help="Adam step size (pixels in [0, 1]).")]
+InitOpt = Annotated[str, typer.Option("--init", help="Start from 'content', 'noise' or an image path.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (noise init).")]
+StyleScaleOpt = Annotated[float, typer.Option("--style-scale", min=0.01, help="Style image long side relative to the content's.")]
+PreserveColorsOpt = Annotated[bool, typer.Option("--preserve-colors", help="Luminance-only transfer: keep the content's colours (Gatys et al. 2017).")]
+PoolingOpt = Annotated[PoolingChoice, typer.Option("--pooling", help="VGG pooling: max (as trained) or avg (smoother, Gatys 2016).")]
+WeightsOpt = Annotated[str, typer.Option("--weights", help="VGG19 weights: 'embedded' (no download), 'torchvision' or a state-dict path.")]
+DeviceOpt = Annotated[DeviceChoice, typer.Option("--device", help="Compute device.")]
+PrecisionOpt = Annotated[PrecisionChoice, typer.Option("--precision", help="Network precision (Grams and losses stay fp32).")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log details to stderr.")]
+
+
+def build_config(
+    *, iterations: int, content_weight: float, style_weight: float, tv_weight: float, optimizer: OptimizerChoice,
+    lr: float, init: str, seed: int, style_scale: float, preserve_colors: bool, pooling: PoolingChoice, weights: str,
+    precision: PrecisionChoice, tolerance: float = D.optim.tolerance, **temporal: Any,
+) -> RunConfig:
+    from dataclasses import replace
+
+    return RunConfig(
+        features=FeatureConfig(weights=weights, pooling=pooling.value),
+        loss=LossConfig(content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight),
+        optim=OptimConfig(optimizer=optimizer.value, iterations=iterations, learning_rate=lr, init=init, seed=seed,
+                          tolerance=tolerance),
+        style=StyleConfig(style_scale=style_scale, preserve_colors=preserve_colors),
+        temporal=replace(D.temporal, **temporal),
+        precision=precision.value,
+    )
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=False,
+    )
+
+
+def format_terms(terms: dict[str, float]) -> str:
+    return " ".join(f"{name} {value:.4g}" for name, value in terms.items())
+
+
+@app.command()
+@user_errors
+def image(
+    content: Annotated[Path, typer.Argument(help="Content image.", show_default=False)],
+    styles: StylesOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output image (.png, .jpg, ...).")],
+    size: Annotated[Optional[int], typer.Option("--size", min=0, help="Long side of the result in px (default: 512; 0 keeps the content's size).")] = 512,
+    iterations: IterationsOpt = D.optim.iterations,
+    content_weight: ContentWeightOpt = D.loss.content_weight,
+    style_weight: StyleWeightOpt = D.loss.style_weight,
+    tv_weight: TVWeightOpt = D.loss.tv_weight,
+    optimizer: OptimizerOpt = OptimizerChoice(D.optim.optimizer),
+    lr: LearningRateOpt = D.optim.learning_rate,
+    init: InitOpt = D.optim.init,
+    seed: SeedOpt = D.optim.seed,
+    style_scale: StyleScaleOpt = D.style.style_scale,
+    preserve_colors: PreserveColorsOpt = D.style.preserve_colors,
+    pooling: PoolingOpt = PoolingChoice(D.features.pooling),
+    weights: WeightsOpt = D.features.weights,
+    save_every: Annotated[int, typer.Option("--save-every", min=0, help="Also write every N-th iteration to OUTPUT_steps/ (0: off).")] = 0,
+    device: DeviceOpt = DeviceChoice.auto,
+    precision: PrecisionOpt = PrecisionChoice(D.precision),
+    verbose: VerboseOpt = False,
+) -> None:
+    """Stylize one image."""
+    from .image import Snapshot, stylize_image
+    from .runtime import resolve_device
+    from .styles import parse_style_spec
+    from .video import ensure_not_input, read_image, write_image
+
+    setup_logging(verbose)
+    ensure_not_input(output, content)
+    content_array = read_image(content)  # validate inputs before any work
+    entries = parse_style_spec(styles)
+    config = build_config(
+        iterations=iterations, content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
+        optimizer=optimizer, lr=lr, init=init, seed=seed, style_scale=style_scale, preserve_colors=preserve_colors,
+        pooling=pooling, weights=weights, precision=precision,
+    )
+    torch_device = resolve_device(device.value)
+    steps_dir = output.with_name(f"{output.stem}_steps")
+
+    def save_step(snapshot: Snapshot) -> None:
+        write_image(steps_dir / f"{snapshot.iteration:05d}{output.suffix}", snapshot.image)
+
+    with progress_bar() as bar:
+        task = bar.add_task(content.name, total=iterations, info="")
+
+        def on_step(report: Any) -> None:
+            bar.update(task, completed=report.iteration, info=f"loss {report.loss:.4g} ({format_terms(report.terms)})")
+
+        result = stylize_image(content_array, entries, size=size or None, config=config, device=torch_device,
+                               callback=on_step, save_every=save_every, on_snapshot=save_step)
+    write_image(output, result)
+    out.print(f"wrote {output} ({result.shape[1]}x{result.shape[0]})", highlight=False)
+
+
+@styles_app.command("list")
+@user_errors
+def styles_list(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+    """Show the style names and the files they resolve to (first match wins)."""
+    from .styles import list_styles
+
+    found = list_styles()
+    if as_json:
+        out.print_json(json.dumps([{"name": s.name, "path": str(s.path), "origin": s.origin} for s in found]))
+        return
+    table = Table("name", "origin", "file")
+    for style in found:
+        table.add_row(style.name, style.origin, str(style.path))
+    out.print(table)
+
+
+@styles_app.command("add")
+@user_errors
+def styles_add(
+    name: Annotated[str, typer.Argument(help="Name to use in --styles.")],
+    image_path: Annotated[Path, typer.Argument(metavar="IMAGE", help="Image file to copy into the user library.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing style of that name.")] = False,
+) -> None:
+    """Copy an image into the user style library under NAME."""
+    from .styles import add_style
+
+    target = add_style(name, image_path, force=force)
+    out.print(f"added style {name!r} -> {target}", highlight=False)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,109 @@
+"""Stylize one still image: the library call behind ``vidstyle image``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import RunConfig, StyleConfig
+from .imaging import combine_luminance, fit_long_side, luminance, match_luminance, resize, to_tensor, to_uint8
+from .objective import Objective
+from .optimize import OptimResult, StepReport, optimize_pixels
+from .runtime import load_extractor, resolve_device
+from .styles import StyleEntry, mixed_gram_targets, parse_style_spec
+from .video import read_image
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An intermediate result, for ``--save-every``."""
+
+    iteration: int
+    image: np.ndarray  # uint8 (H, W, 3) RGB
+
+
+def load_style_images(
+    entries: Sequence[StyleEntry], content: torch.Tensor, style: StyleConfig
+) -> list[torch.Tensor]:
+    """Style images as ``(1, 3, H, W)`` tensors on ``content``'s device, long side = scale x content's.
+
+    With ``preserve_colors`` they are converted to grey with the content's
+    luminance mean and std (Gatys et al. 2017, luminance-only transfer).
+    """
+    if style.style_scale <= 0:
+        raise ValueError(f"expected --style-scale > 0, got {style.style_scale:g}")
+    long_side = max(16, round(max(content.shape[-2:]) * style.style_scale))
+    images = []
+    for entry in entries:
+        array = read_image(entry.path)
+        tensor = to_tensor(resize(array, *fit_long_side(*array.shape[:2], long_side)), content.device)
+        images.append(match_luminance(tensor, content) if style.preserve_colors else tensor)
+    return images
+
+
+def initial_image(init: str, content: torch.Tensor, seed: int) -> torch.Tensor:
+    """``content``, ``noise`` (uniform, seeded) or an image file resized to the content."""
+    if init == "content":
+        return content.clone()
+    if init == "noise":
+        generator = torch.Generator().manual_seed(seed)
+        return torch.rand(content.shape, generator=generator).to(content)
+    array = read_image(Path(init))
+    return to_tensor(resize(array, *content.shape[-2:]), content.device)
+
+
+def stylize_image(
+    content: np.ndarray | str | Path,
+    styles: str | Sequence[StyleEntry],
+    *,
+    size: int | None = 512,
+    config: RunConfig = RunConfig(),
+    device: torch.device | str = "auto",
+    callback: Callable[[StepReport], None] | None = None,
+    save_every: int = 0,
+    on_snapshot: Callable[[Snapshot], None] | None = None,
+) -> np.ndarray:
+    """Stylize ``content`` (path or ``uint8 (H, W, 3)`` RGB) with a style spec; returns ``uint8 (H', W', 3)``.
+
+    ``size`` is the long side of the result (None keeps the content's size).
+    """
+    device = resolve_device(device) if isinstance(device, str) else device
+    torch.manual_seed(config.optim.seed)
+    array = read_image(content) if isinstance(content, (str, Path)) else content
+    entries = parse_style_spec(styles) if isinstance(styles, str) else tuple(styles)
+    content_t = to_tensor(resize(array, *fit_long_side(*array.shape[:2], size)), device)
+    result = _optimize(content_t, entries, config, callback, save_every, on_snapshot)
+    return to_uint8(result.image)
+
+
+def _optimize(content, entries, config, callback, save_every, on_snapshot) -> OptimResult:
+    loss_cfg = config.loss
+    extractor = load_extractor(config.features, loss_cfg.style_layers + loss_cfg.content_layers, content.device)
+    target_content = luminance(content) if config.style.preserve_colors else content
+    style_images = load_style_images(entries, content, config.style)
+    style_targets = mixed_gram_targets(extractor, style_images, [e.weight for e in entries], loss_cfg.style_layers)
+    objective = Objective(extractor, loss_cfg, style_targets, target_content, bf16=config.precision == "bf16")
+
+    def finish(image: torch.Tensor) -> torch.Tensor:
+        return combine_luminance(image, content) if config.style.preserve_colors else image
+
+    snapshot = None
+    if save_every > 0 and on_snapshot is not None:
+        def snapshot(iteration: int, image: torch.Tensor) -> None:
+            on_snapshot(Snapshot(iteration, to_uint8(finish(image))))
+
+    init = initial_image(config.optim.init, target_content, config.optim.seed)
+    result = optimize_pixels(
+        init, objective, optimizer=config.optim.optimizer, iterations=config.optim.iterations,
+        learning_rate=config.optim.learning_rate, tolerance=config.optim.tolerance, callback=callback,
+        snapshot=snapshot, snapshot_every=save_every,
+    )
+    result.image = finish(result.image)
+    return result

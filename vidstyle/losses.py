@@ -1,0 +1,91 @@
+"""Loss terms as pure functions. No state, no I/O.
+
+Normalisation (why the default weights carry across image sizes):
+
+* Gram matrices are divided by the number of positions, so they are
+  per-position feature statistics, not sums that grow with the image.
+* Content and style terms are *relative* errors: squared error divided by the
+  squared magnitude of the target. They are dimensionless, independent of
+  resolution and of the very different activation scales of VGG layers, so
+  every style layer contributes on the same footing without per-layer
+  weights. (Gatys et al. 2016 use raw sums with a fixed 1/(4N^2M^2); the
+  relative form is our departure, chosen so the weights need no retuning.)
+* Total variation and the temporal term are means over pixels in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+EPS = 1e-8
+
+
+def _at_least_fp32(tensor: torch.Tensor) -> torch.Tensor:
+    """Half-precision activations are promoted: Grams and reductions run in fp32 (or fp64)."""
+    return tensor.float() if tensor.dtype in (torch.float16, torch.bfloat16) else tensor
+
+
+def gram(features: torch.Tensor) -> torch.Tensor:
+    """Gram matrix per position: ``(B, C, H, W) -> (B, C, C)``, computed in fp32."""
+    if features.ndim != 4:
+        raise ValueError(f"expected features of shape (B, C, H, W), got {tuple(features.shape)}")
+    b, c, h, w = features.shape
+    flat = _at_least_fp32(features).reshape(b, c, h * w)
+    return flat @ flat.transpose(1, 2) / (h * w)
+
+
+def masked_gram(features: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
+    """Guided Gram (Gatys et al. 2017): ``sum_p T_p^2 f_p f_p^T / sum_p T_p^2``.
+
+    ``features (B, C, H, W)``, ``guide (B, 1, H, W)`` in [0, 1] at the
+    features' resolution. Normalising by the guide's mass makes the statistics
+    independent of the region's area.
+    """
+    if guide.shape[-2:] != features.shape[-2:] or guide.shape[1] != 1:
+        raise ValueError(f"expected a guide of shape (B, 1, {features.shape[-2]}, {features.shape[-1]}), got {tuple(guide.shape)}")
+    b, c, h, w = features.shape
+    weight = _at_least_fp32(guide).reshape(b, 1, h * w) ** 2
+    flat = _at_least_fp32(features).reshape(b, c, h * w)
+    mass = weight.sum(-1, keepdim=True).clamp_min(EPS)
+    return (flat * weight) @ flat.transpose(1, 2) / mass
+
+
+def relative_error(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``||value - target||^2 / ||target||^2`` over all but the batch axis, averaged over the batch."""
+    value, target = _at_least_fp32(value), _at_least_fp32(target)
+    dims = tuple(range(1, value.ndim))
+    num = (value - target).pow(2).sum(dims)
+    den = target.pow(2).sum(dims).clamp_min(EPS)
+    return (num / den).mean()
+
+
+def content_loss(features: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """Mean over layers of the relative squared error of the activations."""
+    losses = [relative_error(features[name], target) for name, target in targets.items()]
+    return torch.stack(losses).mean()
+
+
+def style_loss(grams: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """Mean over layers of the relative squared error of the Gram matrices."""
+    losses = [relative_error(grams[name], target) for name, target in targets.items()]
+    return torch.stack(losses).mean()
+
+
+def tv_loss(image: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of neighbouring pixels of ``(B, 3, H, W)``."""
+    dx = image[..., :, 1:] - image[..., :, :-1]
+    dy = image[..., 1:, :] - image[..., :-1, :]
+    return _at_least_fp32(dx).pow(2).mean() + _at_least_fp32(dy).pow(2).mean()
+
+
+def temporal_loss(image: torch.Tensor, warped: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Ruder et al. 2016: ``(1/D) sum c * (x - w)^2`` with ``D = 3 H W``.
+
+    ``image`` and ``warped`` are ``(B, 3, H, W)``; ``weight`` is the per-pixel
+    reliability ``c`` of shape ``(B, 1, H, W)`` in [0, 1].
+    """
+    if weight.shape[-2:] != image.shape[-2:]:
+        raise ValueError(f"expected a weight of spatial size {tuple(image.shape[-2:])}, got {tuple(weight.shape[-2:])}")
+    return (weight * (_at_least_fp32(image) - _at_least_fp32(warped)).pow(2)).mean()

@@ -1,0 +1,99 @@
+"""The pixel optimisation loop (L-BFGS or Adam). No file paths, no models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+# objective(image) -> (total loss, {term name: value}); it must not call backward.
+Objective = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """What a progress callback receives after every iteration."""
+
+    iteration: int
+    total: int
+    loss: float
+    terms: dict[str, float]
+    evaluations: int
+
+
+@dataclass
+class OptimResult:
+    image: torch.Tensor  # (1, 3, H, W) in [0, 1], detached
+    iterations: int
+    evaluations: int  # objective evaluations = VGG forward+backward passes
+    loss: float
+    terms: dict[str, float]
+    history: list[float] = field(default_factory=list)
+
+
+def converged(history: list[float], tolerance: float, window: int = 10) -> bool:
+    """True when the loss fell by less than ``tolerance`` (relative) per iteration over ``window``."""
+    if tolerance <= 0 or len(history) <= window:
+        return False
+    old, new = history[-window - 1], history[-1]
+    return (old - new) / max(abs(new), 1e-12) < tolerance * window
+
+
+def optimize_pixels(
+    init: torch.Tensor,
+    objective: Objective,
+    *,
+    optimizer: str = "lbfgs",
+    iterations: int = 300,
+    learning_rate: float = 0.02,
+    tolerance: float = 0.0,
+    callback: Callable[[StepReport], None] | None = None,
+    snapshot: Callable[[int, torch.Tensor], None] | None = None,
+    snapshot_every: int = 0,
+) -> OptimResult:
+    """Minimise ``objective`` over the pixels of ``init (1, 3, H, W)``, keeping them in [0, 1].
+
+    One iteration costs exactly one objective evaluation for both optimizers
+    (L-BFGS runs without line search, one ``step`` per iteration, so its
+    curvature history persists across steps). ``snapshot(iteration, image)``
+    is called every ``snapshot_every`` iterations.
+    """
+    if iterations < 1:
+        raise ValueError(f"expected at least 1 iteration, got {iterations}")
+    image = init.detach().clone(memory_format=torch.contiguous_format).clamp_(0, 1).requires_grad_(True)
+    if optimizer == "lbfgs":
+        opt: torch.optim.Optimizer = torch.optim.LBFGS([image], lr=1.0, max_iter=1, history_size=50)
+    elif optimizer == "adam":
+        opt = torch.optim.Adam([image], lr=learning_rate)
+    else:
+        raise ValueError(f"expected optimizer 'lbfgs' or 'adam', got {optimizer!r}")
+
+    evaluations = 0
+    last_terms: dict[str, float] = {}
+    history: list[float] = []
+
+    def closure() -> torch.Tensor:
+        nonlocal evaluations, last_terms
+        opt.zero_grad(set_to_none=True)
+        loss, terms = objective(image)
+        loss.backward()
+        evaluations += 1
+        last_terms = {name: float(value.detach()) for name, value in terms.items()}
+        return loss
+
+    done = 0
+    for done in range(1, iterations + 1):
+        loss = opt.step(closure)
+        with torch.no_grad():
+            image.clamp_(0, 1)
+        history.append(float(loss.detach()))
+        if callback is not None:
+            callback(StepReport(done, iterations, history[-1], dict(last_terms), evaluations))
+        if snapshot is not None and snapshot_every > 0 and done % snapshot_every == 0:
+            snapshot(done, image.detach())
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"the loss became {float(loss)} at iteration {done}; lower the weights or use --optimizer adam")
+        if converged(history, tolerance):
+            break
+    return OptimResult(image.detach(), done, evaluations, history[-1], last_terms, history)
