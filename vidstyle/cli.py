@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .config import FeatureConfig, LossConfig, OptimConfig, RunConfig, StyleConfig
+from .config import FeatureConfig, LossConfig, OptimConfig, RunConfig, StyleConfig, VideoConfig
 from .video import MediaError
 from .weights import WeightsUnavailableError
 
@@ -31,6 +31,7 @@ app.add_typer(styles_app, name="styles")
 err = Console(stderr=True)
 out = Console()
 D = RunConfig()  # the single source of defaults
+DV = VideoConfig()
 USER_ERRORS = (ValueError, OSError, WeightsUnavailableError, MediaError, FloatingPointError)
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,6 +51,16 @@ class DeviceChoice(str, Enum):
     cpu = "cpu"
     cuda = "cuda"
     mps = "mps"
+
+
+class FlowChoice(str, Enum):
+    dis = "dis"
+    farneback = "farneback"
+
+
+class OutputSizeChoice(str, Enum):
+    source = "source"
+    processing = "processing"
 
 
 class PrecisionChoice(str, Enum):
@@ -97,9 +108,15 @@ VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log details t
 def build_config(
     *, iterations: int, content_weight: float, style_weight: float, tv_weight: float, optimizer: OptimizerChoice,
     lr: float, init: str, seed: int, style_scale: float, preserve_colors: bool, pooling: PoolingChoice, weights: str,
-    precision: PrecisionChoice, tolerance: float = D.optim.tolerance, **temporal: Any,
+    precision: PrecisionChoice, tolerance: float = D.optim.tolerance, iterations_later: int | None = None,
+    tolerance_later: float | None = None, **temporal: Any,
 ) -> RunConfig:
     from dataclasses import replace
+
+    if iterations_later is not None:
+        temporal["iterations"] = iterations_later
+    if tolerance_later is not None:
+        temporal["tolerance"] = tolerance_later
 
     return RunConfig(
         features=FeatureConfig(weights=weights, pooling=pooling.value),
@@ -182,6 +199,117 @@ def image(
                                callback=on_step, save_every=save_every, on_snapshot=save_step)
     write_image(output, result)
     out.print(f"wrote {output} ({result.shape[1]}x{result.shape[0]})", highlight=False)
+
+
+def parse_offsets(text: str) -> tuple[int, ...]:
+    try:
+        offsets = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"expected --long-term as comma-separated frame offsets like 1,10,20, got {text!r}") from None
+    if not offsets or min(offsets) < 1:
+        raise ValueError(f"expected --long-term offsets >= 1, got {text!r}")
+    return offsets
+
+
+@app.command()
+@user_errors
+def video(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Input video (anything OpenCV decodes).", show_default=False)],
+    styles: StylesOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output video (.mp4, H.264 + the source's audio).")],
+    max_size: Annotated[int, typer.Option("--max-size", min=0, help="Long side the optimisation runs at (0: source size; never upscales).")] = DV.max_size or 0,
+    output_size: Annotated[OutputSizeChoice, typer.Option("--output-size", help="Encode at the source's size or at the processing size.")] = OutputSizeChoice(DV.output_size),
+    start: Annotated[Optional[str], typer.Option("--start", help="First frame: seconds (2.5, 2.5s) or a frame index (75f).")] = None,
+    end: Annotated[Optional[str], typer.Option("--end", help="End (exclusive): seconds or a frame index (75f).")] = None,
+    iterations: Annotated[int, typer.Option("--iterations", "-i", min=1, help="Budget of each later frame (warm-started).")] = D.temporal.iterations,
+    first_iterations: Annotated[int, typer.Option("--first-iterations", min=1, help="Budget of the first frame of each shot (cold start).")] = D.temporal.first_iterations,
+    tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, help="Later frames stop when the loss improves by less than this fraction per iteration.")] = D.temporal.tolerance,
+    temporal_weight: Annotated[float, typer.Option("--temporal-weight", min=0.0, help="Weight of the temporal term (same scale as --content-weight).")] = D.temporal.temporal_weight,
+    long_term: Annotated[str, typer.Option("--long-term", help="Frame offsets of temporal terms, e.g. 1,10,20 (Ruder's long-term consistency).")] = ",".join(map(str, D.temporal.long_term)),
+    no_temporal: Annotated[bool, typer.Option("--no-temporal", help="Per-frame baseline: cold start, first-frame budget, no temporal term.")] = False,
+    flow: Annotated[FlowChoice, typer.Option("--flow", help="Optical flow method.")] = FlowChoice(D.temporal.flow),
+    no_audio: Annotated[bool, typer.Option("--no-audio", help="Drop the audio stream.")] = False,
+    keep_frames: Annotated[bool, typer.Option("--keep-frames", help="Keep the work directory (frames, log) after encoding.")] = DV.keep_frames,
+    restart: Annotated[bool, typer.Option("--restart", help="Discard finished frames of an earlier run and start over.")] = False,
+    log_path: Annotated[Optional[Path], typer.Option("--log", help="Also write the per-frame JSON log (one object per line) here.")] = None,
+    content_weight: ContentWeightOpt = D.loss.content_weight,
+    style_weight: StyleWeightOpt = D.loss.style_weight,
+    tv_weight: TVWeightOpt = D.loss.tv_weight,
+    optimizer: OptimizerOpt = OptimizerChoice(D.optim.optimizer),
+    lr: LearningRateOpt = D.optim.learning_rate,
+    init: InitOpt = D.optim.init,
+    seed: SeedOpt = D.optim.seed,
+    style_scale: StyleScaleOpt = D.style.style_scale,
+    preserve_colors: PreserveColorsOpt = D.style.preserve_colors,
+    pooling: PoolingOpt = PoolingChoice(D.features.pooling),
+    weights: WeightsOpt = D.features.weights,
+    device: DeviceOpt = DeviceChoice.auto,
+    precision: PrecisionOpt = PrecisionChoice(D.precision),
+    verbose: VerboseOpt = False,
+) -> None:
+    """Stylize a video, stable from frame to frame (Ruder et al. 2016); interrupted runs resume."""
+    from .pipeline import stylize_video
+    from .runtime import resolve_device
+    from .styles import parse_style_spec
+    from .video import ensure_not_input, probe
+
+    setup_logging(verbose)
+    ensure_not_input(output, input_path)
+    probe(input_path)
+    entries = parse_style_spec(styles)
+    config = build_config(
+        iterations=D.optim.iterations, content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
+        optimizer=optimizer, lr=lr, init=init, seed=seed, style_scale=style_scale, preserve_colors=preserve_colors,
+        pooling=pooling, weights=weights, precision=precision, enabled=not no_temporal,
+        temporal_weight=temporal_weight, long_term=parse_offsets(long_term), first_iterations=first_iterations,
+        iterations_later=iterations, tolerance_later=tolerance, flow=flow.value,
+    )
+    video_config = VideoConfig(max_size=max_size or None, output_size=output_size.value, audio=not no_audio,
+                               keep_frames=keep_frames)
+    torch_device = resolve_device(device.value)
+    with progress_bar() as bar:
+        frames_task = bar.add_task(input_path.name, total=None, info="")
+        step_task = bar.add_task("  frame", total=None, info="")
+
+        def on_step(report: Any) -> None:
+            bar.update(step_task, completed=report.iteration, total=report.total, info=f"loss {report.loss:.4g}")
+
+        def on_frame(report: Any) -> None:
+            state = "resumed" if report.resumed else f"{report.seconds:.1f} s/frame, {report.iterations} it"
+            cut = ", cut" if report.cut else ""
+            bar.update(frames_task, completed=report.index + 1, total=report.total, info=f"{state}{cut}")
+            bar.reset(step_task, total=None)
+
+        result = stylize_video(input_path, output, entries, config=config, video=video_config, start=start, end=end,
+                               restart=restart, device=torch_device, on_frame=on_frame, on_step=on_step)
+    if log_path is not None:
+        from .video import atomic_path
+
+        with atomic_path(log_path) as tmp:
+            tmp.write_text("".join(json.dumps(entry) + "\n" for entry in result.log))
+    cuts = ", ".join(map(str, result.cuts)) or "none"
+    out.print(f"wrote {output} ({result.frames} frames, {result.size[0]}x{result.size[1]}; "
+              f"{result.resumed_frames} resumed; scene cuts at frames: {cuts})", highlight=False)
+
+
+@app.command()
+@user_errors
+def metrics(
+    input_path: Annotated[Path, typer.Argument(metavar="IN", help="The input video.", show_default=False)],
+    output_path: Annotated[Path, typer.Argument(metavar="OUT", help="A stylized version of it.", show_default=False)],
+    max_size: Annotated[int, typer.Option("--max-size", min=0, help="Measure at this long side (0: the input's size).")] = 0,
+    max_frames: Annotated[Optional[int], typer.Option("--frames", min=2, help="Only the first N frames.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Short-term warping error of OUT and of IN (flow and reliability from IN), and their ratio."""
+    from .metrics import warping_error
+
+    result = warping_error(input_path, output_path, max_size=max_size or None, max_frames=max_frames)
+    if as_json:
+        out.print_json(json.dumps(result.to_dict()))
+        return
+    out.print(f"frames {result.frames}\nwarping error OUT {result.output:.6g}\nwarping error IN  {result.input:.6g}\n"
+              f"ratio OUT/IN {result.ratio:.4g}", highlight=False)
 
 
 @styles_app.command("list")

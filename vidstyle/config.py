@@ -17,6 +17,7 @@ Pooling = Literal["max", "avg"]
 OptimizerName = Literal["lbfgs", "adam"]
 FlowMethod = Literal["dis", "farneback"]
 Precision = Literal["fp32", "bf16"]
+OutputSize = Literal["source", "processing"]
 
 STYLE_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYERS: tuple[str, ...] = ("relu4_2",)
@@ -93,6 +94,19 @@ class TemporalConfig:
     # ... as is one whose colour histogram correlation with the previous
     # frame falls below this.
     cut_histogram_correlation: float = 0.5
+
+
+@dataclass(frozen=True)
+class VideoConfig:
+    """Video I/O: processing size, output size, audio, checkpoints."""
+
+    # Long side the optimisation runs at (never upscales); None = source size.
+    max_size: int | None = 512
+    # "source": encode at the input's size (bicubic upscale); "processing": as optimised.
+    output_size: OutputSize = "source"
+    audio: bool = True
+    keep_frames: bool = False
+    crf: int = 18
 
 
 @dataclass(frozen=True)

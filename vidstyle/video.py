@@ -189,19 +189,21 @@ def encode_frames(
     audio_source: Path | None = None,
     audio_start: float = 0.0,
     audio_duration: float | None = None,
+    size: tuple[int, int] | None = None,
     crf: int = 18,
 ) -> None:
     """Encode numbered PNGs (``frame_pattern`` like ``dir/%06d.png``) to H.264 yuv420p MP4, atomically.
 
     The source's audio is stream-copied when the MP4 container accepts it,
-    re-encoded to AAC otherwise. Odd sizes are padded to even.
+    re-encoded to AAC otherwise. ``size`` (width, height) rescales the frames
+    (bicubic); odd sizes are then padded to even.
     """
     output = Path(output)
     with atomic_path(output) as tmp:
         base = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-framerate", f"{fps.numerator}/{fps.denominator}",
                 "-start_number", "0", "-i", frame_pattern]
         video_opts = ["-map", "0:v:0", "-c:v", "libx264", "-preset", "medium", "-crf", str(crf), "-pix_fmt", "yuv420p",
-                      "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-r", f"{fps.numerator}/{fps.denominator}",
+                      "-vf", (f"scale={size[0]}:{size[1]}:flags=bicubic," if size else "") + "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-r", f"{fps.numerator}/{fps.denominator}",
                       "-movflags", "+faststart"]
         attempts: list[list[str]] = [base + video_opts + ["-f", "mp4", os.fspath(tmp)]]
         if audio_source is not None:
@@ -222,3 +224,21 @@ def encode_frames(
             errors = result.stderr.strip().splitlines()[-1:] if result.stderr.strip() else ["unknown error"]
             log.info("ffmpeg attempt failed: %s", errors)
         raise MediaError(f"ffmpeg could not encode {output}: {errors[0] if errors else ''}")
+
+
+def parse_position(text: str, fps: Fraction) -> int:
+    """A position as a frame index: ``"12f"`` is frame 12; ``"2.5"`` or ``"2.5s"`` is 2.5 seconds."""
+    value = text.strip().lower()
+    try:
+        if value.endswith("f"):
+            frames = int(value[:-1])
+        else:
+            seconds = float(value[:-1] if value.endswith("s") else value)
+            if not np.isfinite(seconds):
+                raise ValueError
+            frames = round(seconds * fps)
+    except ValueError:
+        raise ValueError(f"expected a position like 2.5, 2.5s or 75f, got {text!r}") from None
+    if frames < 0:
+        raise ValueError(f"expected a position >= 0, got {text!r}")
+    return frames
