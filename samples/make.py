@@ -118,7 +118,7 @@ def write_clip(path: Path, frames: list[np.ndarray], fps: Fraction, with_audio: 
         if with_audio:
             wav = Path(tmp) / "chord.wav"
             write_chord(wav, len(frames) / float(fps))
-            command += ["-i", str(wav), "-c:a", "aac", "-b:a", "96k", "-shortest"]
+            command += ["-i", str(wav), "-c:a", "aac", "-b:a", "96k"]
         command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "20", "-f", "mp4", str(part)]
         subprocess.run(command, input=b"".join(f.tobytes() for f in frames), check=True)
 

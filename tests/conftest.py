@@ -64,3 +64,29 @@ def shared_file(*parts: str) -> Path:
     if not path.is_file():
         pytest.skip(f"test material {path} is not present")
     return path
+
+
+def translating_clip(frames: int, height: int, width: int, dx: float = 2.0, dy: float = 0.0, seed: int = 0):
+    """Frames of a textured scene whose camera moves by (dx, dy) px per frame: content moves by (-dx, -dy)."""
+    margin = int(abs(dx) * frames + abs(dy) * frames) + 8
+    scene = textured(height + 2 * margin, width + 2 * margin, seed=seed)
+    out = []
+    for t in range(frames):
+        matrix = np.float32([[1, 0, -(margin + dx * t)], [0, 1, -(margin + dy * t)]])
+        out.append(cv2.warpAffine(scene, matrix, (width, height), flags=cv2.INTER_LINEAR))
+    return out
+
+
+@pytest.fixture
+def make_clip(tmp_path):
+    """Write frames (and optionally a generated audio track) to an H.264 MP4."""
+    from fractions import Fraction
+
+    from samples.make import write_clip
+
+    def make(frames, name="clip.mp4", fps=Fraction(12), audio=True):
+        path = tmp_path / name
+        write_clip(path, frames, fps, with_audio=audio)
+        return path
+
+    return make

@@ -211,7 +211,8 @@ def encode_frames(
             if audio_duration is not None:
                 audio_in += ["-t", f"{audio_duration:.6f}"]
             audio_in += ["-i", os.fspath(audio_source)]
-            with_audio = base + audio_in + video_opts + ["-map", "1:a:0?", "-shortest"]
+            # No -shortest: it can drop the last video frame when AAC audio ends a few ms early.
+            with_audio = base + audio_in + video_opts + ["-map", "1:a:0?"]
             attempts = [
                 with_audio + ["-c:a", "copy", "-f", "mp4", os.fspath(tmp)],
                 with_audio + ["-c:a", "aac", "-b:a", "192k", "-f", "mp4", os.fspath(tmp)],
