@@ -12,10 +12,11 @@ import torch
 
 from .config import RunConfig, StyleConfig
 from .imaging import combine_luminance, fit_long_side, luminance, match_luminance, resize, to_tensor, to_uint8
+from .masks import MaskOptions, check_coverage, fit_mask, load_mask, shape_mask
 from .objective import Objective
 from .optimize import OptimResult, StepReport, optimize_pixels
 from .runtime import load_extractor, resolve_device
-from .styles import StyleEntry, mixed_gram_targets, parse_style_spec
+from .styles import StyleEntry, parse_style_spec
 from .video import read_image
 
 log = logging.getLogger(__name__)
@@ -59,40 +60,90 @@ def initial_image(init: str, content: torch.Tensor, seed: int) -> torch.Tensor:
     return to_tensor(resize(array, *content.shape[-2:]), content.device)
 
 
+@dataclass(frozen=True)
+class Region:
+    """A region to stylize: a mask (path or ``(H, W)`` array, grey = soft weight) and its style spec."""
+
+    mask: np.ndarray | str | Path
+    styles: str | Sequence[StyleEntry]
+
+
 def stylize_image(
     content: np.ndarray | str | Path,
-    styles: str | Sequence[StyleEntry],
+    styles: str | Sequence[StyleEntry] | None = None,
     *,
     size: int | None = 512,
     config: RunConfig = RunConfig(),
     device: torch.device | str = "auto",
+    mask: np.ndarray | str | Path | None = None,
+    regions: Sequence[Region] = (),
+    background_style: str | Sequence[StyleEntry] | None = None,
+    mask_options: MaskOptions = MaskOptions(),
     callback: Callable[[StepReport], None] | None = None,
     save_every: int = 0,
     on_snapshot: Callable[[Snapshot], None] | None = None,
 ) -> np.ndarray:
-    """Stylize ``content`` (path or ``uint8 (H, W, 3)`` RGB) with a style spec; returns ``uint8 (H', W', 3)``.
+    """Stylize ``content`` (path or ``uint8 (H, W, 3)`` RGB); returns ``uint8 (H', W', 3)``.
 
     ``size`` is the long side of the result (None keeps the content's size).
+    With ``mask`` the ``styles`` apply only there; ``regions`` give each mask
+    its own spec; ``background_style`` styles what no mask covers.
     """
     device = resolve_device(device) if isinstance(device, str) else device
     torch.manual_seed(config.optim.seed)
     array = read_image(content) if isinstance(content, (str, Path)) else content
-    entries = parse_style_spec(styles) if isinstance(styles, str) else tuple(styles)
-    content_t = to_tensor(resize(array, *fit_long_side(*array.shape[:2], size)), device)
-    result = _optimize(content_t, entries, config, callback, save_every, on_snapshot)
+    height, width = fit_long_side(*array.shape[:2], size)
+    content_t = to_tensor(resize(array, height, width), device)
+    if styles is not None and regions and mask is None:
+        raise ValueError("expected --styles with --mask, or --region only: use --background-style for the rest")
+    specs = [(region.mask, region.styles) for region in regions]
+    if styles is not None:
+        specs.insert(0, (mask, styles))
+    if not specs:
+        raise ValueError("expected --styles or at least one --region, got neither")
+    masks = [None if m is None else _region_mask(m, height, width, mask_options) for m, _ in specs]
+    entries = [_entries(spec) for _, spec in specs]
+    background = _entries(background_style) if background_style is not None else None
+    if background is not None and len(masks) == 1 and masks[0] is None:
+        raise ValueError("expected --background-style together with --mask or --region")
+    result = _optimize(content_t, entries, masks, background, config, callback, save_every, on_snapshot)
     return to_uint8(result.image)
 
 
-def _optimize(content, entries, config, callback, save_every, on_snapshot) -> OptimResult:
+def _entries(styles: str | Sequence[StyleEntry]) -> tuple[StyleEntry, ...]:
+    return parse_style_spec(styles) if isinstance(styles, str) else tuple(styles)
+
+
+def _region_mask(source, height: int, width: int, options: MaskOptions) -> np.ndarray:
+    if isinstance(source, (str, Path)):
+        mask = load_mask(source, height, width)
+        name = f"mask {str(source)!r}"
+    else:
+        mask = fit_mask(np.asarray(source, np.float32), height, width)
+        name = "mask"
+    shaped = shape_mask(mask, MaskOptions(invert=options.invert))
+    check_coverage(shaped, name)
+    return shape_mask(shaped, MaskOptions(feather=options.feather))
+
+
+def _optimize(content, entries, masks, background, config, callback, save_every, on_snapshot) -> OptimResult:
+    from .regions import composite, frame_regions, style_targets
+
     loss_cfg = config.loss
     extractor = load_extractor(config.features, loss_cfg.style_layers + loss_cfg.content_layers, content.device)
     target_content = luminance(content) if config.style.preserve_colors else content
-    style_images = load_style_images(entries, content, config.style)
-    style_targets = mixed_gram_targets(extractor, style_images, [e.weight for e in entries], loss_cfg.style_layers)
-    objective = Objective(extractor, loss_cfg, style_targets, target_content, bf16=config.precision == "bf16")
+    cache: dict = {}
+    targets = [style_targets(extractor, e, content, config, cache) for e in entries]
+    background_targets = style_targets(extractor, background, content, config, cache) if background else None
+    if len(masks) == 1 and masks[0] is None and background is None:
+        style, union = targets[0], None
+    else:
+        style, union = frame_regions(targets, masks, background_targets, loss_cfg.style_layers, content.device)
+    objective = Objective(extractor, loss_cfg, style, target_content, bf16=config.precision == "bf16")
 
     def finish(image: torch.Tensor) -> torch.Tensor:
-        return combine_luminance(image, content) if config.style.preserve_colors else image
+        image = combine_luminance(image, content) if config.style.preserve_colors else image
+        return composite(image, content, union)
 
     snapshot = None
     if save_every > 0 and on_snapshot is not None:

@@ -10,7 +10,18 @@ import torch
 
 from .config import LossConfig
 from .features import VGGFeatures
-from .losses import content_loss, gram, style_loss, temporal_loss, tv_loss
+from .losses import content_loss, gram, masked_gram, style_loss, temporal_loss, tv_loss
+
+
+@dataclass(frozen=True)
+class StyleRegion:
+    """Mixed Gram ``targets`` per layer, applied where ``guides`` (per layer, ``(1, 1, h, w)``) say.
+
+    ``guides=None`` applies the targets to the whole image.
+    """
+
+    targets: Mapping[str, torch.Tensor]
+    guides: Mapping[str, torch.Tensor] | None = None
 
 
 @dataclass(frozen=True)
@@ -22,13 +33,18 @@ class TemporalTerm:
 
 
 class Objective:
-    """Callable ``image -> (loss, terms)`` with targets computed once at construction."""
+    """Callable ``image -> (loss, terms)`` with targets computed once at construction.
+
+    ``style`` is one set of Gram targets for the whole image, or regions with
+    guides; the style term is the mean over regions of their relative Gram
+    errors, so each region counts the same whatever its area.
+    """
 
     def __init__(
         self,
         extractor: VGGFeatures,
         loss: LossConfig,
-        style_targets: Mapping[str, torch.Tensor],
+        style: Mapping[str, torch.Tensor] | Sequence[StyleRegion],
         content: torch.Tensor,
         *,
         temporal: Sequence[TemporalTerm] = (),
@@ -37,7 +53,9 @@ class Objective:
     ) -> None:
         self.extractor = extractor
         self.loss = loss
-        self.style_targets = dict(style_targets)
+        self.regions = (StyleRegion(dict(style)),) if isinstance(style, Mapping) else tuple(style)
+        if not self.regions:
+            raise ValueError("expected at least one style region, got none")
         self.temporal = tuple(temporal)
         self.temporal_weight = temporal_weight
         self.bf16 = bf16
@@ -53,10 +71,16 @@ class Objective:
     def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         features = self._features(image)
         # Grams and reductions stay in fp32 even when the network runs in bf16.
-        grams = {name: gram(features[name]) for name in self.style_targets}
+        style_terms = []
+        for region in self.regions:
+            if region.guides is None:
+                grams = {name: gram(features[name]) for name in region.targets}
+            else:
+                grams = {name: masked_gram(features[name], region.guides[name]) for name in region.targets}
+            style_terms.append(style_loss(grams, region.targets))
         terms = {
             "content": content_loss(features, self.content_targets),
-            "style": style_loss(grams, self.style_targets),
+            "style": torch.stack(style_terms).mean(),
             "tv": tv_loss(image),
         }
         total = (
