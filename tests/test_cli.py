@@ -67,8 +67,8 @@ def test_styles_list_and_add(tmp_path, style_image_path):
 def test_options_reach_the_config(monkeypatch, tmp_path, content_path):
     seen = {}
 
-    def fake_stylize(content, entries, *, size, config, device, callback, save_every, on_snapshot):
-        seen.update(size=size, config=config, entries=entries)
+    def fake_stylize(content, entries, *, size, config, device, callback, save_every, on_snapshot, **masks):
+        seen.update(size=size, config=config, entries=entries, **masks)
         return content
 
     monkeypatch.setattr("vidstyle.image.stylize_image", fake_stylize)
@@ -82,3 +82,35 @@ def test_options_reach_the_config(monkeypatch, tmp_path, content_path):
     assert config.optim.optimizer == "adam" and config.optim.iterations == 7
     assert config.features.pooling == "avg" and config.style.preserve_colors and config.style.style_scale == 0.5
     assert [round(e.weight, 3) for e in seen["entries"]] == [0.667, 0.333]
+
+
+def test_mask_options_reach_the_library(monkeypatch, tmp_path, content_path):
+    seen = {}
+
+    def fake_stylize(content, entries, **kwargs):
+        seen.update(kwargs, entries=entries)
+        return content
+
+    monkeypatch.setattr("vidstyle.image.stylize_image", fake_stylize)
+    result = runner.invoke(app, ["image", str(content_path), "-o", str(tmp_path / "o.png"), "--region",
+                                 f"{content_path}=swirl:0.7,mosaic:0.3", "--region", f"{content_path}=shards",
+                                 "--background-style", "pointillist", "--feather", "4", "--invert-mask"])
+    assert result.exit_code == 0, plain(result.output)
+    assert seen["entries"] is None and len(seen["regions"]) == 2
+    assert [round(e.weight, 2) for e in seen["regions"][0].styles] == [0.7, 0.3]
+    assert seen["mask_options"].feather == 4 and seen["mask_options"].invert
+    assert seen["background_style"][0].source == "pointillist"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--region", "nomask"], "expected --region MASK=SPEC"),
+        ([], "expected --styles (optionally with --mask) or --region MASK=SPEC"),
+        (["-s", "swirl", "--mask", "/nope.png"], "does not exist"),
+    ],
+)
+def test_mask_errors_are_one_line(tmp_path, content_path, args, message):
+    result = runner.invoke(app, ["image", str(content_path), "-o", str(tmp_path / "o.png"), "--size", "32", "-i", "1",
+                                 *args])
+    assert result.exit_code == 1 and message in plain(result.output), plain(result.output)

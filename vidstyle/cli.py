@@ -103,6 +103,21 @@ WeightsOpt = Annotated[str, typer.Option("--weights", help="VGG19 weights: 'embe
 DeviceOpt = Annotated[DeviceChoice, typer.Option("--device", help="Compute device.")]
 PrecisionOpt = Annotated[PrecisionChoice, typer.Option("--precision", help="Network precision (Grams and losses stay fp32).")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log details to stderr.")]
+MaskOpt = Annotated[Optional[Path], typer.Option("--mask", help="Restrict --styles to this region (grey levels = soft weights).")]
+InvertMaskOpt = Annotated[bool, typer.Option("--invert-mask", help="Style what the mask does not cover.")]
+FeatherOpt = Annotated[int, typer.Option("--feather", min=0, help="Soft mask edge, in px at the processing size.")]
+RegionOpt = Annotated[Optional[list[str]], typer.Option("--region", help="MASK=SPEC: a region with its own styles (repeatable).")]
+BackgroundOpt = Annotated[Optional[str], typer.Option("--background-style", help="Styles for what no mask covers (default: keep the content).")]
+
+
+def parse_regions(values: list[str] | None) -> list[tuple[Path, str]]:
+    regions = []
+    for value in values or []:
+        mask, sep, spec = value.rpartition("=")
+        if not sep or not mask or not spec:
+            raise ValueError(f"expected --region MASK=SPEC such as sky.png=swirl:0.7,mosaic:0.3, got {value!r}")
+        regions.append((Path(mask), spec))
+    return regions
 
 
 def build_config(
@@ -148,8 +163,8 @@ def format_terms(terms: dict[str, float]) -> str:
 @user_errors
 def image(
     content: Annotated[Path, typer.Argument(help="Content image.", show_default=False)],
-    styles: StylesOpt,
     output: Annotated[Path, typer.Option("--output", "-o", help="Output image (.png, .jpg, ...).")],
+    styles: Annotated[Optional[str], typer.Option("--styles", "-s", help="Styles as name[:weight],... (names from `vidstyle styles list` or image paths).")] = None,
     size: Annotated[Optional[int], typer.Option("--size", min=0, help="Long side of the result in px (default: 512; 0 keeps the content's size).")] = 512,
     iterations: IterationsOpt = D.optim.iterations,
     content_weight: ContentWeightOpt = D.loss.content_weight,
@@ -164,12 +179,18 @@ def image(
     pooling: PoolingOpt = PoolingChoice(D.features.pooling),
     weights: WeightsOpt = D.features.weights,
     save_every: Annotated[int, typer.Option("--save-every", min=0, help="Also write every N-th iteration to OUTPUT_steps/ (0: off).")] = 0,
+    mask: MaskOpt = None,
+    invert_mask: InvertMaskOpt = False,
+    feather: FeatherOpt = 0,
+    region: RegionOpt = None,
+    background_style: BackgroundOpt = None,
     device: DeviceOpt = DeviceChoice.auto,
     precision: PrecisionOpt = PrecisionChoice(D.precision),
     verbose: VerboseOpt = False,
 ) -> None:
-    """Stylize one image."""
-    from .image import Snapshot, stylize_image
+    """Stylize one image, or chosen regions of it (--mask, --region)."""
+    from .image import Region, Snapshot, stylize_image
+    from .masks import MaskOptions
     from .runtime import resolve_device
     from .styles import parse_style_spec
     from .video import ensure_not_input, read_image, write_image
@@ -177,7 +198,11 @@ def image(
     setup_logging(verbose)
     ensure_not_input(output, content)
     content_array = read_image(content)  # validate inputs before any work
-    entries = parse_style_spec(styles)
+    if styles is None and not region:
+        raise ValueError("expected --styles (optionally with --mask) or --region MASK=SPEC")
+    entries = parse_style_spec(styles) if styles is not None else None
+    regions = [Region(path, parse_style_spec(spec)) for path, spec in parse_regions(region)]
+    background = parse_style_spec(background_style) if background_style else None
     config = build_config(
         iterations=iterations, content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
         optimizer=optimizer, lr=lr, init=init, seed=seed, style_scale=style_scale, preserve_colors=preserve_colors,
@@ -196,6 +221,8 @@ def image(
             bar.update(task, completed=report.iteration, info=f"loss {report.loss:.4g} ({format_terms(report.terms)})")
 
         result = stylize_image(content_array, entries, size=size or None, config=config, device=torch_device,
+                               mask=mask, regions=regions, background_style=background,
+                               mask_options=MaskOptions(invert=invert_mask, feather=feather),
                                callback=on_step, save_every=save_every, on_snapshot=save_step)
     write_image(output, result)
     out.print(f"wrote {output} ({result.shape[1]}x{result.shape[0]})", highlight=False)
