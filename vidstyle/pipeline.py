@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +23,13 @@ import numpy as np
 import torch
 
 from .config import RunConfig, VideoConfig
-from .image import load_style_images
 from .imaging import combine_luminance, fit_long_side, luminance, resize, to_tensor, to_uint8
+from .masktrack import MaskSource, clip_masks
 from .objective import Objective
+from .regions import composite, frame_regions, style_targets
 from .optimize import StepReport, optimize_pixels
 from .runtime import load_extractor, resolve_device
-from .styles import StyleEntry, mixed_gram_targets, parse_style_spec
+from .styles import StyleEntry, parse_style_spec
 from .temporal import FramePrep, prefetch, prepare_frames, temporal_offsets, warm_start
 from .video import count_frames, encode_frames, ensure_not_input, iter_frames, parse_position, probe, read_image, write_image
 
@@ -127,6 +128,14 @@ class Checkpoint:
     def load(self, index: int) -> np.ndarray:
         return read_image(self.frame_path(index))
 
+    def mask_path(self, region: int, index: int) -> Path:
+        return self.directory / "masks" / str(region) / f"{index:06d}.png"
+
+    def load_mask(self, region: int, index: int) -> np.ndarray:
+        from .video import read_grey
+
+        return read_grey(self.mask_path(region, index)).astype(np.float32) / 255.0
+
 
 def _frame_range(input_path: Path, fps, start: str | None, end: str | None) -> tuple[int, int]:
     first = parse_position(start, fps) if start else 0
@@ -149,17 +158,36 @@ def stylize_video(
     start: str | None = None,
     end: str | None = None,
     restart: bool = False,
+    mask: MaskSource | None = None,
+    regions: Sequence[tuple[MaskSource, str | tuple[StyleEntry, ...]]] = (),
+    background_style: str | tuple[StyleEntry, ...] | None = None,
     device: torch.device | str = "auto",
     on_frame: Callable[[FrameReport], None] | None = None,
     on_step: Callable[[StepReport], None] | None = None,
+    segmenter_factory: Callable[[MaskSource], Callable] | None = None,
 ) -> VideoResult:
-    """Stylize a clip into an H.264 MP4 (with the source audio), resumable; see the module docstring."""
+    """Stylize a clip into an H.264 MP4 (with the source audio), resumable; see the module docstring.
+
+    With ``mask`` the ``styles`` apply only inside it; ``regions`` give each
+    mask track its own styles; ``background_style`` styles the rest.
+    """
     input_path, output = Path(input_path), Path(output)
     if output.suffix.lower() not in (".mp4", ".m4v"):
         raise ValueError(f"expected an output file ending in .mp4, got {os.fspath(output)!r}")
     ensure_not_input(output, input_path)
     info = probe(input_path)
-    entries = parse_style_spec(styles) if isinstance(styles, str) else tuple(styles)
+    specs = [(source, _entries(spec)) for source, spec in regions]
+    if styles is not None:
+        specs.insert(0, (mask, _entries(styles)))
+    if not specs:
+        raise ValueError("expected --styles or at least one --region, got neither")
+    if any(source is None for source, _ in specs) and len(specs) > 1:
+        raise ValueError("expected --styles with --mask, or --region only: use --background-style for the rest")
+    background = _entries(background_style) if background_style is not None else None
+    masked = specs[0][0] is not None
+    if background is not None and not masked:
+        raise ValueError("expected --background-style together with --mask or --region")
+    all_entries = [e for _, spec in specs for e in spec] + list(background or ())
     offsets = temporal_offsets(config.temporal)
     first, last = _frame_range(input_path, info.fps, start, end)
     total = last - first
@@ -167,7 +195,9 @@ def stylize_video(
     device = resolve_device(device) if isinstance(device, str) else device
     digest = config.digest(
         input=[os.fspath(input_path.resolve()), input_path.stat().st_size, input_path.stat().st_mtime_ns],
-        styles=[(_file_digest(e.path), e.weight) for e in entries], range=[first, last], size=[width, height],
+        styles=[[(_file_digest(e.path), e.weight) for e in spec] for _, spec in specs],
+        background=[(_file_digest(e.path), e.weight) for e in background or ()],
+        masks=[_mask_identity(source) for source, _ in specs], range=[first, last], size=[width, height],
     )
     checkpoint = Checkpoint(work_dir_for(output), digest, total)
     finished = checkpoint.open(restart)
@@ -178,10 +208,18 @@ def stylize_video(
     grey = config.style.preserve_colors
     # Style images are sized (and, for luminance-only transfer, matched) against the first frame.
     first_frame = to_tensor(resize(next(iter_frames(input_path, first, first + 1)), height, width), device)
-    style_images = load_style_images(entries, first_frame, config.style)
-    style_targets = mixed_gram_targets(extractor, style_images, [e.weight for e in entries], loss_cfg.style_layers)
+    cache: dict = {}
+    targets = [style_targets(extractor, spec, first_frame, config, cache) for _, spec in specs]
+    background_targets = style_targets(extractor, background, first_frame, config, cache) if background else None
 
-    frames = (resize(frame, height, width) for frame in iter_frames(input_path, first, last))
+    def frames_at_size():
+        return (resize(frame, height, width) for frame in iter_frames(input_path, first, last))
+
+    if masked:
+        _write_masks(checkpoint, [source for source, _ in specs], frames_at_size, total, height, width, config,
+                     device, segmenter_factory)
+    styling = _FrameStyle(targets, background_targets, masked, checkpoint, loss_cfg.style_layers, device)
+    frames = frames_at_size()
     known_cuts = {e["frame"]: e["cut"] for e in finished}
     preps = prefetch(prepare_frames(frames, config.temporal, skip_before=len(finished), known_cuts=known_cuts))
     keep = max(offsets, default=1)
@@ -200,7 +238,7 @@ def stylize_video(
                                      e["seconds"], e["cut"], resumed=True))
             continue
         started = time.perf_counter()
-        frame, result = _stylize_frame(prep, stylized, shot_start, extractor, style_targets, config, device, grey, on_step)
+        frame, result = _stylize_frame(prep, stylized, shot_start, extractor, styling, config, device, grey, on_step)
         entry = {
             "frame": prep.index, "iterations": result.iterations, "evaluations": result.evaluations,
             "loss": result.loss, "terms": result.terms, "seconds": round(time.perf_counter() - started, 3),
@@ -236,8 +274,61 @@ def _cap(max_size: int | None, info) -> int | None:
     return max_size
 
 
-def _stylize_frame(prep: FramePrep, stylized, shot_start, extractor, style_targets, config: RunConfig, device, grey,
-                   on_step):
+def _entries(styles: str | tuple[StyleEntry, ...]) -> tuple[StyleEntry, ...]:
+    return parse_style_spec(styles) if isinstance(styles, str) else tuple(styles)
+
+
+def _mask_identity(source: MaskSource | None) -> list | None:
+    """What of a mask source affects pixels: its settings and the bytes of its file(s)."""
+    if source is None:
+        return None
+    files = []
+    if source.path is not None:
+        paths = sorted(source.path.iterdir()) if source.path.is_dir() else [source.path]
+        files = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in paths if p.is_file()]
+    return [repr(source), files]
+
+
+def _write_masks(checkpoint: Checkpoint, sources, frames, total, height, width, config: RunConfig, device,
+                 segmenter_factory) -> None:
+    """The mask pre-pass: every region's per-frame masks as PNGs (skipped when already complete)."""
+    from .segment import Segmenter
+
+    for region, source in enumerate(sources):
+        if all(checkpoint.mask_path(region, i).is_file() for i in range(total)):
+            continue
+        segmenter = None
+        if source.segment is not None:
+            factory = segmenter_factory or (lambda s: Segmenter(s.segment, s.classes, s.labels, device))
+            segmenter = factory(source)
+        count = 0
+        for index, mask in enumerate(clip_masks(source, frames, total, height, width, config.temporal.flow, segmenter)):
+            write_image(checkpoint.mask_path(region, index), np.round(mask * 255).astype(np.uint8))
+            count += 1
+        if count < total:
+            raise ValueError(f"mask {source.describe()} gave {count} frames: expected {total}")
+
+
+@dataclass
+class _FrameStyle:
+    """Style inputs of a frame: whole-image targets, or per-region guides from the mask PNGs."""
+
+    targets: list
+    background: dict | None
+    masked: bool
+    checkpoint: Checkpoint
+    layers: tuple[str, ...]
+    device: torch.device
+
+    def for_frame(self, index: int):
+        if not self.masked:
+            return self.targets[0], None
+        masks = [self.checkpoint.load_mask(r, index) for r in range(len(self.targets))]
+        return frame_regions(self.targets, masks, self.background, self.layers, self.device)
+
+
+def _stylize_frame(prep: FramePrep, stylized, shot_start, extractor, styling: _FrameStyle, config: RunConfig, device,
+                   grey, on_step):
     content = to_tensor(prep.content, device)
     target = luminance(content) if grey else content
     temporal = config.temporal
@@ -247,7 +338,8 @@ def _stylize_frame(prep: FramePrep, stylized, shot_start, extractor, style_targe
         from .image import initial_image
 
         init = initial_image(config.optim.init, target, config.optim.seed)
-    objective = Objective(extractor, config.loss, style_targets, target, temporal=terms,
+    style, union = styling.for_frame(prep.index)
+    objective = Objective(extractor, config.loss, style, target, temporal=terms,
                           temporal_weight=temporal.temporal_weight, bf16=config.precision == "bf16")
     cold = not terms
     result = optimize_pixels(
@@ -256,4 +348,4 @@ def _stylize_frame(prep: FramePrep, stylized, shot_start, extractor, style_targe
         learning_rate=config.optim.learning_rate, tolerance=0.0 if cold else temporal.tolerance, callback=on_step,
     )
     image = combine_luminance(result.image, content) if grey else result.image
-    return to_uint8(image), result
+    return to_uint8(composite(image, content, union)), result
