@@ -114,3 +114,61 @@ def test_mask_errors_are_one_line(tmp_path, content_path, args, message):
     result = runner.invoke(app, ["image", str(content_path), "-o", str(tmp_path / "o.png"), "--size", "32", "-i", "1",
                                  *args])
     assert result.exit_code == 1 and message in plain(result.output), plain(result.output)
+
+
+def test_video_command_with_a_keyframe_mask_and_log(tmp_path, make_clip):
+    import numpy as np
+
+    from vidstyle.video import count_frames, write_image
+
+    from .conftest import translating_clip
+
+    clip = make_clip(translating_clip(3, 48, 64), audio=False)
+    mask = np.zeros((48, 64), np.uint8)
+    mask[10:30, 10:40] = 255
+    write_image(tmp_path / "m.png", mask)
+    out, log = tmp_path / "out.mp4", tmp_path / "log.jsonl"
+    result = runner.invoke(app, ["video", str(clip), "-s", "swirl", "-o", str(out), "--mask", str(tmp_path / "m.png"),
+                                 "--mask-keyframe", "0", "--first-iterations", "3", "-i", "2", "--log", str(log),
+                                 "--device", "cpu"])
+    assert result.exit_code == 0, plain(result.output)
+    assert count_frames(out) == 3 and len(log.read_text().splitlines()) == 3
+    assert "scene cuts at frames: none" in plain(result.output)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-s", "swirl", "--mask", "/nope.png"], "mask '/nope.png' does not exist"),
+        (["-s", "swirl", "--grabcut", "1,2,3"], "expected --grabcut x,y,w,h"),
+        (["-s", "swirl", "--mask", "x.png", "--grabcut", "1,2,3,4"], "expected one of --mask, --grabcut, --segment"),
+        (["-s", "swirl", "--long-term", "0,5"], "expected --long-term offsets >= 1"),
+        (["-s", "swirl", "--start", "abc"], "expected a position like 2.5, 2.5s or 75f"),
+        (["--mask", "x.png"], "expected --styles (optionally with a mask) or --region MASK=SPEC"),
+    ],
+)
+def test_video_user_errors(tmp_path, make_clip, args, message):
+    from .conftest import translating_clip
+
+    clip = make_clip(translating_clip(2, 48, 64), audio=False)
+    result = runner.invoke(app, ["video", str(clip), "-o", str(tmp_path / "o.mp4"), "--first-iterations", "1", *args])
+    assert result.exit_code == 1 and message in plain(result.output), plain(result.output)
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_metrics_command_json(tmp_path, make_clip):
+    import json
+
+    from .conftest import translating_clip
+
+    clip = make_clip(translating_clip(3, 48, 64), audio=False)
+    result = runner.invoke(app, ["metrics", str(clip), str(clip), "--json"])
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["frames"] == 3 and abs(data["ratio"] - 1) < 1e-9
+
+
+def test_mask_command_writes_masks_and_preview(tmp_path, content_path):
+    result = runner.invoke(app, ["mask", str(content_path), "-o", str(tmp_path / "masks"), "--grabcut", "8,8,30,20"])
+    assert result.exit_code == 0, plain(result.output)
+    assert (tmp_path / "masks" / "000000.png").is_file() and (tmp_path / "masks" / "preview.png").is_file()

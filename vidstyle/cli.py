@@ -110,6 +110,42 @@ RegionOpt = Annotated[Optional[list[str]], typer.Option("--region", help="MASK=S
 BackgroundOpt = Annotated[Optional[str], typer.Option("--background-style", help="Styles for what no mask covers (default: keep the content).")]
 
 
+KeyframeOpt = Annotated[Optional[int], typer.Option("--mask-keyframe", min=0, help="The --mask (or --grabcut) is drawn on this frame; propagate it by flow.")]
+GrabcutOpt = Annotated[Optional[str], typer.Option("--grabcut", help="x,y,w,h: a GrabCut object mask from this rectangle (no model needed).")]
+SegmentOpt = Annotated[Optional[str], typer.Option("--segment", help="smp model directory (save_pretrained) or Hugging Face id.")]
+ClassesOpt = Annotated[Optional[str], typer.Option("--classes", help="Classes of --segment to stylize, e.g. sky,building.")]
+LabelsOpt = Annotated[Optional[Path], typer.Option("--labels", help="JSON list of the --segment model's class names.")]
+SmoothingOpt = Annotated[float, typer.Option("--mask-smoothing", min=0.0, max=0.95, help="Temporal smoothing of per-frame masks along the flow (0: off).")]
+
+
+def parse_rect(text: str | None) -> tuple[int, int, int, int] | None:
+    if text is None:
+        return None
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"expected --grabcut x,y,w,h in pixels, got {text!r}") from None
+    return x, y, w, h
+
+
+def mask_source(path: Path | None, keyframe: int | None, grabcut: str | None, segment: str | None,
+                classes: str | None, labels: Path | None, invert: bool, feather: int, smoothing: float):
+    """One MaskSource from the CLI's mask options, or None when none is given."""
+    from .masks import MaskOptions
+    from .masktrack import MaskSource
+
+    given = [name for name, value in (("--mask", path), ("--grabcut", grabcut), ("--segment", segment)) if value]
+    if len(given) > 1:
+        raise ValueError(f"expected one of --mask, --grabcut, --segment, got {' and '.join(given)}")
+    if not given:
+        return None
+    if path is not None and not path.exists():
+        raise FileNotFoundError(f"mask {str(path)!r} does not exist")
+    names = tuple(c.strip() for c in classes.split(",") if c.strip()) if classes else ()
+    return MaskSource(path=path, keyframe=keyframe, grabcut=parse_rect(grabcut), segment=segment, classes=names,
+                      labels=labels, options=MaskOptions(invert=invert, feather=feather), smoothing=smoothing)
+
+
 def parse_regions(values: list[str] | None) -> list[tuple[Path, str]]:
     regions = []
     for value in values or []:
@@ -180,6 +216,10 @@ def image(
     weights: WeightsOpt = D.features.weights,
     save_every: Annotated[int, typer.Option("--save-every", min=0, help="Also write every N-th iteration to OUTPUT_steps/ (0: off).")] = 0,
     mask: MaskOpt = None,
+    grabcut: GrabcutOpt = None,
+    segment: SegmentOpt = None,
+    classes: ClassesOpt = None,
+    labels: LabelsOpt = None,
     invert_mask: InvertMaskOpt = False,
     feather: FeatherOpt = 0,
     region: RegionOpt = None,
@@ -203,12 +243,24 @@ def image(
     entries = parse_style_spec(styles) if styles is not None else None
     regions = [Region(path, parse_style_spec(spec)) for path, spec in parse_regions(region)]
     background = parse_style_spec(background_style) if background_style else None
+    torch_device = resolve_device(device.value)
+    source = mask_source(mask, None, grabcut, segment, classes, labels, invert_mask, feather, 0.0)
+    mask_input = mask
+    if source is not None and mask is None:  # a GrabCut or segmentation mask, computed on the content
+        from .imaging import fit_long_side, resize
+        from .masktrack import raw_masks
+        from .segment import Segmenter
+
+        height, width = fit_long_side(*content_array.shape[:2], size or None)
+        frame = resize(content_array, height, width)
+        source = source.at_scale(width / content_array.shape[1])
+        segmenter = Segmenter(segment, source.classes, labels, torch_device) if segment else None
+        mask_input = next(raw_masks(source, lambda: iter([frame]), 1, height, width, segmenter=segmenter))
     config = build_config(
         iterations=iterations, content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
         optimizer=optimizer, lr=lr, init=init, seed=seed, style_scale=style_scale, preserve_colors=preserve_colors,
         pooling=pooling, weights=weights, precision=precision,
     )
-    torch_device = resolve_device(device.value)
     steps_dir = output.with_name(f"{output.stem}_steps")
 
     def save_step(snapshot: Snapshot) -> None:
@@ -221,7 +273,7 @@ def image(
             bar.update(task, completed=report.iteration, info=f"loss {report.loss:.4g} ({format_terms(report.terms)})")
 
         result = stylize_image(content_array, entries, size=size or None, config=config, device=torch_device,
-                               mask=mask, regions=regions, background_style=background,
+                               mask=mask_input, regions=regions, background_style=background,
                                mask_options=MaskOptions(invert=invert_mask, feather=feather),
                                callback=on_step, save_every=save_every, on_snapshot=save_step)
     write_image(output, result)
@@ -242,8 +294,8 @@ def parse_offsets(text: str) -> tuple[int, ...]:
 @user_errors
 def video(
     input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Input video (anything OpenCV decodes).", show_default=False)],
-    styles: StylesOpt,
     output: Annotated[Path, typer.Option("--output", "-o", help="Output video (.mp4, H.264 + the source's audio).")],
+    styles: Annotated[Optional[str], typer.Option("--styles", "-s", help="Styles as name[:weight],... (names from `vidstyle styles list` or image paths).")] = None,
     max_size: Annotated[int, typer.Option("--max-size", min=0, help="Long side the optimisation runs at (0: source size; never upscales).")] = DV.max_size or 0,
     output_size: Annotated[OutputSizeChoice, typer.Option("--output-size", help="Encode at the source's size or at the processing size.")] = OutputSizeChoice(DV.output_size),
     start: Annotated[Optional[str], typer.Option("--start", help="First frame: seconds (2.5, 2.5s) or a frame index (75f).")] = None,
@@ -259,6 +311,17 @@ def video(
     keep_frames: Annotated[bool, typer.Option("--keep-frames", help="Keep the work directory (frames, log) after encoding.")] = DV.keep_frames,
     restart: Annotated[bool, typer.Option("--restart", help="Discard finished frames of an earlier run and start over.")] = False,
     log_path: Annotated[Optional[Path], typer.Option("--log", help="Also write the per-frame JSON log (one object per line) here.")] = None,
+    mask: Annotated[Optional[Path], typer.Option("--mask", help="Restrict --styles to a mask: a mask video, a folder of per-frame masks, or one image.")] = None,
+    mask_keyframe: KeyframeOpt = None,
+    grabcut: GrabcutOpt = None,
+    segment: SegmentOpt = None,
+    classes: ClassesOpt = None,
+    labels: LabelsOpt = None,
+    invert_mask: InvertMaskOpt = False,
+    feather: FeatherOpt = 0,
+    mask_smoothing: SmoothingOpt = 0.5,
+    region: RegionOpt = None,
+    background_style: BackgroundOpt = None,
     content_weight: ContentWeightOpt = D.loss.content_weight,
     style_weight: StyleWeightOpt = D.loss.style_weight,
     tv_weight: TVWeightOpt = D.loss.tv_weight,
@@ -283,7 +346,16 @@ def video(
     setup_logging(verbose)
     ensure_not_input(output, input_path)
     probe(input_path)
-    entries = parse_style_spec(styles)
+    if styles is None and not region:
+        raise ValueError("expected --styles (optionally with a mask) or --region MASK=SPEC")
+    entries = parse_style_spec(styles) if styles is not None else None
+    source = mask_source(mask, mask_keyframe, grabcut, segment, classes, labels, invert_mask, feather, mask_smoothing)
+    region_sources = [
+        (mask_source(path, mask_keyframe, None, None, None, None, invert_mask, feather, mask_smoothing),
+         parse_style_spec(spec))
+        for path, spec in parse_regions(region)
+    ]
+    background = parse_style_spec(background_style) if background_style else None
     config = build_config(
         iterations=D.optim.iterations, content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
         optimizer=optimizer, lr=lr, init=init, seed=seed, style_scale=style_scale, preserve_colors=preserve_colors,
@@ -308,7 +380,8 @@ def video(
             bar.reset(step_task, total=None)
 
         result = stylize_video(input_path, output, entries, config=config, video=video_config, start=start, end=end,
-                               restart=restart, device=torch_device, on_frame=on_frame, on_step=on_step)
+                               restart=restart, mask=source, regions=region_sources, background_style=background,
+                               device=torch_device, on_frame=on_frame, on_step=on_step)
     if log_path is not None:
         from .video import atomic_path
 
@@ -337,6 +410,35 @@ def metrics(
         return
     out.print(f"frames {result.frames}\nwarping error OUT {result.output:.6g}\nwarping error IN  {result.input:.6g}\n"
               f"ratio OUT/IN {result.ratio:.4g}", highlight=False)
+
+
+@app.command("mask")
+@user_errors
+def mask_command(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="An image or a video.", show_default=False)],
+    output_dir: Annotated[Path, typer.Option("--output", "-o", help="Folder for the masks (PNG per frame) and an overlay preview.")],
+    mask: Annotated[Optional[Path], typer.Option("--mask", help="A mask video, a folder of per-frame masks, or one image.")] = None,
+    mask_keyframe: KeyframeOpt = None,
+    grabcut: GrabcutOpt = None,
+    segment: SegmentOpt = None,
+    classes: ClassesOpt = None,
+    labels: LabelsOpt = None,
+    invert_mask: InvertMaskOpt = False,
+    feather: FeatherOpt = 0,
+    mask_smoothing: SmoothingOpt = 0.5,
+    max_size: Annotated[int, typer.Option("--max-size", min=0, help="Long side to compute masks at (0: source size).")] = DV.max_size or 0,
+    device: DeviceOpt = DeviceChoice.auto,
+) -> None:
+    """Export the masks a run would use (and an overlay preview) to check them before a long run."""
+    from .maskexport import export_masks
+    from .runtime import resolve_device
+
+    source = mask_source(mask, mask_keyframe, grabcut, segment, classes, labels, invert_mask, feather, mask_smoothing)
+    if source is None:
+        raise ValueError("expected --mask, --grabcut or --segment")
+    written, preview = export_masks(input_path, output_dir, source, max_size=max_size or None,
+                                    device=resolve_device(device.value))
+    out.print(f"wrote {written} mask(s) to {output_dir} and the preview {preview}", highlight=False)
 
 
 @styles_app.command("list")

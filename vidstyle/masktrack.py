@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -35,12 +35,20 @@ class MaskSource:
 
     path: Path | None = None
     keyframe: int | None = None
-    grabcut: tuple[int, int, int, int] | None = None  # x, y, w, h on the keyframe (default frame 0)
+    grabcut: tuple[int, int, int, int] | None = None  # x, y, w, h in source pixels, on the keyframe (default 0)
     segment: str | None = None  # smp model directory or Hugging Face id
     classes: tuple[str, ...] = ()
     labels: Path | None = None
     options: MaskOptions = MaskOptions()
     smoothing: float = 0.5  # weight of the flow-warped previous mask (per-frame sources)
+
+    def at_scale(self, factor: float) -> MaskSource:
+        """The same source with ``--grabcut`` (given in source pixels) scaled to the processing size."""
+        if self.grabcut is None or factor == 1:
+            return self
+        x, y, w, h = self.grabcut
+        rect = (int(x * factor), int(y * factor), max(1, int(round(w * factor))), max(1, int(round(h * factor))))
+        return replace(self, grabcut=rect)
 
     def describe(self) -> str:
         return str(self.path or (f"grabcut {self.grabcut}" if self.grabcut else f"segment {self.segment}"))

@@ -179,6 +179,8 @@ def stylize_video(
     specs = [(source, _entries(spec)) for source, spec in regions]
     if styles is not None:
         specs.insert(0, (mask, _entries(styles)))
+    height, width = fit_long_side(info.height, info.width, _cap(video.max_size, info))
+    specs = [(None if source is None else source.at_scale(width / info.width), spec) for source, spec in specs]
     if not specs:
         raise ValueError("expected --styles or at least one --region, got neither")
     if any(source is None for source, _ in specs) and len(specs) > 1:
@@ -187,11 +189,9 @@ def stylize_video(
     masked = specs[0][0] is not None
     if background is not None and not masked:
         raise ValueError("expected --background-style together with --mask or --region")
-    all_entries = [e for _, spec in specs for e in spec] + list(background or ())
     offsets = temporal_offsets(config.temporal)
     first, last = _frame_range(input_path, info.fps, start, end)
     total = last - first
-    height, width = fit_long_side(info.height, info.width, _cap(video.max_size, info))
     device = resolve_device(device) if isinstance(device, str) else device
     digest = config.digest(
         input=[os.fspath(input_path.resolve()), input_path.stat().st_size, input_path.stat().st_mtime_ns],
