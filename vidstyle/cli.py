@@ -64,6 +64,7 @@ class OutputSizeChoice(str, Enum):
 
 
 class PrecisionChoice(str, Enum):
+    auto = "auto"
     fp32 = "fp32"
     bf16 = "bf16"
 
@@ -101,7 +102,8 @@ PreserveColorsOpt = Annotated[bool, typer.Option("--preserve-colors", help="Lumi
 PoolingOpt = Annotated[PoolingChoice, typer.Option("--pooling", help="VGG pooling: max (as trained) or avg (smoother, Gatys 2016).")]
 WeightsOpt = Annotated[str, typer.Option("--weights", help="VGG19 weights: 'embedded' (no download), 'torchvision' or a state-dict path.")]
 DeviceOpt = Annotated[DeviceChoice, typer.Option("--device", help="Compute device.")]
-PrecisionOpt = Annotated[PrecisionChoice, typer.Option("--precision", help="Network precision (Grams and losses stay fp32).")]
+PrecisionOpt = Annotated[PrecisionChoice, typer.Option("--precision", help="Network precision; auto = bf16 where it measured faster (CUDA, CPUs with native bf16). Grams and losses stay fp32.")]
+ScalesOpt = Annotated[int, typer.Option("--scales", min=1, max=5, help="Coarse-to-fine levels for cold starts (each half the size; finer levels run half the budget).")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log details to stderr.")]
 MaskOpt = Annotated[Optional[Path], typer.Option("--mask", help="Restrict --styles to this region (grey levels = soft weights).")]
 InvertMaskOpt = Annotated[bool, typer.Option("--invert-mask", help="Style what the mask does not cover.")]
@@ -159,7 +161,7 @@ def parse_regions(values: list[str] | None) -> list[tuple[Path, str]]:
 def build_config(
     *, iterations: int, content_weight: float, style_weight: float, tv_weight: float, optimizer: OptimizerChoice,
     lr: float, init: str, seed: int, style_scale: float, preserve_colors: bool, pooling: PoolingChoice, weights: str,
-    precision: PrecisionChoice, tolerance: float = D.optim.tolerance, iterations_later: int | None = None,
+    precision: PrecisionChoice, scales: int = D.optim.scales, tolerance: float = D.optim.tolerance, iterations_later: int | None = None,
     tolerance_later: float | None = None, **temporal: Any,
 ) -> RunConfig:
     from dataclasses import replace
@@ -173,7 +175,7 @@ def build_config(
         features=FeatureConfig(weights=weights, pooling=pooling.value),
         loss=LossConfig(content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight),
         optim=OptimConfig(optimizer=optimizer.value, iterations=iterations, learning_rate=lr, init=init, seed=seed,
-                          tolerance=tolerance),
+                          tolerance=tolerance, scales=scales),
         style=StyleConfig(style_scale=style_scale, preserve_colors=preserve_colors),
         temporal=replace(D.temporal, **temporal),
         precision=precision.value,
@@ -226,6 +228,7 @@ def image(
     background_style: BackgroundOpt = None,
     device: DeviceOpt = DeviceChoice.auto,
     precision: PrecisionOpt = PrecisionChoice(D.precision),
+    scales: ScalesOpt = D.optim.scales,
     verbose: VerboseOpt = False,
 ) -> None:
     """Stylize one image, or chosen regions of it (--mask, --region)."""
@@ -259,7 +262,7 @@ def image(
     config = build_config(
         iterations=iterations, content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
         optimizer=optimizer, lr=lr, init=init, seed=seed, style_scale=style_scale, preserve_colors=preserve_colors,
-        pooling=pooling, weights=weights, precision=precision,
+        pooling=pooling, weights=weights, precision=precision, scales=scales,
     )
     steps_dir = output.with_name(f"{output.stem}_steps")
 
@@ -335,6 +338,7 @@ def video(
     weights: WeightsOpt = D.features.weights,
     device: DeviceOpt = DeviceChoice.auto,
     precision: PrecisionOpt = PrecisionChoice(D.precision),
+    scales: ScalesOpt = D.optim.scales,
     verbose: VerboseOpt = False,
 ) -> None:
     """Stylize a video, stable from frame to frame (Ruder et al. 2016); interrupted runs resume."""
@@ -359,7 +363,7 @@ def video(
     config = build_config(
         iterations=D.optim.iterations, content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
         optimizer=optimizer, lr=lr, init=init, seed=seed, style_scale=style_scale, preserve_colors=preserve_colors,
-        pooling=pooling, weights=weights, precision=precision, enabled=not no_temporal,
+        pooling=pooling, weights=weights, precision=precision, scales=scales, enabled=not no_temporal,
         temporal_weight=temporal_weight, long_term=parse_offsets(long_term), first_iterations=first_iterations,
         iterations_later=iterations, tolerance_later=tolerance, flow=flow.value,
     )

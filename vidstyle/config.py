@@ -16,7 +16,7 @@ from typing import Any, Literal
 Pooling = Literal["max", "avg"]
 OptimizerName = Literal["lbfgs", "adam"]
 FlowMethod = Literal["dis", "farneback"]
-Precision = Literal["fp32", "bf16"]
+Precision = Literal["auto", "fp32", "bf16"]
 OutputSize = Literal["source", "processing"]
 
 STYLE_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -63,6 +63,9 @@ class OptimConfig:
     # Stop early once the loss improves by less than this fraction per
     # iteration (averaged over a window); 0 disables early stopping.
     tolerance: float = 0.0
+    # Coarse-to-fine for cold starts: this many resolutions, each half the next;
+    # the coarsest runs the full budget, every finer one half of it.
+    scales: int = 1
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,9 @@ class RunConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     style: StyleConfig = field(default_factory=StyleConfig)
     temporal: TemporalConfig = field(default_factory=TemporalConfig)
-    precision: Precision = "fp32"
+    # "auto" is resolved per device at the edge (runtime.resolve_precision), from the
+    # measurements in BENCHMARKS.md.
+    precision: Precision = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -96,7 +96,8 @@ class VGGFeatures(nn.Module):
                 f"expected an image of at least {self.min_size}x{self.min_size} px for layer {self.names[-1]}, "
                 f"got {image.shape[-1]}x{image.shape[-2]}"
             )
-        x = self.preprocess(image)
+        # channels-last activations run faster on CPUs and tensor cores (BENCHMARKS.md)
+        x = self.preprocess(image).contiguous(memory_format=torch.channels_last)
         wanted = set(self.layers)
         out: dict[str, torch.Tensor] = {}
         for name, module in zip(self.names, self.net):

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .config import RunConfig, StyleConfig
 from .imaging import combine_luminance, fit_long_side, luminance, match_luminance, resize, to_tensor, to_uint8
 from .masks import MaskOptions, check_coverage, fit_mask, load_mask, shape_mask
 from .objective import Objective
-from .optimize import OptimResult, StepReport, optimize_pixels
-from .runtime import load_extractor, resolve_device
+from .optimize import OptimResult, StepReport, optimize_coarse_to_fine
+from .runtime import load_extractor, resolve_config, resolve_device
 from .styles import StyleEntry, parse_style_spec
 from .video import read_image
 
@@ -90,6 +91,7 @@ def stylize_image(
     its own spec; ``background_style`` styles what no mask covers.
     """
     device = resolve_device(device) if isinstance(device, str) else device
+    config = resolve_config(config, device)
     torch.manual_seed(config.optim.seed)
     array = read_image(content) if isinstance(content, (str, Path)) else content
     height, width = fit_long_side(*array.shape[:2], size)
@@ -135,11 +137,19 @@ def _optimize(content, entries, masks, background, config, callback, save_every,
     cache: dict = {}
     targets = [style_targets(extractor, e, content, config, cache) for e in entries]
     background_targets = style_targets(extractor, background, content, config, cache) if background else None
-    if len(masks) == 1 and masks[0] is None and background is None:
-        style, union = targets[0], None
-    else:
-        style, union = frame_regions(targets, masks, background_targets, loss_cfg.style_layers, content.device)
-    objective = Objective(extractor, loss_cfg, style, target_content, bf16=config.precision == "bf16")
+    whole = len(masks) == 1 and masks[0] is None and background is None
+
+    def regions_at(size: tuple[int, int]):
+        if whole:
+            return targets[0], None
+        return frame_regions(targets, [resize(m, *size) for m in masks], background_targets, loss_cfg.style_layers,
+                             content.device)
+
+    def make_objective(size: tuple[int, int]) -> Objective:
+        scaled = target_content if size == tuple(content.shape[-2:]) else F.interpolate(target_content, size=size, mode="area")
+        return Objective(extractor, loss_cfg, regions_at(size)[0], scaled, bf16=config.precision == "bf16")
+
+    union = regions_at(tuple(content.shape[-2:]))[1]
 
     def finish(image: torch.Tensor) -> torch.Tensor:
         image = combine_luminance(image, content) if config.style.preserve_colors else image
@@ -148,13 +158,14 @@ def _optimize(content, entries, masks, background, config, callback, save_every,
     snapshot = None
     if save_every > 0 and on_snapshot is not None:
         def snapshot(iteration: int, image: torch.Tensor) -> None:
-            on_snapshot(Snapshot(iteration, to_uint8(finish(image))))
+            if image.shape == content.shape:
+                on_snapshot(Snapshot(iteration, to_uint8(finish(image))))
 
     init = initial_image(config.optim.init, target_content, config.optim.seed)
-    result = optimize_pixels(
-        init, objective, optimizer=config.optim.optimizer, iterations=config.optim.iterations,
-        learning_rate=config.optim.learning_rate, tolerance=config.optim.tolerance, callback=callback,
-        snapshot=snapshot, snapshot_every=save_every,
+    result = optimize_coarse_to_fine(
+        init, make_objective, scales=config.optim.scales, optimizer=config.optim.optimizer,
+        iterations=config.optim.iterations, learning_rate=config.optim.learning_rate,
+        tolerance=config.optim.tolerance, callback=callback, snapshot=snapshot, snapshot_every=save_every,
     )
     result.image = finish(result.image)
     return result

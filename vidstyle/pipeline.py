@@ -21,14 +21,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .config import RunConfig, VideoConfig
 from .imaging import combine_luminance, fit_long_side, luminance, resize, to_tensor, to_uint8
 from .masktrack import MaskSource, clip_masks
 from .objective import Objective
 from .regions import composite, frame_regions, style_targets
-from .optimize import StepReport, optimize_pixels
-from .runtime import load_extractor, resolve_device
+from .optimize import StepReport, optimize_coarse_to_fine
+from .runtime import load_extractor, resolve_config, resolve_device
 from .styles import StyleEntry, parse_style_spec
 from .temporal import FramePrep, prefetch, prepare_frames, temporal_offsets, warm_start
 from .video import count_frames, encode_frames, ensure_not_input, iter_frames, parse_position, probe, read_image, write_image
@@ -193,6 +194,7 @@ def stylize_video(
     first, last = _frame_range(input_path, info.fps, start, end)
     total = last - first
     device = resolve_device(device) if isinstance(device, str) else device
+    config = resolve_config(config, device)
     digest = config.digest(
         input=[os.fspath(input_path.resolve()), input_path.stat().st_size, input_path.stat().st_mtime_ns],
         styles=[[(_file_digest(e.path), e.weight) for e in spec] for _, spec in specs],
@@ -320,10 +322,13 @@ class _FrameStyle:
     layers: tuple[str, ...]
     device: torch.device
 
-    def for_frame(self, index: int):
+    def for_frame(self, index: int, size: tuple[int, int] | None = None):
+        """``(style for the Objective, union mask to composite with)`` at ``size`` (default: the masks')."""
         if not self.masked:
             return self.targets[0], None
         masks = [self.checkpoint.load_mask(r, index) for r in range(len(self.targets))]
+        if size is not None:
+            masks = [resize(m, *size) for m in masks]
         return frame_regions(self.targets, masks, self.background, self.layers, self.device)
 
 
@@ -334,18 +339,25 @@ def _stylize_frame(prep: FramePrep, stylized, shot_start, extractor, styling: _F
     temporal = config.temporal
     init, terms = (target.clone(), []) if prep.cut or not temporal.enabled else warm_start(
         prep, stylized, target, shot_start, grey=grey)
-    if not terms and config.optim.init != "content":
+    cold = not terms
+    if cold and config.optim.init != "content":
         from .image import initial_image
 
         init = initial_image(config.optim.init, target, config.optim.seed)
-    style, union = styling.for_frame(prep.index)
-    objective = Objective(extractor, config.loss, style, target, temporal=terms,
-                          temporal_weight=temporal.temporal_weight, bf16=config.precision == "bf16")
-    cold = not terms
-    result = optimize_pixels(
-        init, objective, optimizer=config.optim.optimizer,
+    full_size = tuple(target.shape[-2:])
+    bf16 = config.precision == "bf16"
+
+    def make_objective(size: tuple[int, int]) -> Objective:
+        # temporal terms exist only for warm frames, which run at full size
+        scaled = target if size == full_size else F.interpolate(target, size=size, mode="area")
+        style = styling.for_frame(prep.index, None if size == full_size else size)[0]
+        return Objective(extractor, config.loss, style, scaled, temporal=terms,
+                         temporal_weight=temporal.temporal_weight, bf16=bf16)
+
+    result = optimize_coarse_to_fine(
+        init, make_objective, scales=config.optim.scales if cold else 1, optimizer=config.optim.optimizer,
         iterations=temporal.first_iterations if cold else temporal.iterations,
         learning_rate=config.optim.learning_rate, tolerance=0.0 if cold else temporal.tolerance, callback=on_step,
     )
     image = combine_luminance(result.image, content) if grey else result.image
-    return to_uint8(composite(image, content, union)), result
+    return to_uint8(composite(image, content, styling.for_frame(prep.index)[1])), result
