@@ -72,3 +72,12 @@ def test_temporal_loss_counts_only_reliable_pixels():
     assert temporal_loss(image, warped, weight) == 0
     weight[..., :2, :] = 1
     assert torch.isclose(temporal_loss(image, warped, weight), torch.tensor(0.5))
+
+
+def test_sparse_masked_gram_equals_the_dense_form():
+    from vidstyle.losses import sparse_masked_gram
+    from vidstyle.objective import _support
+
+    features = torch.randn(1, 6, 9, 7)
+    guide = torch.rand(1, 1, 9, 7) * (torch.rand(1, 1, 9, 7) > 0.6)
+    assert torch.allclose(sparse_masked_gram(features, *_support(guide)), masked_gram(features, guide), atol=1e-5)

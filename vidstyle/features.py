@@ -76,6 +76,7 @@ class VGGFeatures(nn.Module):
         self.requires_grad_(False)
         self.eval()
         self.preprocessing = weights.preprocessing
+        self.channels_last = True
         if weights.preprocessing == "caffe":
             self.register_buffer("mean", torch.tensor(CAFFE_MEAN_BGR).view(1, 3, 1, 1))
             self.register_buffer("scale", torch.full((1, 3, 1, 1), 255.0))
@@ -96,8 +97,9 @@ class VGGFeatures(nn.Module):
                 f"expected an image of at least {self.min_size}x{self.min_size} px for layer {self.names[-1]}, "
                 f"got {image.shape[-1]}x{image.shape[-2]}"
             )
-        # channels-last activations run faster on CPUs and tensor cores (BENCHMARKS.md)
-        x = self.preprocess(image).contiguous(memory_format=torch.channels_last)
+        x = self.preprocess(image)
+        if self.channels_last:  # faster on CPUs and tensor cores (BENCHMARKS.md)
+            x = x.contiguous(memory_format=torch.channels_last)
         wanted = set(self.layers)
         out: dict[str, torch.Tensor] = {}
         for name, module in zip(self.names, self.net):

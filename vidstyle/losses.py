@@ -27,13 +27,37 @@ def _at_least_fp32(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.float() if tensor.dtype in (torch.float16, torch.bfloat16) else tensor
 
 
+class _Gram(torch.autograd.Function):
+    """``scale * X^T X`` for rows ``X (B, N, C)``, with a one-product backward ``X (dG + dG^T)``.
+
+    Autograd would treat the two uses of X separately and run two products;
+    this halves the backward cost of every Gram (see BENCHMARKS.md, overhead).
+    """
+
+    @staticmethod
+    def forward(ctx, rows: torch.Tensor, scale: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(rows)
+        ctx.scale = scale
+        return torch.bmm(rows.transpose(1, 2), rows) * scale
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        (rows,) = ctx.saved_tensors
+        return torch.bmm(rows, grad + grad.transpose(1, 2)) * ctx.scale, None
+
+
+def _rows(features: torch.Tensor) -> torch.Tensor:
+    """``(B, C, H, W) -> (B, H*W, C)``: free for channels-last activations, so positions can be gathered as rows."""
+    b, c, h, w = features.shape
+    return _at_least_fp32(features).permute(0, 2, 3, 1).reshape(b, h * w, c)
+
+
 def gram(features: torch.Tensor) -> torch.Tensor:
     """Gram matrix per position: ``(B, C, H, W) -> (B, C, C)``, computed in fp32."""
     if features.ndim != 4:
         raise ValueError(f"expected features of shape (B, C, H, W), got {tuple(features.shape)}")
     b, c, h, w = features.shape
-    flat = _at_least_fp32(features).reshape(b, c, h * w)
-    return flat @ flat.transpose(1, 2) / (h * w)
+    return _Gram.apply(_rows(features), 1.0 / (h * w))
 
 
 def masked_gram(features: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
@@ -41,15 +65,24 @@ def masked_gram(features: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
 
     ``features (B, C, H, W)``, ``guide (B, 1, H, W)`` in [0, 1] at the
     features' resolution. Normalising by the guide's mass makes the statistics
-    independent of the region's area.
+    independent of the region's area. Computed as the Gram of ``T * F``.
     """
     if guide.shape[-2:] != features.shape[-2:] or guide.shape[1] != 1:
         raise ValueError(f"expected a guide of shape (B, 1, {features.shape[-2]}, {features.shape[-1]}), got {tuple(guide.shape)}")
-    b, c, h, w = features.shape
-    weight = _at_least_fp32(guide).reshape(b, 1, h * w) ** 2
-    flat = _at_least_fp32(features).reshape(b, c, h * w)
-    mass = weight.sum(-1, keepdim=True).clamp_min(EPS)
-    return (flat * weight) @ flat.transpose(1, 2) / mass
+    b = features.shape[0]
+    weight = _rows(guide)  # (B, HW, 1)
+    mass = float(weight.pow(2).sum().clamp_min(EPS)) / b
+    return _Gram.apply(_rows(features) * weight, 1.0 / mass)
+
+
+def sparse_masked_gram(features: torch.Tensor, positions: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """:func:`masked_gram` over the guide's support only: ``positions (P,)`` flat indices, ``values (P,)`` = T_p.
+
+    Same value as the dense form; the matrix product shrinks to the region's
+    size, so several regions cost about one whole-image Gram.
+    """
+    rows = _rows(features).index_select(1, positions) * values[:, None]
+    return _Gram.apply(rows, 1.0 / float(values.pow(2).sum().clamp_min(EPS)))
 
 
 def relative_error(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

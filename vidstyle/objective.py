@@ -10,7 +10,7 @@ import torch
 
 from .config import LossConfig
 from .features import VGGFeatures
-from .losses import content_loss, gram, masked_gram, style_loss, temporal_loss, tv_loss
+from .losses import content_loss, gram, sparse_masked_gram, style_loss, temporal_loss, tv_loss
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,10 @@ class Objective:
         self.regions = (StyleRegion(dict(style)),) if isinstance(style, Mapping) else tuple(style)
         if not self.regions:
             raise ValueError("expected at least one style region, got none")
+        # Guides are fixed for this image: find each one's support once, not per evaluation.
+        self.supports = [
+            None if r.guides is None else {name: _support(g) for name, g in r.guides.items()} for r in self.regions
+        ]
         self.temporal = tuple(temporal)
         self.temporal_weight = temporal_weight
         self.bf16 = bf16
@@ -72,11 +76,11 @@ class Objective:
         features = self._features(image)
         # Grams and reductions stay in fp32 even when the network runs in bf16.
         style_terms = []
-        for region in self.regions:
-            if region.guides is None:
+        for region, support in zip(self.regions, self.supports):
+            if support is None:
                 grams = {name: gram(features[name]) for name in region.targets}
             else:
-                grams = {name: masked_gram(features[name], region.guides[name]) for name in region.targets}
+                grams = {name: sparse_masked_gram(features[name], *support[name]) for name in region.targets}
             style_terms.append(style_loss(grams, region.targets))
         terms = {
             "content": content_loss(features, self.content_targets),
@@ -92,3 +96,10 @@ class Objective:
             terms["temporal"] = sum(temporal_loss(image, t.warped, t.weight) for t in self.temporal)
             total = total + self.temporal_weight * terms["temporal"]
         return total, terms
+
+
+def _support(guide: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flat indices where ``guide (1, 1, h, w)`` is non-zero, and ``T_p`` there."""
+    values = guide.float().reshape(-1)
+    positions = torch.nonzero(values > 0).reshape(-1)
+    return positions, values.index_select(0, positions)

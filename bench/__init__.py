@@ -1,0 +1,1 @@
+"""vidstyle's benchmark suite: ``python -m bench``."""
