@@ -283,6 +283,25 @@ def image(
     out.print(f"wrote {output} ({result.shape[1]}x{result.shape[0]})", highlight=False)
 
 
+# Options of `video`, shared with `batch`.
+MaxSizeOpt = Annotated[int, typer.Option("--max-size", min=0, help="Long side the optimisation runs at (0: source size; never upscales).")]
+OutputSizeOpt = Annotated[OutputSizeChoice, typer.Option("--output-size", help="Encode at the source's size or at the processing size.")]
+StartOpt = Annotated[Optional[str], typer.Option("--start", help="First frame: seconds (2.5, 2.5s) or a frame index (75f).")]
+EndOpt = Annotated[Optional[str], typer.Option("--end", help="End (exclusive): seconds or a frame index (75f).")]
+LaterIterationsOpt = Annotated[int, typer.Option("--iterations", "-i", min=1, help="Budget of each later frame (warm-started).")]
+FirstIterationsOpt = Annotated[int, typer.Option("--first-iterations", min=1, help="Budget of the first frame of each shot (cold start).")]
+ToleranceOpt = Annotated[float, typer.Option("--tolerance", min=0.0, help="Later frames stop when the loss improves by less than this fraction per iteration.")]
+TemporalWeightOpt = Annotated[float, typer.Option("--temporal-weight", min=0.0, help="Weight of the temporal term (same scale as --content-weight).")]
+LongTermOpt = Annotated[str, typer.Option("--long-term", help="Frame offsets of temporal terms, e.g. 1,10,20 (Ruder's long-term consistency).")]
+NoTemporalOpt = Annotated[bool, typer.Option("--no-temporal", help="Per-frame baseline: cold start, first-frame budget, no temporal term.")]
+FlowOpt = Annotated[FlowChoice, typer.Option("--flow", help="Optical flow method.")]
+NoAudioOpt = Annotated[bool, typer.Option("--no-audio", help="Drop the audio stream.")]
+KeepFramesOpt = Annotated[bool, typer.Option("--keep-frames", help="Keep the work directory (frames, log) after encoding.")]
+RestartOpt = Annotated[bool, typer.Option("--restart", help="Discard finished frames of an earlier run and start over.")]
+LogPathOpt = Annotated[Optional[Path], typer.Option("--log", help="Also write the per-frame JSON log (one object per line) here.")]
+VideoMaskOpt = Annotated[Optional[Path], typer.Option("--mask", help="Restrict --styles to a mask: a mask video, a folder of per-frame masks, or one image.")]
+
+
 def parse_offsets(text: str) -> tuple[int, ...]:
     try:
         offsets = tuple(int(part) for part in text.split(","))
@@ -299,22 +318,22 @@ def video(
     input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Input video (anything OpenCV decodes).", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output video (.mp4, H.264 + the source's audio).")],
     styles: Annotated[Optional[str], typer.Option("--styles", "-s", help="Styles as name[:weight],... (names from `vidstyle styles list` or image paths).")] = None,
-    max_size: Annotated[int, typer.Option("--max-size", min=0, help="Long side the optimisation runs at (0: source size; never upscales).")] = DV.max_size or 0,
-    output_size: Annotated[OutputSizeChoice, typer.Option("--output-size", help="Encode at the source's size or at the processing size.")] = OutputSizeChoice(DV.output_size),
-    start: Annotated[Optional[str], typer.Option("--start", help="First frame: seconds (2.5, 2.5s) or a frame index (75f).")] = None,
-    end: Annotated[Optional[str], typer.Option("--end", help="End (exclusive): seconds or a frame index (75f).")] = None,
-    iterations: Annotated[int, typer.Option("--iterations", "-i", min=1, help="Budget of each later frame (warm-started).")] = D.temporal.iterations,
-    first_iterations: Annotated[int, typer.Option("--first-iterations", min=1, help="Budget of the first frame of each shot (cold start).")] = D.temporal.first_iterations,
-    tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, help="Later frames stop when the loss improves by less than this fraction per iteration.")] = D.temporal.tolerance,
-    temporal_weight: Annotated[float, typer.Option("--temporal-weight", min=0.0, help="Weight of the temporal term (same scale as --content-weight).")] = D.temporal.temporal_weight,
-    long_term: Annotated[str, typer.Option("--long-term", help="Frame offsets of temporal terms, e.g. 1,10,20 (Ruder's long-term consistency).")] = ",".join(map(str, D.temporal.long_term)),
-    no_temporal: Annotated[bool, typer.Option("--no-temporal", help="Per-frame baseline: cold start, first-frame budget, no temporal term.")] = False,
-    flow: Annotated[FlowChoice, typer.Option("--flow", help="Optical flow method.")] = FlowChoice(D.temporal.flow),
-    no_audio: Annotated[bool, typer.Option("--no-audio", help="Drop the audio stream.")] = False,
-    keep_frames: Annotated[bool, typer.Option("--keep-frames", help="Keep the work directory (frames, log) after encoding.")] = DV.keep_frames,
-    restart: Annotated[bool, typer.Option("--restart", help="Discard finished frames of an earlier run and start over.")] = False,
-    log_path: Annotated[Optional[Path], typer.Option("--log", help="Also write the per-frame JSON log (one object per line) here.")] = None,
-    mask: Annotated[Optional[Path], typer.Option("--mask", help="Restrict --styles to a mask: a mask video, a folder of per-frame masks, or one image.")] = None,
+    max_size: MaxSizeOpt = DV.max_size or 0,
+    output_size: OutputSizeOpt = OutputSizeChoice(DV.output_size),
+    start: StartOpt = None,
+    end: EndOpt = None,
+    iterations: LaterIterationsOpt = D.temporal.iterations,
+    first_iterations: FirstIterationsOpt = D.temporal.first_iterations,
+    tolerance: ToleranceOpt = D.temporal.tolerance,
+    temporal_weight: TemporalWeightOpt = D.temporal.temporal_weight,
+    long_term: LongTermOpt = ",".join(map(str, D.temporal.long_term)),
+    no_temporal: NoTemporalOpt = False,
+    flow: FlowOpt = FlowChoice(D.temporal.flow),
+    no_audio: NoAudioOpt = False,
+    keep_frames: KeepFramesOpt = DV.keep_frames,
+    restart: RestartOpt = False,
+    log_path: LogPathOpt = None,
+    mask: VideoMaskOpt = None,
     mask_keyframe: KeyframeOpt = None,
     grabcut: GrabcutOpt = None,
     segment: SegmentOpt = None,
@@ -473,6 +492,9 @@ def styles_add(
 
     target = add_style(name, image_path, force=force)
     out.print(f"added style {name!r} -> {target}", highlight=False)
+
+
+from . import cli_batch  # noqa: E402,F401  (registers `vidstyle batch`)
 
 
 def main() -> None:

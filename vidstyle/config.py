@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -132,3 +133,19 @@ class RunConfig:
         """Stable hash of every setting (plus ``extra``) that affects pixels."""
         payload = json.dumps({"config": self.to_dict(), **extra}, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Rebuild a (nested) config dataclass from :func:`dataclasses.asdict` output; lists become tuples."""
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for item in dataclasses.fields(cls):
+        if item.name not in data:
+            continue
+        value, hint = data[item.name], hints[item.name]
+        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+            value = from_dict(hint, value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[item.name] = value
+    return cls(**kwargs)

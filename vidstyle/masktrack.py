@@ -192,3 +192,27 @@ def clip_masks(source: MaskSource, frames: Callable[[], Iterator[np.ndarray]], c
         yield shape_mask(shaped, MaskOptions(feather=source.options.feather))
     if sample is not None and (highest < 1e-3 or lowest > 1 - 1e-3):
         check_coverage(sample, f"mask {source.describe()}")
+
+
+def mask_source_to_dict(source: MaskSource | None) -> dict | None:
+    """Plain data (paths as strings) for batch jobs."""
+    if source is None:
+        return None
+    return {
+        "path": None if source.path is None else os.fspath(source.path), "keyframe": source.keyframe,
+        "grabcut": list(source.grabcut) if source.grabcut else None, "segment": source.segment,
+        "classes": list(source.classes), "labels": None if source.labels is None else os.fspath(source.labels),
+        "invert": source.options.invert, "feather": source.options.feather, "smoothing": source.smoothing,
+    }
+
+
+def mask_source_from_dict(data: dict | None) -> MaskSource | None:
+    if data is None:
+        return None
+    return MaskSource(
+        path=Path(data["path"]) if data.get("path") else None, keyframe=data.get("keyframe"),
+        grabcut=tuple(data["grabcut"]) if data.get("grabcut") else None, segment=data.get("segment"),
+        classes=tuple(data.get("classes") or ()), labels=Path(data["labels"]) if data.get("labels") else None,
+        options=MaskOptions(invert=bool(data.get("invert")), feather=int(data.get("feather") or 0)),
+        smoothing=float(data.get("smoothing", 0.5)),
+    )

@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import cv2
-import numpy as np
+# Keep OpenCV's FFmpeg backend quiet: bad input gets our one-line error, not libav noise.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +184,34 @@ def count_frames(path: Path | str) -> int:
     return count
 
 
+def _audio_attempts(base: list[str], video_opts: list[str], output: Path, audio_source: Path | None,
+                    audio_start: float, audio_duration: float | None) -> list[list[str]]:
+    """ffmpeg command lines to try in order: audio stream-copied, then re-encoded to AAC."""
+    if audio_source is None:
+        return [base + video_opts + ["-f", "mp4", os.fspath(output)]]
+    audio_in = ["-ss", f"{audio_start:.6f}"]
+    if audio_duration is not None:
+        audio_in += ["-t", f"{audio_duration:.6f}"]
+    audio_in += ["-i", os.fspath(audio_source)]
+    # No -shortest: it can drop the last video frame when AAC audio ends a few ms early.
+    with_audio = base + audio_in + video_opts + ["-map", "1:a:0?"]
+    return [
+        with_audio + ["-c:a", "copy", "-f", "mp4", os.fspath(output)],
+        with_audio + ["-c:a", "aac", "-b:a", "192k", "-f", "mp4", os.fspath(output)],
+    ]
+
+
+def _run_first_that_works(attempts: list[list[str]], output: Path) -> None:
+    errors: list[str] = []
+    for command in attempts:
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode == 0:
+            return
+        errors = result.stderr.strip().splitlines()[-1:] or ["unknown error"]
+        log.info("ffmpeg attempt failed: %s", errors)
+    raise MediaError(f"ffmpeg could not write {output}: {errors[0] if errors else ''}")
+
+
 def encode_frames(
     frame_pattern: str,
     output: Path,
@@ -198,33 +229,14 @@ def encode_frames(
     re-encoded to AAC otherwise. ``size`` (width, height) rescales the frames
     (bicubic); odd sizes are then padded to even.
     """
-    output = Path(output)
-    with atomic_path(output) as tmp:
-        base = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-framerate", f"{fps.numerator}/{fps.denominator}",
-                "-start_number", "0", "-i", frame_pattern]
+    rate = f"{fps.numerator}/{fps.denominator}"
+    scale = f"scale={size[0]}:{size[1]}:flags=bicubic," if size else ""
+    with atomic_path(Path(output)) as tmp:
+        base = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-framerate", rate, "-start_number", "0",
+                "-i", frame_pattern]
         video_opts = ["-map", "0:v:0", "-c:v", "libx264", "-preset", "medium", "-crf", str(crf), "-pix_fmt", "yuv420p",
-                      "-vf", (f"scale={size[0]}:{size[1]}:flags=bicubic," if size else "") + "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-r", f"{fps.numerator}/{fps.denominator}",
-                      "-movflags", "+faststart"]
-        attempts: list[list[str]] = [base + video_opts + ["-f", "mp4", os.fspath(tmp)]]
-        if audio_source is not None:
-            audio_in = ["-ss", f"{audio_start:.6f}"]
-            if audio_duration is not None:
-                audio_in += ["-t", f"{audio_duration:.6f}"]
-            audio_in += ["-i", os.fspath(audio_source)]
-            # No -shortest: it can drop the last video frame when AAC audio ends a few ms early.
-            with_audio = base + audio_in + video_opts + ["-map", "1:a:0?"]
-            attempts = [
-                with_audio + ["-c:a", "copy", "-f", "mp4", os.fspath(tmp)],
-                with_audio + ["-c:a", "aac", "-b:a", "192k", "-f", "mp4", os.fspath(tmp)],
-            ]
-        errors = ""
-        for command in attempts:
-            result = subprocess.run(command, capture_output=True, text=True)
-            if result.returncode == 0:
-                return
-            errors = result.stderr.strip().splitlines()[-1:] if result.stderr.strip() else ["unknown error"]
-            log.info("ffmpeg attempt failed: %s", errors)
-        raise MediaError(f"ffmpeg could not encode {output}: {errors[0] if errors else ''}")
+                      "-vf", scale + "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-r", rate, "-movflags", "+faststart"]
+        _run_first_that_works(_audio_attempts(base, video_opts, tmp, audio_source, audio_start, audio_duration), output)
 
 
 def parse_position(text: str, fps: Fraction) -> int:

@@ -1,0 +1,109 @@
+"""Where batch jobs run: one process (``local``) or a Ray cluster (``ray``), behind one interface."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Protocol
+
+from .batch import Job, TransientError, run_clip
+
+log = logging.getLogger(__name__)
+OnDone = Callable[[dict], None]
+
+
+class Engine(Protocol):
+    def run(self, jobs: Sequence[Job], on_done: OnDone) -> list[dict]:
+        """Run every job; call ``on_done(result)`` as each finishes; return results in job order."""
+        ...
+
+
+class LocalEngine:
+    """Sequential, in this process, on the chosen device; reports per-frame progress."""
+
+    def __init__(self, on_start: Callable[[Job], None] | None = None, on_frame: Callable | None = None,
+                 on_step: Callable | None = None) -> None:
+        self.on_start, self.on_frame, self.on_step = on_start, on_frame, on_step
+
+    def run(self, jobs: Sequence[Job], on_done: OnDone) -> list[dict]:
+        results = []
+        for job in jobs:
+            if self.on_start:
+                self.on_start(job)
+            try:
+                result = run_clip(asdict(job), on_frame=self.on_frame, on_step=self.on_step)
+            except TransientError as exc:  # no other worker to retry on
+                result = {"input": job.input, "output": job.output, "status": "failed", "reason": str(exc),
+                          "frames": 0, "seconds": 0.0, "cuts": [], "shot": job.shot}
+            results.append(result)
+            on_done(result)
+        return results
+
+
+class RayEngine:
+    """One ``ray.remote`` task per job; tasks get paths and settings, never frames or models.
+
+    Ray retries a task ``retries`` times when its worker dies, and on
+    :class:`TransientError` (e.g. out of memory); bad input is never retried.
+    """
+
+    def __init__(self, address: str = "auto", gpus_per_job: float = 0.0, retries: int = 2,
+                 cpus_per_job: float = 1.0) -> None:
+        self.address, self.gpus_per_job, self.retries, self.cpus_per_job = address, gpus_per_job, retries, cpus_per_job
+
+    def _ray(self):
+        try:
+            import ray
+        except ImportError:
+            raise ValueError("the ray engine needs Ray: pip install 'vidstyle[ray]'") from None
+        if not ray.is_initialized():
+            try:
+                if self.address == "local":
+                    ray.init(include_dashboard=False, log_to_driver=False)
+                else:
+                    ray.init(address=self.address, log_to_driver=False)
+            except ConnectionError as exc:
+                raise ValueError(
+                    f"no Ray cluster at {self.address!r} ({exc}); start one with `ray start --head` or use --address local"
+                ) from None
+        return ray
+
+    def run(self, jobs: Sequence[Job], on_done: OnDone) -> list[dict]:
+        ray = self._ray()
+        task = ray.remote(
+            num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job, max_retries=self.retries,
+            retry_exceptions=[TransientError],
+        )(_remote_clip)
+        refs = {task.remote(asdict(job), os.environ.get("VIDSTYLE_HOME")): index for index, job in enumerate(jobs)}
+        results: list[dict | None] = [None] * len(jobs)
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            index = refs[done[0]]
+            try:
+                result = ray.get(done[0])
+            except Exception as exc:  # the task failed for good (retries exhausted, worker lost)
+                job = jobs[index]
+                result = {"input": job.input, "output": job.output, "status": "failed",
+                          "reason": f"worker failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                          "frames": 0, "seconds": 0.0, "cuts": [], "shot": job.shot}
+            results[index] = result
+            on_done(result)
+        return [r for r in results if r is not None]
+
+
+def _remote_clip(job: dict, vidstyle_home: str | None) -> dict:
+    """The Ray task: the worker reads the clip and writes the output itself."""
+    if vidstyle_home:
+        os.environ.setdefault("VIDSTYLE_HOME", vidstyle_home)
+    return run_clip(job)
+
+
+def make_engine(name: str, **options) -> Engine:
+    if name == "local":
+        return LocalEngine(**{k: v for k, v in options.items() if k in ("on_start", "on_frame", "on_step")})
+    if name == "ray":
+        return RayEngine(**{k: v for k, v in options.items() if k in ("address", "gpus_per_job", "retries")})
+    raise ValueError(f"expected an engine among local, ray, got {name!r}")
