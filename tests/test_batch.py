@@ -118,21 +118,25 @@ def test_ray_engine_matches_the_local_engine(clips, tmp_path, monkeypatch):
     from vidstyle.config import RunConfig, TemporalConfig, VideoConfig
     from vidstyle.engines import LocalEngine, RayEngine
 
+    import shutil
+    import tempfile
+
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path / "ray"))
-    (tmp_path / "ray").mkdir()
+    ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay under 108 bytes
+    monkeypatch.setenv("RAY_TMPDIR", ray_tmp)
     inputs = collect_inputs([str(clips / "c0.mp4"), str(clips / "c1.mp4"), str(clips / "notavideo.mp4")])
     config = RunConfig(temporal=TemporalConfig(first_iterations=2, iterations=1))
     base = {"styles": "mosaic", "config": asdict(config), "video": asdict(VideoConfig(max_size=32)), "start": None,
             "end": None, "mask": None, "background_style": None, "device": "cpu"}
     local = LocalEngine().run(jobs_for(inputs, tmp_path / "local", base, {}), lambda r: None)
     ray.init(num_cpus=2, num_gpus=1, object_store_memory=80 * 1024 * 1024, include_dashboard=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(tmp_path.parent)}}, log_to_driver=False)
+             log_to_driver=False, _temp_dir=ray_tmp)
     try:
         remote = RayEngine(gpus_per_job=0.5, retries=1).run(jobs_for(inputs, tmp_path / "ray-out", base, {}),
                                                             lambda r: None)
     finally:
         ray.shutdown()
+        shutil.rmtree(ray_tmp, ignore_errors=True)
     assert [r["status"] for r in remote] == [r["status"] for r in local] == ["done", "done", "failed"]
     for name in ("c0.mp4", "c1.mp4"):
         frames_local = list(iter_frames(tmp_path / "local" / name))

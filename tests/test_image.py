@@ -1,7 +1,6 @@
 import dataclasses
 
 import numpy as np
-import torch
 
 from vidstyle import RunConfig, stylize_image
 from vidstyle.config import OptimConfig, StyleConfig

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from vidstyle.config import RunConfig, TemporalConfig, VideoConfig
-from vidstyle.masks import MaskOptions
 from vidstyle.masktrack import MaskSource, clip_masks, grabcut, hysteresis, raw_masks
 from vidstyle.pipeline import stylize_video, work_dir_for
 from vidstyle.video import read_image, write_image

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vidstyle.config import OptimConfig, RunConfig, TemporalConfig, VideoConfig
+from vidstyle.config import RunConfig, TemporalConfig, VideoConfig
 from vidstyle.metrics import warping_error
 from vidstyle.pipeline import stylize_video, work_dir_for
-from vidstyle.video import count_frames, iter_frames, parse_position, probe, read_image
+from vidstyle.video import count_frames, parse_position, probe, read_image
 
 from .conftest import shared_file, translating_clip
 

@@ -65,8 +65,10 @@ class OptimConfig:
     # iteration (averaged over a window); 0 disables early stopping.
     tolerance: float = 0.0
     # Coarse-to-fine for cold starts: this many resolutions, each half the next;
-    # the coarsest runs the full budget, every finer one half of it.
-    scales: int = 1
+    # the coarsest runs the full budget, every finer one half of it. 2 measured
+    # both faster and lower in loss than 1 (BENCHMARKS.md); levels whose short
+    # side would fall under 32 px are skipped.
+    scales: int = 2
 
 
 @dataclass(frozen=True)

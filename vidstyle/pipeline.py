@@ -9,8 +9,6 @@ form, so a resumed run equals an uninterrupted one.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import shutil
@@ -23,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .checkpoint import Checkpoint, file_digest, work_dir_for
 from .config import RunConfig, VideoConfig
 from .imaging import combine_luminance, fit_long_side, luminance, resize, to_tensor, to_uint8
 from .masktrack import MaskSource, clip_masks
@@ -32,10 +31,9 @@ from .optimize import StepReport, optimize_coarse_to_fine
 from .runtime import load_extractor, resolve_config, resolve_device
 from .styles import StyleEntry, parse_style_spec
 from .temporal import FramePrep, prefetch, prepare_frames, temporal_offsets, warm_start
-from .video import count_frames, encode_frames, ensure_not_input, iter_frames, parse_position, probe, read_image, write_image
+from .video import count_frames, encode_frames, ensure_not_input, iter_frames, parse_position, probe, write_image
 
 log = logging.getLogger(__name__)
-MANIFEST_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -61,81 +59,6 @@ class VideoResult:
     cuts: list[int]  # frame indices (relative to --start) where a new shot began
     size: tuple[int, int]  # (width, height) of the output
     log: list[dict]
-
-
-def work_dir_for(output: Path) -> Path:
-    return output.with_name(f"{output.name}.vidstyle-work")
-
-
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
-class Checkpoint:
-    """The work directory: manifest, finished frames, per-frame log."""
-
-    def __init__(self, directory: Path, digest: str, total: int) -> None:
-        self.directory, self.digest, self.total = directory, digest, total
-        self.frames_dir = directory / "frames"
-        self.log_path = directory / "log.jsonl"
-
-    def frame_path(self, index: int) -> Path:
-        return self.frames_dir / f"{index:06d}.png"
-
-    def open(self, restart: bool) -> list[dict]:
-        """Create or validate the directory; return the log of the finished frames (a contiguous prefix)."""
-        manifest = self.directory / "manifest.json"
-        if self.directory.exists() and restart:
-            shutil.rmtree(self.directory)
-        if manifest.is_file():
-            stored = json.loads(manifest.read_text())
-            if stored.get("digest") != self.digest:
-                done = len(list(self.frames_dir.glob("*.png")))
-                raise ValueError(
-                    f"{self.directory} holds {done} frames made with different settings: "
-                    "rerun with the same options, or add --restart to discard them"
-                )
-        else:
-            self.frames_dir.mkdir(parents=True, exist_ok=True)
-            tmp = manifest.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"version": MANIFEST_VERSION, "digest": self.digest, "frames": self.total}))
-            os.replace(tmp, manifest)
-        entries: list[dict] = []
-        if self.log_path.is_file():
-            for line in self.log_path.read_text().splitlines():
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    break  # a torn last line from a kill: that frame is redone
-                if entry.get("frame") != len(entries) or not self.frame_path(len(entries)).is_file():
-                    break
-                entries.append(entry)
-        self._rewrite_log(entries)
-        return entries
-
-    def _rewrite_log(self, entries: list[dict]) -> None:
-        tmp = self.log_path.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(e) + "\n" for e in entries))
-        os.replace(tmp, self.log_path)
-
-    def save(self, index: int, frame: np.ndarray, entry: dict) -> None:
-        """Frame first (atomically), then its log line: a frame counts once both exist."""
-        write_image(self.frame_path(index), frame)
-        with self.log_path.open("a") as handle:
-            handle.write(json.dumps(entry) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-
-    def load(self, index: int) -> np.ndarray:
-        return read_image(self.frame_path(index))
-
-    def mask_path(self, region: int, index: int) -> Path:
-        return self.directory / "masks" / str(region) / f"{index:06d}.png"
-
-    def load_mask(self, region: int, index: int) -> np.ndarray:
-        from .video import read_grey
-
-        return read_grey(self.mask_path(region, index)).astype(np.float32) / 255.0
 
 
 def _frame_range(input_path: Path, fps, start: str | None, end: str | None) -> tuple[int, int]:
@@ -197,8 +120,8 @@ def stylize_video(
     config = resolve_config(config, device)
     digest = config.digest(
         input=[os.fspath(input_path.resolve()), input_path.stat().st_size, input_path.stat().st_mtime_ns],
-        styles=[[(_file_digest(e.path), e.weight) for e in spec] for _, spec in specs],
-        background=[(_file_digest(e.path), e.weight) for e in background or ()],
+        styles=[[(file_digest(e.path), e.weight) for e in spec] for _, spec in specs],
+        background=[(file_digest(e.path), e.weight) for e in background or ()],
         masks=[_mask_identity(source) for source, _ in specs], range=[first, last], size=[width, height],
     )
     checkpoint = Checkpoint(work_dir_for(output), digest, total)

@@ -12,7 +12,7 @@ from .batch import Job
 from .config import TemporalConfig, VideoConfig, from_dict
 from .imaging import fit_long_side, resize
 from .temporal import prepare_frames
-from .pipeline import work_dir_for
+from .checkpoint import work_dir_for
 from .video import count_frames, encode_frames, iter_frames, parse_position, probe, read_image
 
 

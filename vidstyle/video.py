@@ -34,28 +34,25 @@ class MediaError(RuntimeError):
 IMAGE_WRITE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
-def read_image(path: Path | str) -> np.ndarray:
-    """Decode an image file to ``uint8 (H, W, 3)`` RGB (alpha dropped, grey expanded)."""
+def _decode(path: Path | str, flag: int) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"image {os.fspath(path)!r} does not exist")
     data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    image = cv2.imdecode(data, flag) if data.size else None
     if image is None:
         raise ValueError(f"expected a decodable image, got {os.fspath(path)!r} (not an image or corrupt)")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return image
+
+
+def read_image(path: Path | str) -> np.ndarray:
+    """Decode an image file to ``uint8 (H, W, 3)`` RGB (alpha dropped, grey expanded)."""
+    return cv2.cvtColor(_decode(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def read_grey(path: Path | str) -> np.ndarray:
     """Decode an image file to ``uint8 (H, W)`` grey levels (for masks)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"image {os.fspath(path)!r} does not exist")
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
-    if image is None:
-        raise ValueError(f"expected a decodable image, got {os.fspath(path)!r} (not an image or corrupt)")
-    return image
+    return _decode(path, cv2.IMREAD_GRAYSCALE)
 
 
 @contextmanager
