@@ -143,3 +143,12 @@ def test_smp_offline_hub_id_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ValueError, match="cannot load segmentation model 'someone/no-such-model'"):
         load_model("someone/no-such-model")
+
+
+def test_smp_hub_unreachable_fails_at_once(monkeypatch):
+    from vidstyle import segment
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(segment, "_hub_reachable", lambda host="huggingface.co": False)
+    with pytest.raises(ValueError, match="hub is unreachable"):
+        segment.load_model("someone/no-such-model")

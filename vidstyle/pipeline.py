@@ -31,7 +31,9 @@ from .optimize import StepReport, optimize_coarse_to_fine
 from .runtime import load_extractor, resolve_config, resolve_device
 from .styles import StyleEntry, parse_style_spec
 from .temporal import FramePrep, prefetch, prepare_frames, temporal_offsets, warm_start
-from .video import count_frames, encode_frames, ensure_not_input, iter_frames, parse_position, probe, write_image
+from .video import (
+    VideoInfo, count_frames, encode_frames, ensure_not_input, iter_frames, parse_position, probe, write_image,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,65 @@ def _frame_range(input_path: Path, fps, start: str | None, end: str | None) -> t
     return first, last
 
 
+@dataclass
+class _Plan:
+    """Everything decided before the first frame: range, sizes, regions, the run's hash."""
+
+    input: Path
+    output: Path
+    info: VideoInfo
+    specs: list  # [(MaskSource | None, style entries)]
+    background: tuple[StyleEntry, ...] | None
+    first: int
+    last: int
+    height: int
+    width: int
+
+    @property
+    def total(self) -> int:
+        return self.last - self.first
+
+    @property
+    def masked(self) -> bool:
+        return self.specs[0][0] is not None
+
+    def frames(self):
+        """A fresh stream of the range's frames at processing size."""
+        return (resize(f, self.height, self.width) for f in iter_frames(self.input, self.first, self.last))
+
+    def digest(self, config: RunConfig) -> str:
+        stat = self.input.stat()
+        return config.digest(
+            input=[os.fspath(self.input.resolve()), stat.st_size, stat.st_mtime_ns],
+            styles=[[(file_digest(e.path), e.weight) for e in spec] for _, spec in self.specs],
+            background=[(file_digest(e.path), e.weight) for e in self.background or ()],
+            masks=[_mask_identity(source) for source, _ in self.specs], range=[self.first, self.last],
+            size=[self.width, self.height],
+        )
+
+
+def _plan(input_path: Path, output: Path, styles, mask, regions, background_style, video: VideoConfig,
+          start: str | None, end: str | None) -> _Plan:
+    if output.suffix.lower() not in (".mp4", ".m4v"):
+        raise ValueError(f"expected an output file ending in .mp4, got {os.fspath(output)!r}")
+    ensure_not_input(output, input_path)
+    info = probe(input_path)
+    specs = [(source, _entries(spec)) for source, spec in regions]
+    if styles is not None:
+        specs.insert(0, (mask, _entries(styles)))
+    if not specs:
+        raise ValueError("expected --styles or at least one --region, got neither")
+    if any(source is None for source, _ in specs) and len(specs) > 1:
+        raise ValueError("expected --styles with --mask, or --region only: use --background-style for the rest")
+    height, width = fit_long_side(info.height, info.width, _cap(video.max_size, info))
+    specs = [(None if source is None else source.at_scale(width / info.width), spec) for source, spec in specs]
+    background = _entries(background_style) if background_style is not None else None
+    if background is not None and specs[0][0] is None:
+        raise ValueError("expected --background-style together with --mask or --region")
+    first, last = _frame_range(input_path, info.fps, start, end)
+    return _Plan(input_path, output, info, specs, background, first, last, height, width)
+
+
 def stylize_video(
     input_path: Path | str,
     output: Path | str,
@@ -95,75 +156,52 @@ def stylize_video(
     With ``mask`` the ``styles`` apply only inside it; ``regions`` give each
     mask track its own styles; ``background_style`` styles the rest.
     """
-    input_path, output = Path(input_path), Path(output)
-    if output.suffix.lower() not in (".mp4", ".m4v"):
-        raise ValueError(f"expected an output file ending in .mp4, got {os.fspath(output)!r}")
-    ensure_not_input(output, input_path)
-    info = probe(input_path)
-    specs = [(source, _entries(spec)) for source, spec in regions]
-    if styles is not None:
-        specs.insert(0, (mask, _entries(styles)))
-    height, width = fit_long_side(info.height, info.width, _cap(video.max_size, info))
-    specs = [(None if source is None else source.at_scale(width / info.width), spec) for source, spec in specs]
-    if not specs:
-        raise ValueError("expected --styles or at least one --region, got neither")
-    if any(source is None for source, _ in specs) and len(specs) > 1:
-        raise ValueError("expected --styles with --mask, or --region only: use --background-style for the rest")
-    background = _entries(background_style) if background_style is not None else None
-    masked = specs[0][0] is not None
-    if background is not None and not masked:
-        raise ValueError("expected --background-style together with --mask or --region")
-    offsets = temporal_offsets(config.temporal)
-    first, last = _frame_range(input_path, info.fps, start, end)
-    total = last - first
+    plan = _plan(Path(input_path), Path(output), styles, mask, regions, background_style, video, start, end)
+    temporal_offsets(config.temporal)  # validate before any work
     device = resolve_device(device) if isinstance(device, str) else device
     config = resolve_config(config, device)
-    digest = config.digest(
-        input=[os.fspath(input_path.resolve()), input_path.stat().st_size, input_path.stat().st_mtime_ns],
-        styles=[[(file_digest(e.path), e.weight) for e in spec] for _, spec in specs],
-        background=[(file_digest(e.path), e.weight) for e in background or ()],
-        masks=[_mask_identity(source) for source, _ in specs], range=[first, last], size=[width, height],
-    )
-    checkpoint = Checkpoint(work_dir_for(output), digest, total)
+    checkpoint = Checkpoint(work_dir_for(plan.output), plan.digest(config), plan.total)
     finished = checkpoint.open(restart)
     torch.manual_seed(config.optim.seed)
 
-    loss_cfg = config.loss
-    extractor = load_extractor(config.features, loss_cfg.style_layers + loss_cfg.content_layers, device)
-    grey = config.style.preserve_colors
+    extractor = load_extractor(config.features, config.loss.style_layers + config.loss.content_layers, device)
     # Style images are sized (and, for luminance-only transfer, matched) against the first frame.
-    first_frame = to_tensor(resize(next(iter_frames(input_path, first, first + 1)), height, width), device)
+    first_frame = to_tensor(next(plan.frames()), device)
     cache: dict = {}
-    targets = [style_targets(extractor, spec, first_frame, config, cache) for _, spec in specs]
-    background_targets = style_targets(extractor, background, first_frame, config, cache) if background else None
+    targets = [style_targets(extractor, spec, first_frame, config, cache) for _, spec in plan.specs]
+    background = style_targets(extractor, plan.background, first_frame, config, cache) if plan.background else None
+    if plan.masked:
+        _write_masks(checkpoint, [source for source, _ in plan.specs], plan.frames, plan.total, plan.height,
+                     plan.width, config, device, segmenter_factory)
+    styling = _FrameStyle(targets, background, plan.masked, checkpoint, config.loss.style_layers, device)
+    log_entries = _frame_loop(plan, checkpoint, finished, extractor, styling, config, device, on_frame, on_step)
+    size = _encode(plan, checkpoint, video)
+    cuts = [e["frame"] for e in log_entries if e["cut"]]
+    return VideoResult(plan.output, plan.total, len(finished), cuts, size, log_entries)
 
-    def frames_at_size():
-        return (resize(frame, height, width) for frame in iter_frames(input_path, first, last))
 
-    if masked:
-        _write_masks(checkpoint, [source for source, _ in specs], frames_at_size, total, height, width, config,
-                     device, segmenter_factory)
-    styling = _FrameStyle(targets, background_targets, masked, checkpoint, loss_cfg.style_layers, device)
-    frames = frames_at_size()
+def _frame_loop(plan: _Plan, checkpoint: Checkpoint, finished: list[dict], extractor, styling, config: RunConfig,
+                device, on_frame, on_step) -> list[dict]:
+    """Optimise every unfinished frame in order, checkpointing each; returns the whole per-frame log."""
     known_cuts = {e["frame"]: e["cut"] for e in finished}
-    preps = prefetch(prepare_frames(frames, config.temporal, skip_before=len(finished), known_cuts=known_cuts))
-    keep = max(offsets, default=1)
-    stylized: dict[int, np.ndarray] = {}
-    entries_log = list(finished)
+    preps = prefetch(prepare_frames(plan.frames(), config.temporal, skip_before=len(finished), known_cuts=known_cuts))
+    keep = max(temporal_offsets(config.temporal), default=1)
+    stylized: dict[int, np.ndarray] = {}  # only the frames the temporal offsets need
+    entries = list(finished)
     shot_start = 0
     for prep in preps:
-        if prep.cut:
-            shot_start = prep.index
+        shot_start = prep.index if prep.cut else shot_start
         if prep.index < len(finished):
             if prep.index >= len(finished) - keep:
                 stylized[prep.index] = checkpoint.load(prep.index)
             if on_frame:
                 e = finished[prep.index]
-                on_frame(FrameReport(prep.index, total, e["iterations"], e["evaluations"], e["loss"], e["terms"],
+                on_frame(FrameReport(prep.index, plan.total, e["iterations"], e["evaluations"], e["loss"], e["terms"],
                                      e["seconds"], e["cut"], resumed=True))
             continue
         started = time.perf_counter()
-        frame, result = _stylize_frame(prep, stylized, shot_start, extractor, styling, config, device, grey, on_step)
+        frame, result = _stylize_frame(prep, stylized, shot_start, extractor, styling, config, device,
+                                       config.style.preserve_colors, on_step)
         entry = {
             "frame": prep.index, "iterations": result.iterations, "evaluations": result.evaluations,
             "loss": result.loss, "terms": result.terms, "seconds": round(time.perf_counter() - started, 3),
@@ -171,25 +209,28 @@ def stylize_video(
             "histogram_correlation": prep.histogram_correlation,
         }
         checkpoint.save(prep.index, frame, entry)
-        entries_log.append(entry)
+        entries.append(entry)
         stylized[prep.index] = frame
         stylized.pop(prep.index - keep, None)
         if on_frame:
-            on_frame(FrameReport(prep.index, total, result.iterations, result.evaluations, result.loss, result.terms,
-                                 entry["seconds"], entry["cut"]))
+            on_frame(FrameReport(prep.index, plan.total, result.iterations, result.evaluations, result.loss,
+                                 result.terms, entry["seconds"], entry["cut"]))
+    return entries
 
-    out_size = (info.width, info.height) if video.output_size == "source" else (width, height)
+
+def _encode(plan: _Plan, checkpoint: Checkpoint, video: VideoConfig) -> tuple[int, int]:
+    """Encode the finished frames (+ audio) atomically; returns the output's (width, height)."""
+    info, processing = plan.info, (plan.width, plan.height)
+    size = (info.width, info.height) if video.output_size == "source" else processing
     encode_frames(
-        os.fspath(checkpoint.frames_dir / "%06d.png"), output, info.fps,
-        audio_source=input_path if (video.audio and info.has_audio) else None,
-        audio_start=float(first / info.fps), audio_duration=float(total / info.fps),
-        size=out_size if out_size != (width, height) else None, crf=video.crf,
+        os.fspath(checkpoint.frames_dir / "%06d.png"), plan.output, info.fps,
+        audio_source=plan.input if (video.audio and info.has_audio) else None,
+        audio_start=float(plan.first / info.fps), audio_duration=float(plan.total / info.fps),
+        size=None if size == processing else size, crf=video.crf,
     )
     if not video.keep_frames:
         shutil.rmtree(checkpoint.directory, ignore_errors=True)
-    cuts = [e["frame"] for e in entries_log if e["cut"]]
-    even = (out_size[0] + out_size[0] % 2, out_size[1] + out_size[1] % 2)
-    return VideoResult(output, total, len(finished), cuts, even, entries_log)
+    return size[0] + size[0] % 2, size[1] + size[1] % 2
 
 
 def _cap(max_size: int | None, info) -> int | None:

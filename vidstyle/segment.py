@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import socket
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +33,10 @@ def load_model(model: str) -> torch.nn.Module:
     local = Path(model).expanduser()
     if local.exists() and not (local / "config.json").is_file():
         raise ValueError(f"expected an smp model directory with config.json (save_pretrained), got {model!r}")
+    if not local.exists() and not os.environ.get("HF_HUB_OFFLINE") and not _hub_reachable():
+        # fail at once instead of the hub client's retries with back-off
+        raise ValueError(f"cannot load segmentation model {model!r}: no such local directory and the Hugging Face "
+                         "hub is unreachable (offline?); save one with save_pretrained and pass its directory")
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # smp prints "Loading weights from ..."
             return smp.from_pretrained(str(local) if local.exists() else model).eval()
@@ -39,6 +45,14 @@ def load_model(model: str) -> torch.nn.Module:
             f"cannot load segmentation model {model!r}: not a local smp directory and the Hugging Face hub "
             f"did not provide it ({type(exc).__name__}); save one with save_pretrained and pass its directory"
         ) from None
+
+
+def _hub_reachable(host: str = "huggingface.co") -> bool:
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError:
+        return False
+    return True
 
 
 def label_names(model: str, labels: Path | None, num_classes: int) -> list[str]:
