@@ -204,11 +204,18 @@ evaluations to come within 5% of the single-scale cold loss; target at most 1/4)
 # --------------------------------------------------------------------------- overhead, precision, throughput
 
 
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()  # CUDA runs asynchronously: time finished work only
+
+
 def _time_steps(run, repeats: int) -> float:
     """Seconds per step: ``run(n)`` performs n steps; one warm-up call first (allocations, kernels)."""
     run(1)
+    _sync()
     t0 = time.perf_counter()
     run(repeats)
+    _sync()
     return (time.perf_counter() - t0) / repeats
 
 
