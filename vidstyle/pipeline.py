@@ -286,14 +286,23 @@ class _FrameStyle:
     layers: tuple[str, ...]
     device: torch.device
 
+    _cached: tuple[int, list, tuple] | None = None  # (frame index, its masks, its full-size regions)
+
     def for_frame(self, index: int, size: tuple[int, int] | None = None):
-        """``(style for the Objective, union mask to composite with)`` at ``size`` (default: the masks')."""
+        """``(style for the Objective, union mask to composite with)`` at ``size`` (default: the masks').
+
+        A frame's masks are decoded, and its full-size regions built, once, however many
+        pyramid levels and the final composite ask for them.
+        """
         if not self.masked:
             return self.targets[0], None
-        masks = [self.checkpoint.load_mask(r, index) for r in range(len(self.targets))]
-        if size is not None:
-            masks = [resize(m, *size) for m in masks]
-        return frame_regions(self.targets, masks, self.background, self.layers, self.device)
+        if self._cached is None or self._cached[0] != index:
+            masks = [self.checkpoint.load_mask(r, index) for r in range(len(self.targets))]
+            self._cached = (index, masks, frame_regions(self.targets, masks, self.background, self.layers, self.device))
+        _, masks, full = self._cached
+        if size is None:
+            return full
+        return frame_regions(self.targets, [resize(m, *size) for m in masks], self.background, self.layers, self.device)
 
 
 def _stylize_frame(prep: FramePrep, stylized, shot_start, extractor, styling: _FrameStyle, config: RunConfig, device,
