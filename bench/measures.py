@@ -17,15 +17,18 @@ import numpy as np
 import torch
 
 from vidstyle.config import RunConfig, TemporalConfig
-from vidstyle.features import VGGFeatures
-from vidstyle.imaging import fit_long_side, resize, to_tensor, to_uint8
-from vidstyle.objective import Objective
-from vidstyle.optimize import optimize_coarse_to_fine, optimize_pixels
-from vidstyle.regions import frame_regions, style_targets
-from vidstyle.runtime import load_extractor
-from vidstyle.styles import parse_style_spec
-from vidstyle.temporal import prepare_frames, warm_start
-from vidstyle.video import iter_frames, probe
+from vidstyle.core.features import VGGFeatures
+from vidstyle.core.objective import Objective
+from vidstyle.core.optimize import optimize_coarse_to_fine, optimize_pixels
+from vidstyle.core.runtime import load_extractor
+from vidstyle.core.styles import parse_style_spec
+from vidstyle.core.targets import style_targets
+from vidstyle.core.tensors import to_tensor, to_uint8
+from vidstyle.media.decode import Frame, iter_frames
+from vidstyle.media.probe import probe
+from vidstyle.media.sizes import fit_long_side, resize
+from vidstyle.regions.guides import frame_regions
+from vidstyle.video.temporal import prepare_frames, warm_start
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -53,6 +56,10 @@ def frames_at(clip: Path, long_side: int, count: int) -> list[np.ndarray]:
     info = probe(clip)
     height, width = fit_long_side(info.height, info.width, long_side)
     return [resize(f, height, width) for f in islice(iter_frames(clip), count)]
+
+
+def as_frames(images: list[np.ndarray]) -> list[Frame]:
+    return [Frame(i, i, 1, image) for i, image in enumerate(images)]
 
 
 def run_cli(args: list[str]) -> str:
@@ -142,9 +149,9 @@ def _scaled_objective(extractor, config: RunConfig, targets, content: torch.Tens
 def warm_start_efficiency(work: Path, device: torch.device, later: int = 4) -> tuple[str, dict]:
     clip, style = clip_and_style()
     config = RunConfig(precision="fp32")
-    budget = BUDGET or config.temporal.first_iterations
+    budget = BUDGET or config.optim.iterations
     frames, extractor, targets = _setup(clip, style, STABILITY_SIZE, later + 1, device, config)
-    preps = list(prepare_frames(frames, config.temporal))
+    preps = list(prepare_frames(as_frames(frames), config.temporal))
     first = to_tensor(frames[0], device)
     previous = to_uint8(optimize_pixels(first, Objective(extractor, config.loss, targets, first), iterations=budget).image)
     rows = []
@@ -232,7 +239,7 @@ def _bare_step(extractor: VGGFeatures, image: torch.Tensor, bf16: bool):
 def _pipeline_step(extractor, targets, frames, device, config: RunConfig, bf16: bool, masked: bool = True):
     """One full optimisation step of a warm frame: masked regions, temporal term, L-BFGS update."""
     content = to_tensor(frames[1], device)
-    prep = list(prepare_frames(frames[:2], config.temporal))[1]
+    prep = list(prepare_frames(as_frames(frames[:2]), config.temporal))[1]
     init, terms = warm_start(prep, {0: frames[0]}, content, 0)
     style = targets
     if masked:
@@ -245,7 +252,7 @@ def _pipeline_step(extractor, targets, frames, device, config: RunConfig, bf16: 
 
 
 def extractor_weights(config: RunConfig):
-    from vidstyle.weights import load_weights
+    from vidstyle.core.weights import load_weights
 
     return load_weights(config.features.weights)
 
@@ -285,7 +292,7 @@ def overhead_precision_throughput(work: Path, device: torch.device) -> tuple[str
         r for r in rows if r[0] == s and r[1] == "bf16")[3] for s in (256, 512)}
     data["bf16_speedup"] = speed
     later_iters = 25  # see the stability table: later frames stop early at about this many iterations
-    n = config.temporal.first_iterations
+    n = config.optim.iterations
     throughput = "\n".join(
         f"| {s} | {p} | {n * h + n // 2 * c:.0f} s ({n} x {h:.2f} s at half size + {n // 2} x {c:.2f} s) | "
         f"{f * later_iters:.1f} s ({later_iters} x {f:.2f} s) |" for s, p, _, f, c, h in rows)
@@ -344,7 +351,7 @@ def _precision_quality(clip: Path, style: str, device: torch.device, iterations:
 def coarse_to_fine(work: Path, device: torch.device) -> tuple[str, dict]:
     clip, style = clip_and_style()
     config = RunConfig(precision="fp32")
-    budget = BUDGET or config.temporal.first_iterations
+    budget = BUDGET or config.optim.iterations
     frames, extractor, targets = _setup(clip, style, 256, 1, device, config)
     content = to_tensor(frames[0], device)
     reference = Objective(extractor, config.loss, targets, content)

@@ -18,8 +18,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidstyle import textures
-from vidstyle.video import atomic_path, ffmpeg_exe, write_image
+from vidstyle.core import textures
+from vidstyle.media.encode import ffmpeg_exe
+from vidstyle.media.files import atomic_path
+from vidstyle.media.stills import write_image
 
 HERE = Path(__file__).resolve().parent
 PANORAMA = (432, 1152)  # height, width

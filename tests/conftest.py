@@ -1,7 +1,9 @@
-"""Shared fixtures: tiny images, synthetic clips with known motion, an isolated style library."""
+"""Shared fixtures: tiny images, synthetic clips with known motion, a stand-in encoder, an isolated library."""
 
 from __future__ import annotations
 
+import re
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -9,18 +11,54 @@ import numpy as np
 import pytest
 import torch
 
+from vidstyle.config import FeatureConfig, OptimConfig, RunConfig, TemporalConfig
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+# Channels of the stand-in encoder's 16 convolutions (VGG19 has 64 ... 512).
+TINY_CHANNELS = (8, 8, 12, 12, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16)
+
+
+@pytest.fixture(scope="session")
+def texture_cache(tmp_path_factory) -> Path:
+    """Built-in textures rendered once per test session (the cache is keyed by renderer version)."""
+    return tmp_path_factory.mktemp("cache")
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory, monkeypatch):
-    """Keep the user library and cache out of the real home directory."""
+def isolated_home(tmp_path_factory, monkeypatch, texture_cache):
+    """Keep the user library out of the real home directory; share the texture cache."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("VIDSTYLE_HOME", str(home / "vidstyle"))
-    monkeypatch.setenv("VIDSTYLE_CACHE", str(home / "cache"))
+    monkeypatch.setenv("VIDSTYLE_CACHE", str(texture_cache))
     monkeypatch.delenv("VIDSTYLE_STYLE_PATH", raising=False)
     torch.manual_seed(0)
     return home
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory) -> str:
+    """A stand-in for VGG19 in plumbing tests: the same 16 convolutions and layer names with a few channels
+    and seeded random weights, saved as a torchvision-layout state dict (``--weights FILE``)."""
+    from vidstyle.core.weights import TORCHVISION_CONV_INDEX
+
+    generator = torch.Generator().manual_seed(0)
+    state, channels_in = {}, 3
+    for index, channels in zip(TORCHVISION_CONV_INDEX, TINY_CHANNELS):
+        fan_in = channels_in * 9
+        state[f"features.{index}.weight"] = torch.randn(channels, channels_in, 3, 3, generator=generator) * (2 / fan_in) ** 0.5
+        state[f"features.{index}.bias"] = torch.full((channels,), 0.01)
+        channels_in = channels
+    path = tmp_path_factory.mktemp("weights") / "tiny-vgg.pth"
+    torch.save(state, path)
+    return str(path)
+
+
+@pytest.fixture
+def tiny(tiny_weights) -> RunConfig:
+    """A fast run on the stand-in encoder: small budgets, fp32 (plumbing, not quality)."""
+    return RunConfig(features=FeatureConfig(weights=tiny_weights), optim=OptimConfig(iterations=4),
+                     temporal=TemporalConfig(iterations=3, tolerance=0.0), precision="fp32")
 
 
 def textured(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -42,8 +80,8 @@ def content_image() -> np.ndarray:
 
 @pytest.fixture
 def style_image_path(tmp_path) -> Path:
-    from vidstyle.textures import render_mosaic
-    from vidstyle.video import write_image
+    from vidstyle.core.textures import render_mosaic
+    from vidstyle.media.stills import write_image
 
     path = tmp_path / "style.png"
     write_image(path, cv2.resize(render_mosaic(), (96, 96), interpolation=cv2.INTER_AREA))
@@ -52,7 +90,7 @@ def style_image_path(tmp_path) -> Path:
 
 @pytest.fixture
 def content_path(tmp_path, content_image) -> Path:
-    from vidstyle.video import write_image
+    from vidstyle.media.stills import write_image
 
     path = tmp_path / "content.png"
     write_image(path, content_image)
@@ -80,8 +118,6 @@ def translating_clip(frames: int, height: int, width: int, dx: float = 2.0, dy: 
 @pytest.fixture
 def make_clip(tmp_path):
     """Write frames (and optionally a generated audio track) to an H.264 MP4."""
-    from fractions import Fraction
-
     from samples.make import write_clip
 
     def make(frames, name="clip.mp4", fps=Fraction(12), audio=True):
@@ -92,6 +128,10 @@ def make_clip(tmp_path):
     return make
 
 
+def plain(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``gpu`` run only where CUDA is present (never required by CI)."""
     if torch.cuda.is_available():
@@ -100,3 +140,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+def as_frames(images):
+    """Decoded-frame records for arrays (timestamps 0, 1, 2, ... in ticks of one frame)."""
+    from vidstyle.media.decode import Frame
+
+    return [Frame(i, i, 1, image) for i, image in enumerate(images)]

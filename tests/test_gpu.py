@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from vidstyle import RunConfig, stylize_image
-from vidstyle.config import OptimConfig
-from vidstyle.runtime import resolve_precision
+from vidstyle import RunConfig, stylize_image, stylize_video
+from vidstyle.config import OptimConfig, TemporalConfig, VideoConfig
+from vidstyle.core.runtime import resolve_precision
+from vidstyle.media.decode import iter_frames
 
-from .conftest import textured
+from .conftest import textured, translating_clip
 
 pytestmark = pytest.mark.gpu
 
@@ -21,6 +22,12 @@ def test_cuda_and_cpu_agree_on_a_short_run():
     assert np.abs(cpu - gpu).mean() < 3
 
 
-def test_auto_precision_on_cuda_is_bf16_when_supported():
-    expected = "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+def test_a_video_runs_on_cuda_with_the_automatic_precision(make_clip, tmp_path):
+    clip = make_clip(translating_clip(4, 64, 96, dx=1.0), audio=False)
+    out = tmp_path / "out.mp4"
+    config = RunConfig(optim=OptimConfig(iterations=20), temporal=TemporalConfig(iterations=10))
+    result = stylize_video(clip, out, "swirl", config=config, video=VideoConfig(max_size=None), device="cuda")
+    frames = list(iter_frames(out))
+    assert result.frames == 4 == len(frames) and all(f.std() > 5 for f in frames)
+    expected = "bf16" if torch.cuda.get_device_capability()[0] >= 8 else "fp32"
     assert resolve_precision("auto", torch.device("cuda")) == expected

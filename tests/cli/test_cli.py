@@ -1,0 +1,174 @@
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from vidstyle.cli import app
+from vidstyle.media.decode import iter_frames
+from vidstyle.media.stills import read_image, write_image
+
+from ..conftest import plain, translating_clip
+
+runner = CliRunner()
+
+
+def test_image_writes_output_and_steps(tmp_path, content_path, style_image_path, tiny_weights):
+    out = tmp_path / "out.png"
+    result = runner.invoke(app, ["image", str(content_path), "--styles", f"{style_image_path}", "-o", str(out),
+                                 "--size", "32", "--iterations", "4", "--save-every", "2", "--device", "cpu",
+                                 "--weights", tiny_weights])
+    assert result.exit_code == 0, plain(result.output)
+    assert read_image(out).shape == (24, 32, 3)
+    assert sorted(p.name for p in (tmp_path / "out_steps").iterdir()) == ["00002.png", "00004.png"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--styles", "swirl:-1"], "expected a weight >= 0"),
+        (["--styles", "nosuchstyle"], "unknown style 'nosuchstyle'"),
+        (["--styles", "swirl", "--weights", "/nope.pth"], "expected 'embedded', 'torchvision' or a weights file"),
+        (["--styles", "swirl", "--init", "/nope.png"], "does not exist"),
+        (["--styles", "swirl", "--size", "20"], "expected an image of at least 16x16 px for layer relu5_1, got 20x15"),
+        (["--styles", "swirl", "--size", "100000"], "--size: expected 0 or a value >= 16"),
+        (["--styles", "swirl", "--size", "9000"], "needs about"),
+        (["--styles", "swirl", "--style-weight", "inf"], "--style-weight: expected a finite number"),
+        (["--styles", "swirl", "--device", "gpu"], "unknown device 'gpu'"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_1(tmp_path, content_path, args, message, tiny_weights):
+    extra = [] if "--weights" in args else ["--weights", tiny_weights]
+    result = runner.invoke(app, ["image", str(content_path), "-o", str(tmp_path / "o.png"), "--size", "32",
+                                 "--iterations", "1", *args, *extra])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    text = plain(result.output).strip()
+    assert message in text and "Traceback" not in text and len(text.splitlines()) == 1, text
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_missing_content_and_input_overwrite(tmp_path, content_path):
+    result = runner.invoke(app, ["image", str(tmp_path / "none.jpg"), "-s", "swirl", "-o", str(tmp_path / "o.png")])
+    assert result.exit_code == 1 and "does not exist" in plain(result.output)
+    before = content_path.read_bytes()
+    result = runner.invoke(app, ["image", str(content_path), "-s", "swirl", "-o", str(content_path)])
+    assert result.exit_code == 1 and "refusing to overwrite the input" in plain(result.output)
+    assert content_path.read_bytes() == before
+
+
+def test_usage_errors_are_one_line_and_exit_2(content_path):
+    result = runner.invoke(app, ["image", str(content_path), "-s", "swirl", "-o", "x.png", "--optimizer", "sgd"])
+    text = plain(result.output).strip()
+    assert result.exit_code == 2 and len(text.splitlines()) == 1 and "--optimizer" in text, text
+
+
+def test_styles_list_and_add(tmp_path, style_image_path):
+    result = runner.invoke(app, ["styles", "add", "tiles", str(style_image_path)])
+    assert result.exit_code == 0, plain(result.output)
+    result = runner.invoke(app, ["styles", "add", "tiles", str(style_image_path)])
+    assert result.exit_code == 1 and "use --force" in plain(result.output)
+    listing = json.loads(runner.invoke(app, ["styles", "list", "--json"]).output)
+    assert {"tiles", "swirl"} <= {s["name"] for s in listing}
+
+
+def test_options_reach_the_config(monkeypatch, tmp_path, content_path):
+    seen = {}
+
+    def fake_stylize(content, styles, **kwargs):
+        seen.update(kwargs, styles=styles)
+        return content
+
+    monkeypatch.setattr("vidstyle.stills.pipeline.stylize_image", fake_stylize)
+    result = runner.invoke(app, ["image", str(content_path), "-s", "swirl:2,mosaic:1", "-o", str(tmp_path / "o.png"),
+                                 "--size", "100", "--style-weight", "3.5", "--tv-weight", "0", "--optimizer", "adam",
+                                 "--pooling", "avg", "--preserve-colors", "--style-scale", "0.5", "-i", "7",
+                                 "--style-layers", "relu1_1,relu3_1", "--device", "cpu"])
+    assert result.exit_code == 0, plain(result.output)
+    config = seen["config"]
+    assert seen["size"] == 100 and config.loss.style_weight == 3.5 and config.loss.tv_weight == 0
+    assert config.optim.optimizer == "adam" and config.optim.iterations == 7
+    assert config.features.pooling == "avg" and config.style.preserve_colors and config.style.style_scale == 0.5
+    assert config.loss.style_layers == ("relu1_1", "relu3_1")
+    assert seen["styles"] == "swirl:2,mosaic:1"
+
+
+def test_mask_options_reach_the_library(monkeypatch, tmp_path, content_path):
+    seen = {}
+
+    def fake_stylize(content, styles, **kwargs):
+        seen.update(kwargs, styles=styles)
+        return content
+
+    monkeypatch.setattr("vidstyle.stills.pipeline.stylize_image", fake_stylize)
+    result = runner.invoke(app, ["image", str(content_path), "-o", str(tmp_path / "o.png"), "--region",
+                                 f"{content_path}=swirl:0.7,mosaic:0.3", "--region", f"{content_path}=shards",
+                                 "--background-style", "pointillist", "--feather", "4", "--invert-mask"])
+    assert result.exit_code == 0, plain(result.output)
+    assert seen["styles"] is None and seen["mask"] is None and len(seen["regions"]) == 2
+    assert seen["regions"][0][1] == "swirl:0.7,mosaic:0.3" and seen["regions"][0][0].path == content_path
+    assert seen["regions"][0][0].options.feather == 4 and seen["regions"][0][0].options.invert
+    assert seen["mask_options"].feather == 4 and seen["background_style"] == "pointillist"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--region", "nomask"], "expected --region MASK=SPEC"),
+        ([], "expected --styles or at least one --region MASK=SPEC"),
+        (["-s", "swirl", "--mask", "/nope.png"], "does not exist"),
+    ],
+)
+def test_mask_errors_are_one_line(tmp_path, content_path, args, message):
+    result = runner.invoke(app, ["image", str(content_path), "-o", str(tmp_path / "o.png"), "--size", "32", "-i", "1",
+                                 *args])
+    assert result.exit_code == 1 and message in plain(result.output), plain(result.output)
+
+
+def test_video_command_with_a_keyframe_mask_and_log(tmp_path, make_clip, tiny_weights):
+    clip = make_clip(translating_clip(3, 48, 64), audio=False)
+    mask = np.zeros((48, 64), np.uint8)
+    mask[10:30, 10:40] = 255
+    write_image(tmp_path / "m.png", mask)
+    out, log = tmp_path / "out.mp4", tmp_path / "log.jsonl"
+    result = runner.invoke(app, ["video", str(clip), "-s", "swirl", "-o", str(out), "--mask", str(tmp_path / "m.png"),
+                                 "--mask-keyframe", "0", "--first-iterations", "3", "-i", "2", "--log", str(log),
+                                 "--device", "cpu", "--weights", tiny_weights])
+    assert result.exit_code == 0, plain(result.output)
+    assert sum(1 for _ in iter_frames(out)) == 3 and len(log.read_text().splitlines()) == 3
+    assert "scene cuts at frames: none" in plain(result.output)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-s", "swirl", "--mask", "/nope.png"], "mask '/nope.png' does not exist"),
+        (["-s", "swirl", "--grabcut", "1,2,3"], "expected --grabcut x,y,w,h"),
+        (["-s", "swirl", "--mask", "x.png", "--grabcut", "1,2,3,4"], "expected one of --mask, --grabcut, --segment"),
+        (["-s", "swirl", "--long-term", "0,5"], "--long-term: expected a value >= 1 and <= 1000, got 0"),
+        (["-s", "swirl", "--start", "abc"], "expected a position like 2.5, 2.5s or 75f"),
+        (["--mask", "x.png"], "does not exist"),
+        (["-s", "swirl", "--temporal-weight", "inf"], "--temporal-weight: expected a finite number"),
+        (["-s", "swirl", "--max-size", "8"], "--max-size: expected a value >= 16"),
+    ],
+)
+def test_video_user_errors(tmp_path, make_clip, args, message):
+    clip = make_clip(translating_clip(2, 48, 64), audio=False)
+    result = runner.invoke(app, ["video", str(clip), "-o", str(tmp_path / "o.mp4"), "--first-iterations", "1", *args])
+    assert result.exit_code == 1 and message in plain(result.output), plain(result.output)
+    assert not (tmp_path / "o.mp4").exists() and not (tmp_path / "o.mp4.vidstyle-work").exists()
+
+
+def test_metrics_command_json(tmp_path, make_clip):
+    frames = translating_clip(3, 48, 64)
+    clip = make_clip(frames, audio=False)
+    inverted = make_clip([255 - f for f in frames], name="inverted.mp4", audio=False)
+    result = runner.invoke(app, ["metrics", str(clip), str(inverted), "--json"])
+    assert result.exit_code == 0, plain(result.output)
+    data = json.loads(result.output)
+    assert data["frames"] == 3 and data["input"] > 0 and 0.5 < data["ratio"] < 2
+
+
+def test_mask_command_writes_masks_and_preview(tmp_path, content_path):
+    result = runner.invoke(app, ["mask", str(content_path), "-o", str(tmp_path / "masks"), "--grabcut", "8,8,30,20"])
+    assert result.exit_code == 0, plain(result.output)
+    assert (tmp_path / "masks" / "000000.png").is_file() and (tmp_path / "masks" / "preview.png").is_file()

@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+import torch
+
+from vidstyle.core.optimize import converged, optimize_pixels
+
+
+def quadratic_objective(target):
+    def objective(image):
+        loss = (image - target).pow(2).mean()
+        return loss, {"mse": loss}
+
+    return objective
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_loss_decreases_and_pixels_stay_in_range(optimizer):
+    target = torch.rand(1, 3, 8, 8) * 1.4 - 0.2  # partly outside [0, 1]
+    reports = []
+    result = optimize_pixels(torch.full((1, 3, 8, 8), 0.5), quadratic_objective(target), optimizer=optimizer,
+                             iterations=30, learning_rate=0.05, callback=reports.append)
+    assert result.history[-1] < result.history[0] * 0.5
+    assert result.image.min() >= 0 and result.image.max() <= 1
+    assert [r.iteration for r in reports] == list(range(1, 31))
+    assert result.evaluations == 30 and "mse" in result.terms
+
+
+def test_tolerance_stops_early():
+    target = torch.full((1, 3, 4, 4), 0.7)
+    result = optimize_pixels(torch.zeros(1, 3, 4, 4), quadratic_objective(target), iterations=200, tolerance=1e-3)
+    assert result.iterations < 200
+
+
+def test_converged_needs_a_full_window():
+    assert not converged([1.0] * 5, 1e-3, window=10)
+    assert converged([1.0] * 12, 1e-3, window=10)
+    assert not converged([2.0 - i * 0.05 for i in range(12)], 1e-3, window=10)
+
+
+def test_snapshots_every_n():
+    seen = []
+    optimize_pixels(torch.zeros(1, 3, 4, 4), quadratic_objective(torch.ones(1, 3, 4, 4)), iterations=7,
+                    snapshot=lambda i, im: seen.append(i), snapshot_every=3)
+    assert seen == [3, 6]
+
+
+def test_bad_optimizer_and_budget():
+    objective = quadratic_objective(torch.zeros(1, 3, 2, 2))
+    with pytest.raises(ValueError, match="expected optimizer"):
+        optimize_pixels(torch.zeros(1, 3, 2, 2), objective, optimizer="sgd")
+    with pytest.raises(ValueError, match="at least 1 iteration"):
+        optimize_pixels(torch.zeros(1, 3, 2, 2), objective, iterations=0)
+
+
+def test_initial_images(tmp_path):
+    from vidstyle.core.optimize import initial_image
+    from vidstyle.media.stills import write_image
+
+    content = torch.rand(1, 3, 6, 8)
+    assert torch.equal(initial_image("content", content, 0), content)
+    noise = initial_image("noise", content, 3)
+    assert noise.shape == content.shape and torch.equal(noise, initial_image("noise", content, 3))
+    assert not torch.equal(noise, initial_image("noise", content, 4))
+    write_image(tmp_path / "start.png", np.full((12, 16, 3), 255, np.uint8))
+    assert torch.allclose(initial_image(str(tmp_path / "start.png"), content, 0), torch.ones_like(content))

@@ -1,0 +1,37 @@
+import pytest
+import torch
+
+from vidstyle.core import runtime
+
+
+@pytest.mark.parametrize("capability, expected", [((7, 5), "fp32"), ((7, 0), "fp32"), ((8, 0), "bf16"), ((9, 0), "bf16")])
+def test_auto_precision_needs_native_bf16_on_cuda(monkeypatch, capability, expected):
+    # torch.cuda.is_bf16_supported() says yes on a T4 (7.5), where bf16 is emulated and slow.
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    assert runtime.resolve_precision("auto", torch.device("cuda")) == expected
+    assert runtime.resolve_precision("fp32", torch.device("cuda")) == "fp32"
+
+
+def test_devices_are_checked_with_a_suggestion():
+    with pytest.raises(ValueError, match="unknown device 'cuad' \\(did you mean 'cuda'\\?\\)"):
+        runtime.resolve_device("cuad")
+    assert runtime.resolve_device("cpu") == torch.device("cpu")
+
+
+def test_the_memory_estimate_refuses_what_cannot_fit(monkeypatch):
+    monkeypatch.setattr(runtime, "available_bytes", lambda device: 8 * 2**30)
+    runtime.check_memory(512, 512, torch.device("cpu"))  # about 2 GiB
+    with pytest.raises(ValueError, match=r"a 4096x4096 image needs about 69\.8 GiB on cpu, 8\.0 GiB are available"):
+        runtime.check_memory(4096, 4096, torch.device("cpu"))
+
+
+def test_threads_default_to_the_cores_this_process_may_use():
+    before = torch.get_num_threads()
+    try:
+        assert runtime.set_threads(None) == runtime.available_cpus() == torch.get_num_threads()
+        assert runtime.set_threads(1) == 1 == torch.get_num_threads()
+        with pytest.raises(ValueError, match="expected --threads >= 1"):
+            runtime.set_threads(0)
+    finally:
+        torch.set_num_threads(before)

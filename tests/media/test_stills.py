@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vidstyle.media.files import atomic_path, check_input, check_output, ensure_not_input
+from vidstyle.media.stills import read_image, write_image
+
+
+def test_write_then_read_png_is_lossless(tmp_path):
+    image = np.random.default_rng(1).integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    write_image(tmp_path / "a.png", image)
+    assert np.array_equal(read_image(tmp_path / "a.png"), image)
+    assert [p.name for p in tmp_path.iterdir()] == ["a.png"]  # no temp files left
+
+
+def test_atomic_path_keeps_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "out.png"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("crash")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+
+
+def test_refuses_to_overwrite_an_input(tmp_path):
+    source = tmp_path / "in.png"
+    source.write_bytes(b"x")
+    with pytest.raises(ValueError, match="refusing to overwrite the input"):
+        ensure_not_input(tmp_path / "." / "in.png", source)
+
+
+def test_unknown_suffix_and_undecodable_files(tmp_path):
+    with pytest.raises(ValueError, match="expected an image file ending in"):
+        write_image(tmp_path / "x.txt", np.zeros((2, 2, 3), np.uint8))
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\x00\x01")
+    with pytest.raises(ValueError, match="expected a decodable image"):
+        read_image(bad)
+
+
+def test_inputs_are_checked_with_the_name_as_typed(tmp_path):
+    with pytest.raises(ValueError, match=f"input '{tmp_path}' is a directory"):
+        check_input(tmp_path)
+    with pytest.raises(FileNotFoundError, match="video '\\[draft\\] x.mp4' does not exist"):
+        check_input(Path("[draft] x.mp4"), "video")
+
+
+def test_outputs_are_checked_before_any_work(tmp_path):
+    source = tmp_path / "in.png"
+    source.write_bytes(b"x")
+    with pytest.raises(ValueError, match="is a directory"):
+        check_output(tmp_path, (".png",))
+    with pytest.raises(ValueError, match="expected an output ending in .png, got"):
+        check_output(tmp_path / "out.gif", (".png",))
+    with pytest.raises(ValueError, match="refusing to overwrite the input"):
+        check_output(source, (".png",), (source,))
+    with pytest.raises(ValueError, match="is a file"):
+        check_output(source / "sub" / "out.png", (".png",))
+    assert check_output(tmp_path / "new" / "deeper" / "out.png", (".png",)).name == "out.png"
+    assert not (tmp_path / "new").exists()  # checking creates nothing

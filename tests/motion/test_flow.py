@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import torch
+
+from vidstyle.core.tensors import to_tensor
+from vidstyle.motion.flow import closest_first, compute_flow, flow_pair, flow_to_tensor, reliability, to_grey, warp
+
+from ..conftest import translating_clip
+
+
+@pytest.mark.parametrize("method", ["dis", "farneback"])
+def test_flow_of_a_known_translation_is_within_half_a_pixel(method):
+    frames = translating_clip(2, 96, 128, dx=3.0, dy=-1.0)
+    bwd = compute_flow(to_grey(frames[1]), to_grey(frames[0]), method)  # t -> t-1: +camera motion
+    inner = bwd[12:-12, 12:-12]
+    assert np.abs(inner[..., 0] - 3.0).mean() < 0.5 and np.abs(inner[..., 1] + 1.0).mean() < 0.5
+    assert np.percentile(np.abs(inner - [3.0, -1.0]).max(-1), 95) < 0.5
+
+
+def test_zero_flow_warps_to_identity():
+    image = torch.rand(1, 3, 10, 12)
+    assert torch.allclose(warp(image, torch.zeros(1, 2, 10, 12)), image, atol=1e-6)
+
+
+def test_integer_shift_equals_a_roll_away_from_borders():
+    image = torch.rand(1, 3, 16, 20)
+    flow = torch.zeros(1, 2, 16, 20)
+    flow[:, 0] = 3  # out(p) = image(p + 3 in x)
+    flow[:, 1] = -2
+    shifted = warp(image, flow)
+    rolled = torch.roll(image, shifts=(2, -3), dims=(2, 3))
+    assert torch.allclose(shifted[..., 2:, :-3], rolled[..., 2:, :-3], atol=1e-5)
+
+
+def test_warp_matches_the_shifted_frame():
+    frames = translating_clip(2, 96, 128, dx=2.0)
+    bwd = flow_to_tensor(compute_flow(to_grey(frames[1]), to_grey(frames[0])))
+    warped = warp(to_tensor(frames[0]), bwd)
+    error = (warped - to_tensor(frames[1])).abs()[..., 8:-8, 8:-8].mean()
+    assert error < 0.01
+
+
+def test_reliability_is_all_ones_for_zero_flow():
+    zero = torch.zeros(1, 2, 12, 12)
+    assert torch.equal(reliability(zero, zero), torch.ones(1, 1, 12, 12))
+
+
+def test_reliability_marks_the_band_that_enters_the_frame():
+    frames = translating_clip(2, 96, 128, dx=4.0)  # new content enters at the right edge
+    _, mask = flow_pair(to_grey(frames[1]), to_grey(frames[0]))
+    mask = mask[0, 0]
+    assert mask[:, -4:].mean() == 0  # these pixels have no source in frame t-1
+    assert mask[8:-8, 8:-12].mean() > 0.95
+
+
+def test_reliability_flags_disocclusion_and_motion_boundaries():
+    h, w = 40, 40
+    bwd = torch.zeros(1, 2, h, w)
+    fwd = torch.zeros(1, 2, h, w)
+    bwd[:, 0, :, 20:] = 5.0  # right half moved; forward flow does not agree
+    mask = reliability(bwd, fwd)[0, 0]
+    assert mask[:, 21:30].mean() == 0  # forward-backward disagreement
+    assert mask[:, :19].mean() == 1
+    consistent = reliability(bwd, -bwd)[0, 0]  # the right half moves, consistently both ways
+    assert consistent[:, 19].mean() == 0  # motion boundary
+    assert consistent[:, 21:34].mean() == 1 and consistent[:, :18].mean() == 1
+    assert consistent[:, 36:].mean() == 0  # p + flow leaves the frame
+
+
+def test_closest_first_weights_do_not_double_count():
+    near = torch.tensor([[[[1.0, 1.0, 0.0, 0.0]]]])
+    far = torch.tensor([[[[1.0, 0.0, 1.0, 0.0]]]])
+    w_near, w_far = closest_first([near, far])
+    assert torch.equal(w_near, near)
+    assert torch.equal(w_far, torch.tensor([[[[0.0, 0.0, 1.0, 0.0]]]]))

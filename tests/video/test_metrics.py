@@ -1,0 +1,46 @@
+"""The warping error measures temporal instability; each check could fail if the measure were wrong."""
+
+import numpy as np
+import pytest
+
+from vidstyle.video.metrics import warping_error
+
+from ..conftest import translating_clip
+
+
+@pytest.fixture
+def moving(make_clip):
+    frames = translating_clip(6, 48, 64, dx=2.0)
+    return frames, make_clip(frames, name="in.mp4", audio=False)
+
+
+def test_an_output_that_moves_with_the_input_is_as_stable_as_the_input(moving, make_clip):
+    frames, clip = moving
+    inverted = make_clip([255 - f for f in frames], name="inverted.mp4", audio=False)  # same motion, new colours
+    result = warping_error(clip, inverted)
+    assert result.frames == 6 and result.input > 0
+    assert 0.5 < result.ratio < 2.0
+
+
+def test_flicker_raises_the_error_by_orders_of_magnitude(moving, make_clip):
+    frames, clip = moving
+    rng = np.random.default_rng(0)
+    flicker = [np.clip(f.astype(int) + (40 if i % 2 else -40) + rng.integers(-20, 20, f.shape), 0, 255)
+               .astype(np.uint8) for i, f in enumerate(frames)]
+    result = warping_error(clip, make_clip(flicker, name="flicker.mp4", audio=False))
+    assert result.ratio > 20
+
+
+def test_a_frozen_output_is_judged_by_the_input_motion(moving, make_clip):
+    frames, clip = moving
+    frozen = make_clip([frames[0]] * len(frames), name="frozen.mp4", audio=False)
+    # It does not follow the flow: warping frame t-1 by the input's motion no longer predicts frame t.
+    assert warping_error(clip, frozen).ratio > 3
+    still = make_clip([np.full_like(frames[0], 120)] * len(frames), name="flat.mp4", audio=False)
+    assert warping_error(clip, still).output < 1e-6  # a flat image is the same however it is warped
+
+
+def test_too_few_frames(make_clip):
+    clip = make_clip(translating_clip(1, 32, 32), audio=False)
+    with pytest.raises(ValueError, match="at least 2 common frames"):
+        warping_error(clip, clip)

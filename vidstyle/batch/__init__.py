@@ -1,0 +1,1 @@
+"""Many clips: jobs, the jobs file, engines (local, Ray), shots."""

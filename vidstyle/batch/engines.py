@@ -1,0 +1,116 @@
+"""Where batch jobs run: in this process (``local``) or on a Ray cluster (``ray``), behind one interface.
+
+What the engines promise: the same statuses and the same frames for the same
+jobs. Pixels are identical when torch runs with the same thread count on the
+same kind of machine (each job's ``threads``; a Ray task defaults to its CPU
+reservation); with other thread counts, floating-point sums are ordered
+differently and pixels may differ by a few levels.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from typing import Protocol
+
+from .jobs import Job, JobResult, TransientError, run_clip
+
+OnDone = Callable[[dict], None]
+
+
+class Engine(Protocol):
+    def run(self, jobs: Sequence[Job], on_done: OnDone) -> list[dict]:
+        """Run every job; call ``on_done(result)`` as each finishes; return results in job order."""
+        ...
+
+
+class LocalEngine:
+    """One job after another in this process, on the chosen device; reports per-frame progress."""
+
+    def __init__(self, on_start: Callable[[Job], None] | None = None, on_frame: Callable | None = None) -> None:
+        self.on_start, self.on_frame = on_start, on_frame
+
+    def run(self, jobs: Sequence[Job], on_done: OnDone) -> list[dict]:
+        results = []
+        for job in jobs:
+            if self.on_start:
+                self.on_start(job)
+            try:
+                result = run_clip(asdict(job), on_frame=self.on_frame)
+            except TransientError as exc:  # no other worker to retry on
+                result = asdict(JobResult.of(job, "failed", str(exc)))
+            results.append(result)
+            on_done(result)
+        return results
+
+
+class RayEngine:
+    """One ``ray.remote`` task per job; tasks get paths and settings, never frames or models.
+
+    Each task reserves ``cpus_per_job`` CPUs (and ``gpus_per_job`` GPUs) and
+    runs torch with that many threads unless the job pins ``threads``. Ray
+    retries a task ``retries`` times when its worker dies, and on
+    :class:`TransientError` (e.g. out of memory); bad input is never retried.
+    """
+
+    def __init__(self, address: str = "auto", gpus_per_job: float = 0.0, cpus_per_job: float = 1.0,
+                 retries: int = 2) -> None:
+        self.address, self.gpus_per_job, self.cpus_per_job, self.retries = address, gpus_per_job, cpus_per_job, retries
+
+    def _ray(self):
+        try:
+            import ray
+        except ImportError:
+            raise ValueError("the ray engine needs Ray: pip install 'vidstyle[ray]'") from None
+        if not ray.is_initialized():
+            try:
+                if self.address == "local":
+                    ray.init(include_dashboard=False, log_to_driver=False)
+                else:
+                    ray.init(address=self.address, log_to_driver=False)
+            except ConnectionError as exc:
+                raise ValueError(
+                    f"no Ray cluster at {self.address!r} ({exc}); start one with `ray start --head` or use --address local"
+                ) from None
+        return ray
+
+    def run(self, jobs: Sequence[Job], on_done: OnDone) -> list[dict]:
+        ray = self._ray()
+        task = ray.remote(
+            num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job, max_retries=self.retries,
+            retry_exceptions=[TransientError],
+        )(_remote_clip)
+        threads = max(1, int(self.cpus_per_job))
+        refs = {task.remote(asdict(replace(job, threads=job.threads or threads)), os.environ.get("VIDSTYLE_HOME")): i
+                for i, job in enumerate(jobs)}
+        results: list[dict | None] = [None] * len(jobs)
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            index = refs[done[0]]
+            try:
+                result = ray.get(done[0])
+            except Exception as exc:  # the task failed for good (retries exhausted, worker lost)
+                first_line = str(exc).splitlines()[0] if str(exc) else ""
+                result = asdict(JobResult.of(jobs[index], "failed", f"worker failed: {type(exc).__name__}: {first_line}"))
+            results[index] = result
+            on_done(result)
+        return [r for r in results if r is not None]
+
+
+def _remote_clip(job: dict, vidstyle_home: str | None) -> dict:
+    """The Ray task: the worker reads the clip and writes the output itself."""
+    if vidstyle_home:
+        os.environ.setdefault("VIDSTYLE_HOME", vidstyle_home)
+    return run_clip(job)
+
+
+def make_engine(name: str, *, on_start: Callable | None = None, on_frame: Callable | None = None,
+                address: str = "auto", gpus_per_job: float = 0.0, cpus_per_job: float = 1.0,
+                retries: int = 2) -> Engine:
+    if name == "local":
+        return LocalEngine(on_start, on_frame)
+    if name == "ray":
+        return RayEngine(address, gpus_per_job, cpus_per_job, retries)
+    raise ValueError(f"expected an engine among local, ray, got {name!r}")

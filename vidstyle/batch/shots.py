@@ -1,0 +1,99 @@
+"""``--split-shots``: cut a clip at scene cuts into shots that run as separate jobs, then join them.
+
+Shots are bounded by exact source timestamps (rational seconds), so no frame
+is lost or doubled at a join and variable-rate clips keep their timing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+from ..config import TemporalConfig, VideoConfig, from_dict
+from ..media.decode import parse_position, read_frames
+from ..media.encode import AudioCut, Timing, encode_video, output_colour
+from ..media.probe import probe
+from ..media.sizes import even_size, processing_size, resize
+from ..media.stills import read_image
+from ..video.checkpoint import Checkpoint, work_dir_for
+from ..video.temporal import prepare_frames
+from .jobs import Job
+
+Shot = tuple[str, str | None]  # (start, end) as exact positions: "p/q" seconds
+
+
+def detect_shots(path: Path, *, start: str | None = None, end: str | None = None, max_size: int | None = 512,
+                 temporal: TemporalConfig = TemporalConfig()) -> list[Shot]:
+    """The clip's shots between hard cuts, found by the video pipeline's own detector."""
+    info = probe(path)
+    height, width = processing_size(info.height, info.width, max_size)
+    first, last = (parse_position(start) if start else None), (parse_position(end) if end else None)
+    stamps: list[int] = []  # only timestamps are kept: the clip streams
+
+    def small():
+        for frame in read_frames(path, first, last, info):
+            stamps.append(frame.pts)
+            yield replace(frame, image=resize(frame.image, height, width))
+
+    detector = replace(temporal, enabled=True, long_term=(1,))
+    cuts = [p.index for p in prepare_frames(small(), detector) if p.cut and p.index > 0]
+    if not stamps:
+        raise ValueError(f"expected frames in {os.fspath(path)!r} within the range, got none that decode")
+
+    def at(index: int) -> str:
+        seconds = Fraction(stamps[index] - info.start_pts) * info.time_base
+        return f"{seconds.numerator}/{seconds.denominator}s"
+
+    bounds = [0, *cuts]
+    ends = [at(c) for c in cuts] + [end]
+    return [(at(a), e) for a, e in zip(bounds, ends)]
+
+
+def parts_dir(job: Job) -> Path:
+    output = Path(job.output)
+    return output.parent / ".shots" / output.stem
+
+
+def shot_jobs(job: Job, shots: list[Shot]) -> list[Job]:
+    """One job per shot: silent parts in a hidden folder beside the output."""
+    # Keep each shot's frames: the join encodes them once, with the source's timestamps
+    # (concatenating encoded parts drifts the timestamps at every join).
+    video = {**job.video, "audio": False, "keep_frames": True}
+    return [replace(job, output=os.fspath(parts_dir(job) / f"shot_{k:03d}.mp4"), start=a, end=b, video=video, shot=k)
+            for k, (a, b) in enumerate(shots)]
+
+
+def join_shots(job: Job, shots: list[Shot]) -> int:
+    """Encode the shots' frames, in order, into the clip's output with the source's audio; returns the frame count."""
+    info = probe(job.input)
+    settings = from_dict(VideoConfig, job.video)
+    parts = shot_jobs(job, shots)
+    work_dirs = [work_dir_for(Path(part.output)) for part in parts]
+    entries, paths = [], []
+    for work in work_dirs:
+        checkpoint = Checkpoint(work, "")
+        for entry in checkpoint.finished():
+            entries.append(entry)
+            paths.append(checkpoint.frame_path(entry["frame"]))
+    if not entries:
+        raise ValueError("expected frames from the shots, got none")
+    timing = Timing.from_source([e["pts"] for e in entries], [e["duration"] for e in entries], info.time_base, info.fps)
+    height, width = read_image(paths[0]).shape[:2]
+    size = (width, height) if settings.output_size == "processing" else even_size(info.height, info.width)[::-1]
+    audio = None
+    if settings.audio and info.has_audio:
+        audio = AudioCut(Path(job.input), entries[0]["pts"] * info.time_base - info.container_start, timing.duration)
+    encode_video((read_image(p) for p in paths), timing, Path(job.output), size=size, colour=output_colour(info.colour),
+                 crf=settings.crf, preset=settings.preset, audio=audio, scratch=parts_dir(job))
+    for part, work in zip(parts, work_dirs):
+        Path(part.output).unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(parts_dir(job), ignore_errors=True)
+    try:
+        parts_dir(job).parent.rmdir()
+    except OSError:
+        pass
+    return len(entries)

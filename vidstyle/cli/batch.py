@@ -1,0 +1,121 @@
+"""``vidstyle batch``: many clips, per-clip overrides, isolated failures, local or Ray engine."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from ..config import VIDEO
+from ..media.files import check_input, writable_folder
+from .app import err_console, out, progress_bar, say
+from .options import Device, End, MaskInputs, Settings, Start, Styles, Threads, Verbose, command, user_path
+
+ENGINE_PANEL = "Engine"
+
+
+class EngineChoice(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+@command(VIDEO)
+def batch(
+    inputs: Annotated[list[str], typer.Argument(metavar="INPUTS...", help="Video files, folders or globs.",
+                                                show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--out", parser=user_path, help="Folder for the outputs (NAME.mp4) and batch-report.json.",
+                                          show_default=False)],
+    settings: Settings,
+    masks: MaskInputs,
+    styles: Styles = None,
+    jobs_file: Annotated[Optional[Path], typer.Option("--jobs", parser=user_path, help="Per-clip overrides (TOML): styles, mask, "
+                                                      "max_size, start, end, ...", show_default=False)] = None,
+    start: Start = None,
+    end: End = None,
+    engine: Annotated[EngineChoice, typer.Option("--engine", help="local: one clip after another here; ray: one task "
+                                                 "per clip on a Ray cluster.", rich_help_panel=ENGINE_PANEL)
+                      ] = EngineChoice.local,
+    address: Annotated[str, typer.Option("--address", help="Ray cluster: auto, HOST:PORT, or local (start one here).",
+                                         rich_help_panel=ENGINE_PANEL)] = "auto",
+    cpus_per_job: Annotated[float, typer.Option("--cpus-per-job", min=0.5, help="CPUs Ray reserves for each clip "
+                                                "(torch runs that many threads).", rich_help_panel=ENGINE_PANEL)
+                            ] = 1.0,
+    gpus_per_job: Annotated[float, typer.Option("--gpus-per-job", min=0.0, help="GPUs Ray reserves for each clip.",
+                                                rich_help_panel=ENGINE_PANEL)] = 0.0,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="Ray retries after a worker crash or a transient "
+                                         "error.", rich_help_panel=ENGINE_PANEL)] = 2,
+    split_shots: Annotated[bool, typer.Option("--split-shots", help="Cut clips at scene cuts into shots that run as "
+                                              "separate jobs, then join them.", rich_help_panel=ENGINE_PANEL)] = False,
+    device: Device = "auto",
+    threads: Threads = None,
+    verbose: Verbose = False,
+) -> None:
+    """Stylize many clips; finished outputs are skipped, interrupted clips resume, failures are isolated."""
+    from ..batch.engines import make_engine
+    from ..batch.jobs import collect_inputs, jobs_for, validate_job, write_report
+    from ..batch.jobsfile import apply_overrides, load_jobs
+    from ..batch.run import run_batch
+    from ..core.runtime import resolve_device
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {os.fspath(out_dir)!r} is a file: expected a folder for the outputs")
+    writable_folder(out_dir)
+    clips = collect_inputs(inputs)
+    resolve_device(device)
+    base: dict[str, Any] = {"styles": styles, "config": asdict(settings.run), "video": asdict(settings.video),
+                            "masks": asdict(settings.masks), "start": start, "end": end, "device": device,
+                            "threads": threads, **masks.to_job()}
+    per_clip: dict = {}
+    if jobs_file is not None:
+        check_input(jobs_file, "jobs file")
+        defaults, per_clip = load_jobs(jobs_file, clips)
+        base = apply_overrides(base, defaults)
+    jobs = jobs_for(clips, out_dir, base, per_clip)
+    for job in jobs:  # every setting of every clip, before any work
+        try:
+            validate_job(job)
+        except ValueError as exc:
+            where = f"{os.fspath(jobs_file)}: " if jobs_file else ""
+            raise ValueError(f"{where}clip {Path(job.input).name!r}: {exc}") from None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with progress_bar() as bar:
+        clips_task = bar.add_task("batch", total=None, info=f"{len(jobs)} clips")
+        clip_task = bar.add_task("  clip", total=None, info="", visible=engine == EngineChoice.local)
+
+        def on_planned(count: int) -> None:
+            bar.update(clips_task, total=count, info=f"{len(jobs)} clips, {count} jobs")
+
+        def on_start(job: Any) -> None:
+            shot = f" shot {job.shot}" if job.shot is not None else ""
+            bar.reset(clip_task, total=None, description=f"  {Path(job.input).name}{shot}")
+
+        def on_frame(report: Any) -> None:
+            bar.update(clip_task, completed=report.index + 1, total=report.total, info=f"{report.seconds:.1f} s/frame")
+
+        runner = make_engine(engine.value, on_start=on_start, on_frame=on_frame, address=address,
+                             gpus_per_job=gpus_per_job, cpus_per_job=cpus_per_job, retries=retries)
+        results = run_batch(jobs, runner, split_shots=split_shots, on_planned=on_planned,
+                            on_done=lambda result: bar.advance(clips_task))
+    report = write_report(out_dir, results)
+    _summary(results, report)
+    if any(r["status"] == "failed" for r in results):
+        raise typer.Exit(1)
+
+
+def _summary(results: list[dict], report: Path) -> None:
+    table = Table("clip", "status", "frames", "time", "reason")
+    colours = {"done": "green", "skipped": "cyan", "failed": "red"}
+    for r in results:  # user text as Text: names with brackets are shown as they are
+        table.add_row(Text(os.path.basename(r["input"])), Text(r["status"], style=colours[r["status"]]),
+                      str(r["frames"]), f"{r['seconds']:.0f} s", Text(r["reason"]))
+    out.print(table)
+    counts = {s: sum(r["status"] == s for r in results) for s in ("done", "skipped", "failed")}
+    say(f"{counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed; report: {os.fspath(report)}")
+    if counts["failed"]:
+        err_console().print(Text(f"{counts['failed']} clip(s) failed", style="red"))

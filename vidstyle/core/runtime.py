@@ -1,0 +1,159 @@
+"""Device, precision, threads and model loading, decided once at the edge and followed by everything else."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from ..config import FeatureConfig, RunConfig
+from ..media.files import check_input
+from .features import VGGFeatures
+from .weights import VGGWeights, load_weights
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+# Measured peak memory of one optimisation step per pixel of the image: VGG19 forward+backward
+# to relu5_1 (about 3.0 KB/px in fp32, 2.7 KB/px in bf16) plus L-BFGS's 50-step history
+# (2 x 50 x 3 floats = 1.2 KB/px).
+BYTES_PER_PIXEL = {"lbfgs": 4400, "adam": 3300}
+FIXED_BYTES = 1 << 30  # torch, OpenCV and the model itself
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA, then MPS, then CPU; an explicit device must be present."""
+    if name not in DEVICES and not (name.startswith("cuda:") and name[5:].isdigit()):
+        close = difflib.get_close_matches(name, DEVICES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown device {name!r}{hint}: expected one of {', '.join(DEVICES)} or cuda:N")
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps and mps.is_available())
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError("expected a CUDA device, got none: use --device cpu or auto")
+        if ":" in name and int(name[5:]) >= torch.cuda.device_count():
+            raise ValueError(f"expected a CUDA device index below {torch.cuda.device_count()}, got {name!r}")
+    if name == "mps" and not has_mps:
+        raise ValueError("expected an Apple MPS device, got none: use --device cpu or auto")
+    return torch.device(name)
+
+
+def cpu_has_bf16() -> bool:
+    """Whether the CPU has native bf16 matrix instructions (AVX-512 BF16 or AMX)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            flags = handle.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def cuda_has_bf16(device: torch.device) -> bool:
+    """Native bf16 tensor cores: compute capability 8.0 (Ampere) or newer.
+
+    ``torch.cuda.is_bf16_supported()`` also says yes where bf16 is only
+    emulated (e.g. on a T4 or V100), which runs slower than fp32 there.
+    """
+    major, _ = torch.cuda.get_device_capability(device)
+    return major >= 8
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """``auto`` -> bf16 where it measured faster (CUDA with native bf16, CPUs with native bf16), else fp32.
+
+    See BENCHMARKS.md for the measurements behind this rule.
+    """
+    if name in ("fp32", "bf16"):
+        return name
+    if name != "auto":
+        raise ValueError(f"expected precision auto, fp32 or bf16, got {name!r}")
+    if device.type == "cuda":
+        return "bf16" if cuda_has_bf16(device) else "fp32"
+    if device.type == "cpu":
+        return "bf16" if cpu_has_bf16() else "fp32"
+    return "fp32"
+
+
+def resolve_config(config: RunConfig, device: torch.device) -> RunConfig:
+    """The config with everything device-dependent decided (so run hashes are concrete)."""
+    return replace(config, precision=resolve_precision(config.precision, device))
+
+
+def available_cpus() -> int:
+    """The cores this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def set_threads(threads: int | None) -> int:
+    """Pin torch's intra-op threads (default: the cores this process may use); returns the count.
+
+    Two torch processes that each start a thread per core spin against each
+    other; give each its share instead (see BENCHMARKS.md, threads).
+    """
+    count = available_cpus() if threads is None else threads
+    if count < 1:
+        raise ValueError(f"expected --threads >= 1, got {count}")
+    torch.set_num_threads(count)
+    return count
+
+
+def check_files(config: RunConfig) -> None:
+    """The files a config names (an --init image, a --weights file) exist, before any work."""
+    if config.optim.init not in ("content", "noise"):
+        check_input(Path(config.optim.init), "--init image")
+    if config.features.weights not in ("embedded", "torchvision"):
+        weights = Path(config.features.weights)
+        if not weights.exists():
+            raise FileNotFoundError(f"expected 'embedded', 'torchvision' or a weights file for --weights, got "
+                                    f"{config.features.weights!r} (no such file)")
+        check_input(weights, "--weights file")
+
+
+def estimate_bytes(height: int, width: int, optimizer: str = "lbfgs") -> int:
+    """Peak memory of optimising a ``height x width`` image (see ``BYTES_PER_PIXEL``)."""
+    return FIXED_BYTES + BYTES_PER_PIXEL.get(optimizer, BYTES_PER_PIXEL["lbfgs"]) * height * width
+
+
+def available_bytes(device: torch.device) -> int | None:
+    """Free memory on ``device`` (None where it cannot be read)."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free) + FIXED_BYTES  # torch's own libraries live in host memory
+    if device.type == "cpu":
+        try:
+            with open("/proc/meminfo") as handle:
+                for line in handle:
+                    if line.startswith("MemAvailable:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            return None
+    return None
+
+
+def check_memory(height: int, width: int, device: torch.device, optimizer: str = "lbfgs") -> None:
+    """Refuse a size that cannot fit, before anything is allocated."""
+    needed = estimate_bytes(height, width, optimizer)
+    free = available_bytes(device)
+    if free is not None and needed > free:
+        raise ValueError(f"a {width}x{height} image needs about {needed / 2**30:.1f} GiB on {device.type}, "
+                         f"{free / 2**30:.1f} GiB are available: use a smaller --size/--max-size")
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_weights(source: str) -> VGGWeights:
+    return load_weights(source)
+
+
+def load_extractor(features: FeatureConfig, layers: Sequence[str], device: torch.device) -> VGGFeatures:
+    """VGG19 truncated at the deepest of ``layers``, on ``device``; weights are read once per process."""
+    extractor = VGGFeatures(_cached_weights(features.weights), layers, features.pooling)
+    return extractor.to(device=device, memory_format=torch.channels_last)

@@ -1,0 +1,65 @@
+"""Style images -> mixed Gram targets: ``{layer: sum_i w_i * Gram_i}``, computed once per run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from ..config import RunConfig, StyleConfig
+from ..media.sizes import fit_long_side, resize
+from ..media.stills import read_image
+from .features import VGGFeatures
+from .losses import gram
+from .styles import StyleEntry
+from .tensors import match_luminance, to_tensor
+
+Targets = dict[str, torch.Tensor]
+
+
+def load_style_images(entries: Sequence[StyleEntry], content: torch.Tensor, style: StyleConfig) -> list[torch.Tensor]:
+    """Style images as ``(1, 3, H, W)`` tensors on ``content``'s device, long side = scale x content's.
+
+    With ``preserve_colors`` they are converted to grey with the content's
+    luminance mean and std (Gatys et al. 2017, luminance-only transfer).
+    """
+    long_side = max(16, round(max(content.shape[-2:]) * style.style_scale))
+    images = []
+    for entry in entries:
+        array = read_image(entry.path)
+        tensor = to_tensor(resize(array, *fit_long_side(*array.shape[:2], long_side)), content.device)
+        images.append(match_luminance(tensor, content) if style.preserve_colors else tensor)
+    return images
+
+
+@torch.no_grad()
+def mixed_gram_targets(
+    extractor: VGGFeatures, images: Sequence[torch.Tensor], weights: Sequence[float], layers: Sequence[str]
+) -> Targets:
+    """``{layer: sum_i w_i * Gram(features_i)}`` for ``(1, 3, H_i, W_i)`` style images."""
+    if len(images) != len(weights) or not images:
+        raise ValueError(f"expected as many weights as style images (>= 1), got {len(weights)} and {len(images)}")
+    targets: Targets = {}
+    for image, weight in zip(images, weights):
+        features = extractor(image)
+        for name in layers:
+            contribution = weight * gram(features[name])
+            targets[name] = targets[name] + contribution if name in targets else contribution
+    return targets
+
+
+def style_targets(
+    extractor: VGGFeatures, entries: Sequence[StyleEntry], reference: torch.Tensor, config: RunConfig,
+    cache: dict[Path, torch.Tensor] | None = None,
+) -> Targets:
+    """Mixed Gram targets of a spec; style images are prepared against ``reference (1, 3, H, W)``.
+
+    ``cache`` keeps prepared style images by path, so a style shared by several specs is read once.
+    """
+    cache = {} if cache is None else cache
+    missing = [e for e in entries if e.path not in cache]
+    for entry, image in zip(missing, load_style_images(missing, reference, config.style)):
+        cache[entry.path] = image
+    images = [cache[e.path] for e in entries]
+    return mixed_gram_targets(extractor, images, [e.weight for e in entries], config.loss.style_layers)

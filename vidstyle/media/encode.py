@@ -1,0 +1,161 @@
+"""Encoding: H.264 yuv420p MP4 with exact timestamps and colour tags (PyAV), audio muxed by ffmpeg.
+
+* Colour: RGB -> YUV with the matrix the output is tagged with (the source's
+  own when it has one of the usual ones, BT.709 otherwise), limited range;
+  matrix, primaries, transfer and range are written into the stream.
+* Time: a source whose frames sit on its nominal grid (within 1 ms, e.g. a
+  Matroska file's millisecond rounding) is written at its exact rational rate;
+  anything else (phones record variable frame rate) keeps every source timestamp.
+* Audio: the source's stream over the same span, stream-copied, or re-encoded
+  to AAC when MP4 cannot hold it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from .errors import MediaError
+from .decode import ACCURATE
+from .probe import PRIMARIES, RANGE_FULL, RANGE_LIMITED, TRANSFERS, Colour
+from .sizes import resize
+
+log = logging.getLogger(__name__)
+BT709 = Colour(matrix=1, primaries=1, transfer=1, range=RANGE_LIMITED)
+OUTPUT_MATRICES = (1, 5, 6, 9)  # bt709, bt470bg, smpte170m, bt2020nc: what players handle everywhere
+
+
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def output_colour(source: Colour | None) -> Colour:
+    """The output's tags: the source's (limited range) when its matrix is a common one, else BT.709."""
+    if source is None or source.matrix not in OUTPUT_MATRICES:
+        return BT709
+    primaries = source.primaries if source.primaries in PRIMARIES else BT709.primaries
+    transfer = source.transfer if source.transfer in TRANSFERS else BT709.transfer
+    return Colour(source.matrix, primaries, transfer, RANGE_LIMITED)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Output timestamps ``pts`` (from 0) in ``time_base`` seconds per tick, and the nominal ``rate``."""
+
+    pts: tuple[int, ...]
+    time_base: Fraction
+    rate: Fraction
+    end: int  # the end of the last frame, in ticks: the video's duration
+
+    @property
+    def duration(self) -> Fraction:
+        return self.end * self.time_base
+
+    @classmethod
+    def from_source(cls, pts: Sequence[int], durations: Sequence[int], time_base: Fraction, rate: Fraction) -> Timing:
+        """Constant rate when every frame sits within 1 ms of ``start + k / rate``, else the source's own times."""
+        if not pts:
+            raise ValueError("expected at least one frame to encode, got none")
+        start = pts[0]
+        seconds = [(p - start) * time_base for p in pts]
+        tolerance = max(Fraction(1, 1000), time_base)
+        if all(abs(t - Fraction(k) / rate) <= tolerance for k, t in enumerate(seconds)):
+            return cls(tuple(range(len(pts))), 1 / rate, rate, len(pts))
+        relative = tuple(p - start for p in pts)
+        return cls(relative, time_base, rate, relative[-1] + max(1, durations[-1]))
+
+
+def _yuv(image: np.ndarray, colour: Colour) -> av.VideoFrame:
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+    return frame.reformat(format="yuv420p", dst_colorspace=colour.matrix, src_color_range=RANGE_FULL,
+                          dst_color_range=RANGE_LIMITED, interpolation=ACCURATE)
+
+
+def write_video_stream(images: Iterable[np.ndarray], timing: Timing, target: Path, *, size: tuple[int, int],
+                       colour: Colour = BT709, crf: int = 18, preset: str = "medium") -> None:
+    """Encode RGB ``images`` (resized to ``size`` = (width, height), both even) to an MP4 at ``target``."""
+    width, height = size
+    if width % 2 or height % 2:
+        raise ValueError(f"expected an even output size for yuv420p, got {width}x{height}")
+    container = av.open(os.fspath(target), mode="w", format="mp4", options={"movflags": "+faststart"})
+    try:
+        stream = container.add_stream("libx264", rate=timing.rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.time_base = timing.time_base
+        stream.codec_context.time_base = timing.time_base
+        stream.options = {"crf": str(crf), "preset": preset}
+        context = stream.codec_context
+        context.colorspace, context.color_range = colour.matrix, colour.range
+        context.color_primaries, context.color_trc = colour.primaries, colour.transfer
+        count = 0
+        for image, pts in zip(images, timing.pts):
+            frame = _yuv(resize(image, height, width), colour)
+            frame.pts, frame.time_base = pts, timing.time_base
+            container.mux(stream.encode(frame))
+            count += 1
+        if count != len(timing.pts):
+            raise ValueError(f"expected {len(timing.pts)} frames to encode, got {count}")
+        container.mux(stream.encode(None))
+    except av.FFmpegError as exc:
+        raise MediaError(f"could not encode {os.fspath(target)!r}: {exc}") from None
+    finally:
+        container.close()
+
+
+@dataclass(frozen=True)
+class AudioCut:
+    """The source's audio from ``start`` seconds (counted as ffmpeg's -ss counts) for ``duration`` seconds."""
+
+    source: Path
+    start: Fraction
+    duration: Fraction
+
+
+def mux_audio(video: Path, audio: AudioCut, target: Path) -> None:
+    """``video``'s stream plus the cut of the source's first audio stream, into ``target`` (MP4)."""
+    base = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", os.fspath(video),
+            "-ss", f"{float(audio.start):.6f}", "-t", f"{float(audio.duration):.6f}", "-i", os.fspath(audio.source),
+            "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]
+    # No -shortest: it can drop the last video frame when AAC audio ends a few ms early.
+    attempts = [["-c:a", "copy"], ["-c:a", "aac", "-b:a", "192k"]]
+    error = ""
+    for codec in attempts:
+        result = subprocess.run(base + codec + ["-movflags", "+faststart", "-f", "mp4", os.fspath(target)],
+                                capture_output=True, text=True)
+        if result.returncode == 0:
+            return
+        error = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
+        log.info("ffmpeg could not mux audio with %s: %s", codec, error)
+    raise MediaError(f"ffmpeg could not add the audio of {os.fspath(audio.source)!r}: {error}")
+
+
+def encode_video(images: Iterable[np.ndarray], timing: Timing, output: Path, *, size: tuple[int, int],
+                 colour: Colour = BT709, crf: int = 18, preset: str = "medium", audio: AudioCut | None = None,
+                 scratch: Path | None = None) -> None:
+    """Write the final MP4 atomically: it appears under ``output`` only when complete.
+
+    Work files go to ``scratch`` (a run's work directory; default: beside the
+    output) under fixed names, so an encode killed midway leaves nothing that
+    the next run does not overwrite or remove.
+    """
+    output = Path(output)
+    folder = Path(scratch) if scratch is not None else output.parent
+    stream, muxed = folder / f".{output.name}.video.part.mp4", folder / f".{output.name}.part.mp4"
+    try:
+        write_video_stream(images, timing, stream, size=size, colour=colour, crf=crf, preset=preset)
+        if audio is not None:
+            mux_audio(stream, audio, muxed)
+        os.replace(muxed if audio is not None else stream, output)
+    finally:
+        stream.unlink(missing_ok=True)
+        muxed.unlink(missing_ok=True)

@@ -1,0 +1,56 @@
+"""Still images in and out: decode to RGB, atomic writes. OpenCV's BGR stops here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .files import atomic_path
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def is_image_path(path: Path | str) -> bool:
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _decode(path: Path | str, flag: int) -> np.ndarray:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image {os.fspath(path)!r} does not exist")
+    data = np.fromfile(path, dtype=np.uint8)
+    image = cv2.imdecode(data, flag) if data.size else None
+    if image is None:
+        raise ValueError(f"expected a decodable image, got {os.fspath(path)!r} (not an image or corrupt)")
+    return image
+
+
+def read_image(path: Path | str) -> np.ndarray:
+    """Decode an image file to ``uint8 (H, W, 3)`` RGB (alpha dropped, grey expanded, EXIF orientation applied)."""
+    return cv2.cvtColor(_decode(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def read_grey(path: Path | str) -> np.ndarray:
+    """Decode an image file to ``uint8 (H, W)`` grey levels (for masks)."""
+    return _decode(path, cv2.IMREAD_GRAYSCALE)
+
+
+def encode_image(image: np.ndarray, suffix: str) -> bytes:
+    """``uint8 (H, W, 3)`` RGB (or ``(H, W)`` grey) -> the bytes of an image file of type ``suffix``."""
+    if suffix.lower() not in IMAGE_SUFFIXES:
+        raise ValueError(f"expected an image file ending in {', '.join(IMAGE_SUFFIXES)}, got {suffix!r}")
+    bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, data = cv2.imencode(suffix.lower(), bgr)
+    if not ok:
+        raise ValueError(f"could not encode an image as {suffix}")
+    return data.tobytes()
+
+
+def write_image(path: Path | str, image: np.ndarray) -> None:
+    """Write ``uint8 (H, W, 3)`` RGB (or ``(H, W)`` grey) atomically; format from the suffix."""
+    data = encode_image(image, Path(path).suffix)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)

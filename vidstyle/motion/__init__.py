@@ -1,0 +1,1 @@
+"""Optical flow, backward warping, Ruder's reliability mask and cut cues."""

@@ -1,0 +1,128 @@
+"""Optical flow (OpenCV DIS or Farneback), warping, reliability masks and cut detection. No VGG.
+
+Conventions: a flow is ``(1, 2, H, W)`` in pixels, channel 0 = x, 1 = y,
+defined on the grid of the frame it warps *into*. ``flow_bwd`` of frame t
+points from t to t-1: ``frame_t(p) ~ frame_{t-1}(p + flow_bwd(p))``.
+"""
+
+from __future__ import annotations
+
+import typing
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..config import FlowMethod
+
+FLOW_METHODS: tuple[str, ...] = typing.get_args(FlowMethod)
+
+
+def to_grey(frame: np.ndarray) -> np.ndarray:
+    """``uint8 (H, W, 3)`` RGB -> ``uint8 (H, W)`` for the flow estimators."""
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+
+
+def _estimator(method: FlowMethod):
+    if method == "dis":
+        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        return lambda a, b: dis.calc(a, b, None)
+    if method == "farneback":
+        return lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 4, 15, 5, 5, 1.1, 0)
+    raise ValueError(f"expected a flow method among {', '.join(FLOW_METHODS)}, got {method!r}")
+
+
+def compute_flow(source: np.ndarray, target: np.ndarray, method: FlowMethod = "dis") -> np.ndarray:
+    """Flow on ``source``'s grid pointing into ``target``: ``source(p) ~ target(p + flow(p))``.
+
+    Inputs are ``uint8 (H, W)`` grey frames; returns ``float32 (H, W, 2)``.
+    """
+    if source.shape != target.shape or source.ndim != 2:
+        raise ValueError(f"expected two grey frames of equal size, got {source.shape} and {target.shape}")
+    return _estimator(method)(source, target).astype(np.float32)
+
+
+def flow_to_tensor(flow: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """``(H, W, 2)`` array -> ``(1, 2, H, W)`` tensor."""
+    return torch.from_numpy(np.ascontiguousarray(flow)).permute(2, 0, 1).unsqueeze(0).to(device).contiguous()
+
+
+def _grid(flow: torch.Tensor) -> torch.Tensor:
+    """Sampling positions ``p + flow(p)`` in grid_sample's [-1, 1] coordinates, ``(B, H, W, 2)``."""
+    _, _, h, w = flow.shape
+    ys, xs = torch.meshgrid(
+        torch.arange(h, device=flow.device, dtype=flow.dtype),
+        torch.arange(w, device=flow.device, dtype=flow.dtype),
+        indexing="ij",
+    )
+    x = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0
+    y = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0
+    return torch.stack([x, y], dim=-1)
+
+
+def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Backward warp: ``out(p) = image(p + flow(p))``, bilinear; ``(B, C, H, W)`` with ``flow (B, 2, H, W)``."""
+    if flow.shape[1] != 2 or flow.shape[-2:] != image.shape[-2:]:
+        raise ValueError(f"expected a flow of shape (B, 2, {image.shape[-2]}, {image.shape[-1]}), got {tuple(flow.shape)}")
+    return F.grid_sample(image, _grid(flow).to(image.dtype), mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def inside_frame(flow: torch.Tensor) -> torch.Tensor:
+    """``(B, 1, H, W)``: 1 where ``p + flow(p)`` lands inside the frame."""
+    grid = _grid(flow)
+    inside = (grid[..., 0].abs() <= 1.0) & (grid[..., 1].abs() <= 1.0)
+    return inside.unsqueeze(1).to(flow.dtype)
+
+
+def reliability(flow_bwd: torch.Tensor, flow_fwd: torch.Tensor) -> torch.Tensor:
+    """Ruder et al. 2016 consistency mask of frame t, ``(B, 1, H, W)`` in {0, 1}.
+
+    ``flow_bwd`` (t -> t-1, on t's grid) is the flow used for warping;
+    ``flow_fwd`` (t-1 -> t, on t-1's grid) is sampled along it: w~ = fwd(p + bwd(p)).
+    A pixel is unreliable where
+
+    * forward and backward disagree (disocclusion):
+      ``|w~ + w^|^2 > 0.01 (|w~|^2 + |w^|^2) + 0.5``;
+    * it lies on a motion boundary: ``|grad u~|^2 + |grad v~|^2 > 0.01 |w~|^2 + 0.002``;
+    * ``p + w^(p)`` leaves the frame.
+    """
+    w_hat = flow_bwd
+    w_tilde = warp(flow_fwd, flow_bwd)
+    disagreement = (w_tilde + w_hat).pow(2).sum(1, keepdim=True)
+    magnitude = w_tilde.pow(2).sum(1, keepdim=True) + w_hat.pow(2).sum(1, keepdim=True)
+    consistent = disagreement <= 0.01 * magnitude + 0.5
+    # forward differences, replicated at the last row/column
+    dx = F.pad(w_tilde[..., :, 1:] - w_tilde[..., :, :-1], (0, 1, 0, 0), mode="replicate")
+    dy = F.pad(w_tilde[..., 1:, :] - w_tilde[..., :-1, :], (0, 0, 0, 1), mode="replicate")
+    gradient = dx.pow(2).sum(1, keepdim=True) + dy.pow(2).sum(1, keepdim=True)
+    smooth = gradient <= 0.01 * w_tilde.pow(2).sum(1, keepdim=True) + 0.002
+    return (consistent & smooth).to(flow_bwd.dtype) * inside_frame(flow_bwd)
+
+
+def flow_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "dis") -> tuple[torch.Tensor, torch.Tensor]:
+    """Backward flow of ``grey`` into ``earlier`` and ``grey``'s reliability mask, both ``(1, *, H, W)``.
+
+    The forward flow (``earlier`` -> ``grey``) is computed only to check the backward one.
+    """
+    bwd = flow_to_tensor(compute_flow(grey, earlier, method))
+    fwd = flow_to_tensor(compute_flow(earlier, grey, method))
+    return bwd, reliability(bwd, fwd)
+
+
+def closest_first(masks: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Ruder's long-term weights: ``c_j = max(c_j - sum_{k closer} c_k, 0)``, masks ordered closest first."""
+    weighted, covered = [], torch.zeros_like(masks[0])
+    for mask in masks:
+        weighted.append((mask - covered).clamp_min(0))
+        covered = covered + mask
+    return weighted
+
+
+def histogram_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation of the 3-D colour histograms of two RGB frames (1 = identical distributions)."""
+    hists = []
+    for frame in (a, b):
+        hist = cv2.calcHist([frame], [0, 1, 2], None, [8, 8, 8], [0, 256, 0, 256, 0, 256])
+        hists.append(cv2.normalize(hist, hist).flatten())
+    return float(cv2.compareHist(hists[0], hists[1], cv2.HISTCMP_CORREL))

@@ -1,0 +1,67 @@
+"""``vidstyle mask``: write the masks a run would use, with an overlay preview, for checking."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..media.decode import read_frames
+from ..media.encode import Timing, encode_video
+from ..media.probe import probe
+from ..media.sizes import fit_long_side, processing_size, resize
+from ..media.stills import is_image_path, read_image, write_image
+from .segment import make_segmenter
+from .sources import MaskSource, clip_masks
+
+
+def overlay(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The frame with the masked region tinted red and the rest dimmed."""
+    tint = np.array([255, 40, 40], np.float32)
+    m = mask[..., None]
+    out = frame * (0.45 + 0.55 * m) * (1 - 0.35 * m) + 0.35 * m * tint
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def export_masks(input_path: Path, output_dir: Path, source: MaskSource, *, max_size: int | None = 512,
+                 flow: str = "dis", device: torch.device | str = "cpu") -> tuple[int, Path]:
+    """Masks as ``output_dir/NNNNNN.png`` and a preview (``preview.png`` or ``preview.mp4``)."""
+    still = is_image_path(input_path)
+    if still:
+        image = read_image(input_path)
+        source_width = image.shape[1]
+        height, width = fit_long_side(*image.shape[:2], max_size)
+
+        def timed():
+            yield resize(image, height, width), 0, 1
+    else:
+        info = probe(input_path)
+        source_width = info.width
+        height, width = processing_size(info.height, info.width, max_size)
+
+        def timed():
+            for frame in read_frames(input_path, info=info):
+                yield resize(frame.image, height, width), frame.pts, frame.duration
+
+    source = source.at_scale(width / source_width)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    timestamps: list[tuple[int, int]] = []
+    with tempfile.TemporaryDirectory(dir=output_dir, prefix=".preview-") as previews:
+        masks = clip_masks(source, lambda: (f for f, _, _ in timed()), height, width, flow,
+                           make_segmenter(source, device))
+        for index, ((frame, pts, duration), mask) in enumerate(zip(timed(), masks)):
+            write_image(output_dir / f"{index:06d}.png", np.round(mask * 255).astype(np.uint8))
+            write_image(Path(previews) / f"{index:06d}.png", overlay(frame, mask))
+            timestamps.append((pts, duration))
+        if still:
+            preview = output_dir / "preview.png"
+            (Path(previews) / "000000.png").replace(preview)
+        else:
+            preview = output_dir / "preview.mp4"
+            timing = Timing.from_source([p for p, _ in timestamps], [d for _, d in timestamps], info.time_base,
+                                        info.fps)
+            images = (read_image(Path(previews) / f"{i:06d}.png") for i in range(len(timestamps)))
+            encode_video(images, timing, preview, size=(width, height), scratch=Path(previews))
+    return len(timestamps), preview

@@ -1,0 +1,94 @@
+"""Region masks: loading, validation, inversion, feathering, per-layer guides. No video I/O.
+
+A mask is ``float32 (H, W)`` in [0, 1]; grey levels are soft weights.
+Guides follow Gatys et al. 2017 (spatial control): downsampled to each layer
+by area interpolation and, where a single style is used, eroded by the
+layer's receptive field ("inside" guides) so statistics near the border do
+not bleed across it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..media.sizes import resize
+from ..media.stills import read_grey
+
+ASPECT_TOLERANCE = 0.02
+
+
+def fit_mask(mask: np.ndarray, height: int, width: int, name: str = "mask") -> np.ndarray:
+    """Resize ``mask (h, w)`` to the frame if the aspect ratios match; refuse otherwise."""
+    h, w = mask.shape[:2]
+    if abs((w / h) / (width / height) - 1) > ASPECT_TOLERANCE:
+        raise ValueError(
+            f"{name} is {w}x{h} (aspect {w / h:.3f}) but the frames are {width}x{height} "
+            f"(aspect {width / height:.3f}): expected the same aspect ratio"
+        )
+    return resize(mask, height, width) if (h, w) != (height, width) else mask
+
+
+def load_mask(path: Path | str, height: int, width: int) -> np.ndarray:
+    """Read an image as a soft mask at ``(height, width)``: grey levels / 255."""
+    grey = read_grey(path)
+    return fit_mask(grey, height, width, f"mask {os.fspath(path)!r}").astype(np.float32) / 255.0
+
+
+def check_coverage(mask: np.ndarray, name: str = "mask") -> None:
+    """Refuse masks that select nothing or everything (after inversion)."""
+    selected = float((mask >= 0.5).mean())
+    if selected < 1e-3:
+        raise ValueError(f"{name} is empty (no pixel above 50%): expected a region to stylize; check it or --invert-mask")
+    if selected > 1 - 1e-3:
+        raise ValueError(f"{name} covers the whole frame: expected a region; drop the mask to stylize everything")
+
+
+def shape_mask(mask: np.ndarray, *, invert: bool = False, feather: int = 0) -> np.ndarray:
+    """Apply ``invert`` then ``feather`` (a Gaussian soft edge about ``feather`` px wide)."""
+    out = 1.0 - mask if invert else mask
+    if feather > 0:
+        size = 2 * feather + 1
+        out = cv2.GaussianBlur(out, (size, size), feather / 2.0, borderType=cv2.BORDER_REPLICATE)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def mask_tensor(mask: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """``(H, W)`` -> ``(1, 1, H, W)``."""
+    return torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None, None].to(device)
+
+
+def layer_size(layer: str, height: int, width: int) -> tuple[int, int]:
+    """Spatial size of a VGG19 layer's output for an input of ``(height, width)`` (pools floor)."""
+    match = re.fullmatch(r"(?:conv|relu)(\d)_\d|pool(\d)", layer)
+    if match is None:
+        raise ValueError(f"expected a VGG19 layer name, got {layer!r}")
+    pools = int(match.group(1)) - 1 if match.group(1) else int(match.group(2))
+    for _ in range(pools):
+        height, width = height // 2, width // 2
+    return height, width
+
+
+def layer_guides(mask: torch.Tensor, layers: Sequence[str], *, erode: bool) -> dict[str, torch.Tensor]:
+    """Guides ``{layer: (1, 1, h, w)}``: area-downsampled and optionally eroded ('inside' guides).
+
+    Erosion is a 3x3 min filter at each layer's resolution (one conv's reach);
+    where it would leave nothing (a tiny region), the plain guide is used.
+    """
+    height, width = mask.shape[-2:]
+    guides = {}
+    for name in layers:
+        guide = F.interpolate(mask, size=layer_size(name, height, width), mode="area")
+        if erode:
+            eroded = -F.max_pool2d(-guide, 3, stride=1, padding=1)
+            if eroded.sum() > 0.5:
+                guide = eroded
+        guides[name] = guide
+    return guides

@@ -1,0 +1,1 @@
+"""Stylizing still images: the library call behind ``vidstyle image``."""

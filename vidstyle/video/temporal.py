@@ -1,0 +1,169 @@
+"""Per-frame temporal inputs for video: flows, reliability, cuts, warm start and temporal terms.
+
+Flows depend only on the input frames, so :func:`prepare_frames` computes
+them in a background thread while the previous frame is being optimised.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..config import TemporalConfig
+from ..core.objective import TemporalTerm
+from ..core.tensors import luminance, to_tensor
+from ..media.decode import Frame
+from ..motion.flow import closest_first, flow_pair, histogram_correlation, to_grey, warp
+
+
+@dataclass
+class FramePrep:
+    """One input frame at processing size, with what its optimisation needs from the past."""
+
+    index: int
+    content: np.ndarray  # uint8 (H, W, 3) RGB
+    pts: int = 0  # source timestamp and duration, in the stream's time base
+    duration: int = 1
+    cut: bool = False  # first frame of a new shot (index 0 included)
+    reliable_fraction: float | None = None
+    histogram_correlation: float | None = None
+    # offset j -> (flow_bwd t -> t-j, reliability of frame t w.r.t. t-j), both (1, *, H, W)
+    flows: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+
+
+def detect_cut(reliable_fraction: float, hist_corr: float, config: TemporalConfig) -> bool:
+    """A hard cut: the flow explains too little of the frame, or the colour distribution jumps."""
+    return reliable_fraction < config.cut_reliable_fraction or hist_corr < config.cut_histogram_correlation
+
+
+def temporal_offsets(config: TemporalConfig) -> list[int]:
+    """Offsets in use, closest first; 1 is always there (warm start and cut detection need it)."""
+    return sorted(set(config.long_term) | {1}) if config.enabled else []
+
+
+def prepare_frames(
+    frames: Iterable[Frame],
+    config: TemporalConfig,
+    *,
+    skip_before: int = 0,
+    known_cuts: Mapping[int, bool] | None = None,
+) -> Iterator[FramePrep]:
+    """Attach flows, reliability and cut flags to frames, keeping only the grey frames the offsets need.
+
+    Frames before ``skip_before`` are finished already: they get no flow, and
+    their cut flags come from ``known_cuts``. Nothing is warped across a cut.
+    """
+    known_cuts = known_cuts or {}
+    offsets = temporal_offsets(config)
+    keep = max(offsets, default=1)
+    greys: dict[int, np.ndarray] = {}
+    previous: np.ndarray | None = None
+    shot_start = 0
+    for index, frame in enumerate(frames):
+        content = frame.image
+        grey = to_grey(content)
+        prep = FramePrep(index, content, frame.pts, frame.duration, cut=index == 0)
+        if index < skip_before:
+            prep.cut = index == 0 or bool(known_cuts.get(index))
+        elif offsets and previous is not None:
+            prep.histogram_correlation = histogram_correlation(content, previous)
+            bwd, mask = flow_pair(grey, greys[index - 1], config.flow)
+            prep.reliable_fraction = float(mask.mean())
+            prep.cut = detect_cut(prep.reliable_fraction, prep.histogram_correlation, config)
+            if not prep.cut:
+                prep.flows[1] = (bwd, mask)
+                for j in offsets[1:]:
+                    if index - j >= shot_start:
+                        prep.flows[j] = flow_pair(grey, greys[index - j], config.flow)
+        if prep.cut:
+            shot_start = index
+        greys[index] = grey
+        greys.pop(index - keep, None)
+        previous = content
+        yield prep
+
+
+class Prefetch:
+    """Iterate ``items`` in a background thread, ``depth`` ahead: decode and flow leave the critical path.
+
+    Use it as a context manager: leaving the block (normally, by an error, a
+    Ctrl-C or SIGTERM) stops the worker and waits for it, so no thread is
+    still inside OpenCV when the interpreter exits.
+    """
+
+    def __init__(self, items: Iterator[FramePrep], depth: int = 2) -> None:
+        self._items = items
+        self._buffer: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._done = object()
+        self._worker = threading.Thread(target=self._produce, name="vidstyle-prefetch", daemon=True)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        try:
+            for item in self._items:
+                if not self._put(item):
+                    return
+            self._put(self._done)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            self._put(exc)
+        finally:
+            close = getattr(self._items, "close", None)
+            if close is not None:
+                close()  # release the decoder in the thread that used it
+
+    def __enter__(self) -> Prefetch:
+        self._worker.start()
+        return self
+
+    def __iter__(self) -> Iterator[FramePrep]:
+        while True:
+            item = self._buffer.get()
+            if item is self._done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._worker.join()
+
+
+def warm_start(
+    prep: FramePrep, stylized: Mapping[int, np.ndarray], content: torch.Tensor, shot_start: int,
+    *, grey: bool = False,
+) -> tuple[torch.Tensor, list[TemporalTerm]]:
+    """Ruder's ``prevWarped`` init and the temporal terms with closest-first long-term weights.
+
+    ``stylized`` maps earlier frame indices to their stylized ``uint8`` frames.
+    Unreliable pixels of the init are filled from ``content``. With ``grey``
+    (luminance-only transfer) warped frames are compared by luminance.
+    """
+    warped, masks = [], []
+    for j in sorted(prep.flows):
+        if prep.index - j < shot_start or prep.index - j not in stylized:
+            continue
+        flow_bwd, mask = prep.flows[j]
+        earlier = to_tensor(stylized[prep.index - j], content.device)
+        image = warp(earlier, flow_bwd.to(content.device))
+        warped.append(luminance(image) if grey else image)
+        masks.append(mask.to(content.device))
+    if not warped:
+        return content.clone(), []
+    init = masks[0] * warped[0] + (1 - masks[0]) * content
+    terms = [TemporalTerm(w, c) for w, c in zip(warped, closest_first(masks))]
+    return init, terms
