@@ -71,43 +71,47 @@ def test_styles_list_and_add(tmp_path, style_image_path):
     assert {"tiles", "swirl"} <= {s["name"] for s in listing}
 
 
+def fake_stylize(seen: dict):
+    def stylize_plan(plan, **kwargs):
+        seen.update(kwargs, plan=plan)
+        return plan.image
+
+    return stylize_plan
+
+
 def test_options_reach_the_config(monkeypatch, tmp_path, content_path):
     seen = {}
-
-    def fake_stylize(content, styles, **kwargs):
-        seen.update(kwargs, styles=styles)
-        return content
-
-    monkeypatch.setattr("vidstyle.stills.pipeline.stylize_image", fake_stylize)
+    monkeypatch.setattr("vidstyle.stills.pipeline.stylize_plan", fake_stylize(seen))
     result = runner.invoke(app, ["image", str(content_path), "-s", "swirl:2,mosaic:1", "-o", str(tmp_path / "o.png"),
                                  "--size", "100", "--style-weight", "3.5", "--tv-weight", "0", "--optimizer", "adam",
                                  "--pooling", "avg", "--preserve-colors", "--style-scale", "0.5", "-i", "7",
                                  "--style-layers", "relu1_1,relu3_1", "--device", "cpu"])
     assert result.exit_code == 0, plain(result.output)
     config = seen["config"]
-    assert seen["size"] == 100 and config.loss.style_weight == 3.5 and config.loss.tv_weight == 0
+    assert seen["plan"].image.shape == (75, 100, 3) and config.loss.style_weight == 3.5 and config.loss.tv_weight == 0
     assert config.optim.optimizer == "adam" and config.optim.iterations == 7
     assert config.features.pooling == "avg" and config.style.preserve_colors and config.style.style_scale == 0.5
     assert config.loss.style_layers == ("relu1_1", "relu3_1")
-    assert seen["styles"] == "swirl:2,mosaic:1"
+    assert [round(e.weight, 3) for e in seen["plan"].specs[0]] == [0.667, 0.333]
 
 
 def test_mask_options_reach_the_library(monkeypatch, tmp_path, content_path):
     seen = {}
-
-    def fake_stylize(content, styles, **kwargs):
-        seen.update(kwargs, styles=styles)
-        return content
-
-    monkeypatch.setattr("vidstyle.stills.pipeline.stylize_image", fake_stylize)
-    result = runner.invoke(app, ["image", str(content_path), "-o", str(tmp_path / "o.png"), "--region",
-                                 f"{content_path}=swirl:0.7,mosaic:0.3", "--region", f"{content_path}=shards",
-                                 "--background-style", "pointillist", "--feather", "4", "--invert-mask"])
+    monkeypatch.setattr("vidstyle.stills.pipeline.stylize_plan", fake_stylize(seen))
+    left = np.zeros((48, 64), np.uint8)
+    left[:, :32] = 255
+    write_image(tmp_path / "left.png", left)
+    write_image(tmp_path / "right.png", 255 - left)
+    result = runner.invoke(app, ["image", str(content_path), "-o", str(tmp_path / "o.png"), "--size", "0", "--region",
+                                 f"{tmp_path / 'left.png'}=swirl:0.7,mosaic:0.3", "--region",
+                                 f"{tmp_path / 'right.png'}=shards", "--background-style", "pointillist",
+                                 "--feather", "4", "--invert-mask"])
     assert result.exit_code == 0, plain(result.output)
-    assert seen["styles"] is None and seen["mask"] is None and len(seen["regions"]) == 2
-    assert seen["regions"][0][1] == "swirl:0.7,mosaic:0.3" and seen["regions"][0][0].path == content_path
-    assert seen["regions"][0][0].options.feather == 4 and seen["regions"][0][0].options.invert
-    assert seen["mask_options"].feather == 4 and seen["background_style"] == "pointillist"
+    plan = seen["plan"]
+    assert [[round(e.weight, 2) for e in spec] for spec in plan.specs] == [[0.7, 0.3], [1.0]]
+    assert plan.background[0].source == "pointillist"
+    inverted_left = plan.masks[0]  # --invert-mask: the left mask now covers the right half, feathered
+    assert inverted_left[:, -1].min() == 1 and inverted_left[:, 0].max() == 0 and 0 < inverted_left[24, 32] < 1
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ def image(
 ) -> None:
     """Stylize one image, or chosen regions of it (--mask, --segment, --region)."""
     from ..core.runtime import resolve_device, set_threads
-    from ..stills.pipeline import plan_still, stylize_image
+    from ..stills.pipeline import plan_still, stylize_plan
 
     check_input(content, "content image")
     check_output(output, IMAGE_SUFFIXES, (content,))
@@ -46,8 +46,8 @@ def image(
     torch_device = resolve_device(device)
     mask, regions = masks.sources(settings.masks)
     content_array = read_image(content)
-    plan_still(content_array, styles, size=size or None, config=settings.run, device=torch_device, mask=mask,
-               mask_options=settings.masks, regions=regions, background_style=masks.background_style)
+    plan = plan_still(content_array, styles, size=size or None, config=settings.run, device=torch_device, mask=mask,
+                      mask_options=settings.masks, regions=regions, background_style=masks.background_style)
     steps_dir = output.with_name(f"{output.stem}_steps")
 
     def save_step(snapshot: Any) -> None:
@@ -60,9 +60,7 @@ def image(
             bar.update(task, completed=report.iteration, total=report.total,
                        info=f"loss {report.loss:.4g} ({format_terms(report.terms)})")
 
-        result = stylize_image(content_array, styles, size=size or None, config=settings.run, device=torch_device,
-                               mask=mask, mask_options=settings.masks, regions=regions,
-                               background_style=masks.background_style, callback=on_step, save_every=save_every,
-                               on_snapshot=save_step)
+        result = stylize_plan(plan, config=settings.run, device=torch_device, callback=on_step,
+                              save_every=save_every, on_snapshot=save_step)
     write_image(output, result)
     say(f"wrote {os.fspath(output)} ({result.shape[1]}x{result.shape[0]})")

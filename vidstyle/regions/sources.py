@@ -18,6 +18,7 @@ import numpy as np
 from ..config import FlowMethod, MaskConfig, from_dict
 from ..media.stills import IMAGE_SUFFIXES, is_image_path
 from ..media.decode import iter_frames
+from ..media.probe import probe
 from .masks import check_coverage, fit_mask, load_mask, shape_mask
 from .track import grabcut, hysteresis, keyframe_track, smooth
 
@@ -216,3 +217,25 @@ def parse_names(text: str | Sequence[str]) -> tuple[str, ...]:
     if not names:
         raise ValueError(f"expected class names such as sky,building, got {text!r}")
     return names
+
+
+def check_source(source: MaskSource, height: int, width: int) -> None:
+    """Cheap checks of a source at a ``height x width`` processing size, before any frame is decoded:
+    files exist and have the frame's aspect, a still mask is neither empty nor full, a rectangle fits."""
+    if source.grabcut is not None:
+        x, y, w, h = source.grabcut
+        if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
+            raise ValueError(f"expected --grabcut x,y,w,h inside the {width}x{height} frame, got {x},{y},{w},{h}")
+    if source.path is None:
+        return
+    if not source.path.exists():
+        raise FileNotFoundError(f"mask {os.fspath(source.path)!r} does not exist")
+    if source.path.is_dir():
+        load_mask(folder_masks(source.path)[0], height, width)
+    elif is_image_path(source.path):
+        still = load_mask(source.path, height, width)
+        if source.keyframe is None:
+            check_coverage(shape_mask(still, invert=source.options.invert), f"mask {source.describe()}")
+    else:
+        info = probe(source.path)
+        fit_mask(np.zeros((info.height, info.width), np.float32), height, width, f"mask video {source.describe()}")

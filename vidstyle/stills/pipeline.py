@@ -37,11 +37,11 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class StillPlan:
-    """A still's inputs, checked: the image at its processing size, its style specs and mask sources."""
+    """A still's inputs, checked: the image at its processing size, its style specs and their masks."""
 
     image: np.ndarray  # uint8 (H, W, 3) RGB at the processing size
-    scale: float  # processing size / source size (GrabCut rectangles are given in source pixels)
-    specs: list
+    specs: list[tuple[StyleEntry, ...]]
+    masks: list[np.ndarray | None]  # one shaped mask per spec (None: the whole image)
     background: tuple[StyleEntry, ...] | None
 
 
@@ -49,7 +49,8 @@ def plan_still(content: np.ndarray | str | Path, styles: Spec | None = None, *, 
                config: RunConfig = RunConfig(), device: torch.device | None = None, mask: MaskLike | None = None,
                mask_options: MaskConfig = MaskConfig(), regions: Sequence[tuple[MaskLike, Spec]] = (),
                background_style: Spec | None = None) -> StillPlan:
-    """Check every input (image, styles, masks, files named by the config, memory) before any work."""
+    """Check every input (image, styles, files named by the config, memory) and make the masks, before any
+    optimisation. A mask of the wrong aspect, an empty or a full one is refused here."""
     array = read_image(content) if isinstance(content, (str, Path)) else content
     height, width = fit_long_side(*array.shape[:2], size)
     check_files(config)
@@ -59,7 +60,12 @@ def plan_still(content: np.ndarray | str | Path, styles: Spec | None = None, *, 
     sources = [(MaskSource.of(m, mask_options), spec) for m, spec in regions]
     main = None if mask is None else MaskSource.of(mask, mask_options)
     specs, background = style_specs(styles, main, sources, background_style)
-    return StillPlan(resize(array, height, width), width / array.shape[1], specs, background)
+    image = resize(array, height, width)
+    scale = width / array.shape[1]  # GrabCut rectangles are given in source pixels
+    masks = [None if source is None else still_mask(source.at_scale(scale), image,
+                                                    make_segmenter(source, device or "cpu"))
+             for source, _ in specs]
+    return StillPlan(image, [entries for _, entries in specs], masks, background)
 
 
 def stylize_image(
@@ -88,11 +94,18 @@ def stylize_image(
     config = resolve_config(config, device)
     plan = plan_still(content, styles, size=size, config=config, device=device, mask=mask, mask_options=mask_options,
                       regions=regions, background_style=background_style)
+    return stylize_plan(plan, config=config, device=device, callback=callback, save_every=save_every,
+                        on_snapshot=on_snapshot)
+
+
+def stylize_plan(plan: StillPlan, *, config: RunConfig, device: torch.device,
+                 callback: Callable[[StepReport], None] | None = None, save_every: int = 0,
+                 on_snapshot: Callable[[Snapshot], None] | None = None) -> np.ndarray:
+    """Optimise a checked :class:`StillPlan` (see :func:`plan_still`); returns ``uint8 (H, W, 3)``."""
+    config = resolve_config(config, device)
     torch.manual_seed(config.optim.seed)
-    masks = [None if s is None else still_mask(s.at_scale(plan.scale), plan.image, make_segmenter(s, device))
-             for s, _ in plan.specs]
-    result = _optimize(to_tensor(plan.image, device), [e for _, e in plan.specs], masks, plan.background, config,
-                       callback, save_every, on_snapshot)
+    result = _optimize(to_tensor(plan.image, device), plan.specs, plan.masks, plan.background, config, callback,
+                       save_every, on_snapshot)
     return to_uint8(result.image)
 
 

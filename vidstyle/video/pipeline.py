@@ -34,7 +34,7 @@ from ..media.probe import VideoInfo, probe
 from ..media.sizes import even_size, processing_size, resize
 from ..regions.guides import Spec, style_specs
 from ..regions.segment import make_segmenter
-from ..regions.sources import MaskSource, clip_masks
+from ..regions.sources import MaskSource, check_source, clip_masks
 from .checkpoint import Checkpoint, file_digest, work_dir_for
 from .frames import FrameStyle, stylize_frame
 from .temporal import Prefetch, prepare_frames, temporal_offsets
@@ -138,6 +138,8 @@ def plan_video(input_path: Path | str, output: Path | str, styles: Spec | None, 
     if first is not None and last is not None and _before(last, first):
         raise ValueError(f"expected --start before --end, got {start!r} and {end!r}")
     info = probe(input_path)
+    if next(read_frames(input_path, first, last, info), None) is None:
+        raise ValueError(f"expected frames in {os.fspath(input_path)!r} within the range, got none that decode")
     specs, background = style_specs(styles, mask, regions, background_style)
     height, width = processing_size(info.height, info.width, video.max_size)
     check_files(config)
@@ -145,6 +147,9 @@ def plan_video(input_path: Path | str, output: Path | str, styles: Spec | None, 
     if device is not None:
         check_memory(height, width, device, config.optim.optimizer)
     specs = [(None if source is None else source.at_scale(width / info.width), spec) for source, spec in specs]
+    for source, _ in specs:
+        if source is not None:
+            check_source(source, height, width)
     return VideoPlan(input_path, output, info, specs, background, first, last, height, width)
 
 
@@ -183,9 +188,7 @@ def stylize_video(
     config = resolve_config(config, device)
     plan = plan_video(input_path, output, styles, mask=mask, regions=regions, background_style=background_style,
                       video=video, start=start, end=end, config=config, device=device)
-    first_image = next(plan.images(), None)
-    if first_image is None:
-        raise ValueError(f"expected frames in {os.fspath(plan.input)!r} within the range, got none that decode")
+    first_image = next(plan.images())  # the plan made sure there is one
     checkpoint = Checkpoint(work_dir_for(plan.output), plan.digest(config))
     finished = checkpoint.open(restart)
     torch.manual_seed(config.optim.seed)

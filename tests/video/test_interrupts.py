@@ -1,0 +1,81 @@
+"""Signals and kills: a clean stop at any point, finished frames kept, nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vidstyle.media.decode import iter_frames
+from vidstyle.video.checkpoint import work_dir_for
+
+from ..conftest import ROOT, translating_clip
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def command(clip: Path, out: Path, weights: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "vidstyle", "video", str(clip), "-s", "mosaic", "-o", str(out), "--device", "cpu",
+            "--weights", weights, "--max-size", "0", *extra]
+
+
+def wait_for(condition, seconds: float = 120) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline and not condition():
+        time.sleep(0.01)
+    assert condition(), "timed out"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig, code, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+def test_a_signal_stops_the_run_and_its_threads_cleanly(make_clip, tmp_path, tiny_weights, sig, code, word):
+    clip = make_clip(translating_clip(12, 96, 128, dx=1.0), audio=False)
+    out = tmp_path / "out.mp4"
+    log = work_dir_for(out) / "log.jsonl"
+    # Long-term offsets keep the prefetch thread computing flows while the main thread optimises.
+    args = command(clip, out, tiny_weights, "--long-term", "1,2,3,4", "--first-iterations", "30", "-i", "30",
+                   "--tolerance", "0")
+    process = subprocess.Popen(args, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: log.exists() and len(log.read_text().splitlines()) >= 2)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code, stderr
+    lines = [line for line in stderr.splitlines() if line.strip() and not line.lstrip().startswith(("out", "frame",
+                                                                                                   "clip"))]
+    assert lines and lines[-1].startswith(f"error: {word}") and "finished frames are kept" in lines[-1]
+    assert "Traceback" not in stderr and "terminate called" not in stderr
+    kept = len(log.read_text().splitlines())
+    assert kept >= 2 and not out.exists()
+    resumed = subprocess.run(args, env=ENV, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{kept} resumed" in resumed.stdout and sum(1 for _ in iter_frames(out)) == 12
+
+
+@pytest.mark.slow
+def test_a_kill_during_the_encode_leaves_nothing_after_the_rerun(make_clip, tmp_path, tiny_weights):
+    clip = make_clip(translating_clip(90, 144, 192, dx=1.0), audio=True)
+    out = tmp_path / "out.mp4"
+    work = work_dir_for(out)
+    # A slow encode from finished frames: every frame is resumed, the run goes straight to encoding.
+    args = command(clip, out, tiny_weights, "--no-temporal", "--first-iterations", "1", "--scales", "1",
+                   "--keep-frames", "--preset", "veryslow", "--crf", "0")
+    subprocess.run(args, env=ENV, check=True, capture_output=True)
+    out.unlink()
+    process = subprocess.Popen(args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: any(".part" in p.name for p in work.iterdir()) or process.poll() is not None)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    if out.exists():
+        pytest.fail("the encode finished before the kill: make it slower")
+    assert any(".part" in p.name for p in work.iterdir())  # what a kill leaves: a part file, not an output
+
+    finished = subprocess.run(args, env=ENV, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert sum(1 for _ in iter_frames(out)) == 90
+    leftovers = [p for p in tmp_path.rglob("*") if ".part" in p.name]
+    assert not leftovers, leftovers
