@@ -7,7 +7,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vidstyle"
 # Lower ranks are lower layers; a module imports its own subpackage or strictly lower ranks.
-RANKS = {"config": 0, "media": 1, "core": 2, "motion": 2, "regions": 3, "stills": 4, "video": 4, "batch": 5, "cli": 6,
+RANKS = {"assets": 0, "config": 0, "media": 1, "core": 2, "motion": 2, "regions": 3, "stills": 4, "video": 4, "batch": 5, "cli": 6,
          "__init__": 7, "__main__": 7}
 
 

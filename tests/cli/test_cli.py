@@ -176,3 +176,31 @@ def test_mask_command_writes_masks_and_preview(tmp_path, content_path):
     result = runner.invoke(app, ["mask", str(content_path), "-o", str(tmp_path / "masks"), "--grabcut", "8,8,30,20"])
     assert result.exit_code == 0, plain(result.output)
     assert (tmp_path / "masks" / "000000.png").is_file() and (tmp_path / "masks" / "preview.png").is_file()
+
+
+def test_the_mission_command_runs(tmp_path, make_clip, tiny_weights):
+    clip = make_clip(translating_clip(3, 48, 64), audio=True)
+    out = tmp_path / "out.mp4"
+    result = runner.invoke(app, ["video", str(clip), "--styles", "vangogh:0.6,picasso:0.4", "-o", str(out),
+                                 "--first-iterations", "3", "-i", "2", "--weights", tiny_weights, "--device", "cpu"])
+    assert result.exit_code == 0, plain(result.output)
+    assert sum(1 for _ in iter_frames(out)) == 3
+
+
+def test_previews_are_contact_sheets(tmp_path, make_clip, content_path, tiny_weights):
+    clip = make_clip(translating_clip(9, 48, 64), audio=False)
+    result = runner.invoke(app, ["video", str(clip), "-s", "vangogh", "-o", str(tmp_path / "out.mp4"), "--preview",
+                                 "3", "--first-iterations", "3", "--weights", tiny_weights, "--device", "cpu"])
+    assert result.exit_code == 0, plain(result.output)
+    sheet = read_image(tmp_path / "out.preview.png")
+    assert not (tmp_path / "out.mp4").exists() and not (tmp_path / "out.mp4.vidstyle-work").exists()
+    assert sheet.shape[1] > 3 * sheet.shape[0] / 2 * 0.9  # three columns over two rows of 4:3 tiles
+    result = runner.invoke(app, ["image", str(content_path), "-s", "vangogh", "-s", "matisse:0.5,leger:0.5",
+                                 "--preview", "--size", "64", "-i", "3", "-o", str(tmp_path / "sheet.png"),
+                                 "--weights", tiny_weights, "--device", "cpu"])
+    assert result.exit_code == 0, plain(result.output)
+    wide = read_image(tmp_path / "sheet.png")
+    assert wide.shape[1] > 3 * wide.shape[0]  # source and two results in one row
+    refused = runner.invoke(app, ["image", str(content_path), "-s", "vangogh", "-s", "matisse", "-o",
+                                  str(tmp_path / "two.png")])
+    assert refused.exit_code == 1 and "add --preview" in plain(refused.output)

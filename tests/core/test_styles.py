@@ -133,3 +133,34 @@ def test_huge_weights_normalise_like_small_ones():
     big = S.parse_style_spec("swirl:1e308,mosaic:1e308")
     small = S.parse_style_spec("swirl:1,mosaic:1")
     assert [e.weight for e in big] == [e.weight for e in small] == [0.5, 0.5]
+
+
+def test_the_built_in_paintings_and_the_picasso_stand_in():
+    found = {s.name: s for s in S.list_styles()}
+    assert {"vangogh", "matisse", "leger", "mondrian", "picasso", "swirl"} <= set(found)
+    assert "Vincent van Gogh, The Starry Night (1889)" in found["vangogh"].credit
+    assert found["picasso"].path == found["leger"].path and "Cubist stand-in" in found["picasso"].note
+    assert all(found[n].path.is_file() for n in ("vangogh", "matisse", "leger", "mondrian"))
+
+
+def test_a_user_picasso_takes_precedence(two_styles):
+    a, _ = two_styles
+    builtin = S.resolve_style("picasso")
+    S.add_style("picasso", a)
+    assert S.resolve_style("picasso") != builtin and S.resolve_style("picasso").read_bytes() == a.read_bytes()
+
+
+def test_the_mission_mix_is_the_weighted_sum_of_the_two_grams(tiny_weights):
+    from vidstyle.config import RunConfig
+    from vidstyle.core.targets import style_targets
+
+    layers = ("relu1_1", "relu2_1", "relu3_1")
+    config = RunConfig(loss=RunConfig().loss.__class__(style_layers=layers))
+    extractor = VGGFeatures(load_weights(tiny_weights), layers)
+    reference = torch.rand(1, 3, 64, 96)
+    mixed = style_targets(extractor, S.parse_style_spec("vangogh:0.6,picasso:0.4"), reference, config)
+    vangogh = style_targets(extractor, S.parse_style_spec("vangogh"), reference, config)
+    picasso = style_targets(extractor, S.parse_style_spec("picasso"), reference, config)
+    for name in layers:
+        assert torch.allclose(mixed[name], 0.6 * vangogh[name] + 0.4 * picasso[name], rtol=1e-5, atol=1e-6)
+        assert not torch.allclose(vangogh[name], picasso[name], rtol=0.05)

@@ -5,7 +5,7 @@ import pytest
 from vidstyle.config import MaskConfig, VideoConfig
 from vidstyle.media.decode import iter_frames
 from vidstyle.media.stills import read_image, write_image
-from vidstyle.regions.sources import MaskSource, clip_masks, raw_masks
+from vidstyle.regions.sources import MaskSource, clip_masks
 from vidstyle.regions.track import grabcut, hysteresis
 from vidstyle.video.checkpoint import work_dir_for
 from vidstyle.video.pipeline import stylize_video

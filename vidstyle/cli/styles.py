@@ -16,7 +16,10 @@ from .options import user_path
 
 
 @styles_app.command("list")
-def styles_list(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+def styles_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    paths: Annotated[bool, typer.Option("--paths", help="Show the file each name resolves to.")] = False,
+) -> None:
     """Show the style names, where they come from and their credits (first match wins)."""
 
     def body() -> None:
@@ -27,10 +30,12 @@ def styles_list(as_json: Annotated[bool, typer.Option("--json", help="Machine-re
             say(json.dumps([{"name": s.name, "origin": s.origin, "path": os.fspath(s.path), "credit": s.credit,
                              "note": s.note} for s in found]))
             return
-        table = Table("name", "origin", "credit", "file")
+        table = Table("name", "origin", "credit" + (" / file" if paths else ""))
         for style in found:
-            credit = style.credit + (f" ({style.note})" if style.note else "")
-            table.add_row(Text(style.name), Text(style.origin), Text(credit), Text(os.fspath(style.path)))
+            lines = [style.credit or os.fspath(style.path)] + ([style.note] if style.note else [])
+            if paths and style.credit:
+                lines.append(os.fspath(style.path))
+            table.add_row(Text(style.name), Text(style.origin), Text("\n".join(lines)))
         out.print(table)
 
     run_guarded(body)

@@ -1,4 +1,4 @@
-"""``vidstyle video``: a clip, stable from frame to frame; interrupted runs resume."""
+"""``vidstyle video``: a clip, stable from frame to frame; interrupted runs resume. ``--preview N`` looks first."""
 
 from __future__ import annotations
 
@@ -11,39 +11,80 @@ import typer
 
 from ..config import VIDEO
 from ..media.files import atomic_path, check_output
+from ..media.stills import IMAGE_SUFFIXES, is_image_path, write_image
 from .app import progress_bar, say
 from .options import Device, End, MaskInputs, Settings, Start, Styles, Threads, Verbose, command, user_path
 
 
+def preview_path(output: Path) -> Path:
+    """Where ``--preview`` writes its sheet: ``-o`` itself when it is an image, else ``OUT.preview.png``."""
+    return output if is_image_path(output) else output.with_name(f"{output.stem}.preview.png")
+
+
 @command(VIDEO)
 def video(
-    input_path: Annotated[Path, typer.Argument(parser=user_path, metavar="INPUT", help="Input video.", show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", parser=user_path, help="Output video (.mp4, H.264 + the source's audio).",
-                                         show_default=False)],
+    input_path: Annotated[Path, typer.Argument(parser=user_path, metavar="INPUT", help="Input video.",
+                                               show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", parser=user_path, show_default=False,
+                                         help="Output video (.mp4, H.264 + the source's audio).")],
     settings: Settings,
     masks: MaskInputs,
     styles: Styles = None,
+    preview: Annotated[Optional[int], typer.Option(
+        "--preview", min=1, max=24, show_default=False,
+        help="Stylize only N evenly spaced frames (each a cold start) into a contact sheet beside -o "
+             "(OUT.preview.png, or -o itself when it is an image), and stop.")] = None,
     start: Start = None,
     end: End = None,
     restart: Annotated[bool, typer.Option("--restart", help="Discard finished frames of an earlier run and start "
                                           "over.")] = False,
-    log_path: Annotated[Optional[Path], typer.Option("--log", parser=user_path, help="Also write the per-frame JSON log (one object per "
-                                                     "line) here.", show_default=False)] = None,
+    log_path: Annotated[Optional[Path], typer.Option("--log", parser=user_path, show_default=False,
+                                                     help="Also write the per-frame JSON log (one object per line) "
+                                                          "here.")] = None,
     device: Device = "auto",
     threads: Threads = None,
     verbose: Verbose = False,
 ) -> None:
     """Stylize a video, stable from frame to frame (Ruder et al. 2016); interrupted runs resume."""
     from ..core.runtime import resolve_device, set_threads
-    from ..video.pipeline import plan_video, stylize_video
+    from ..video.plan import plan_video
 
     if log_path is not None:
         check_output(log_path, (".jsonl", ".json", ".log", ".txt"), (input_path,), "--log file")
+    sheet = preview_path(output) if preview else None
+    if sheet is not None:
+        check_output(sheet, IMAGE_SUFFIXES, (input_path,), "preview")
     mask, regions = masks.sources(settings.masks)
     set_threads(threads)
     torch_device = resolve_device(device)
-    plan_video(input_path, output, styles, mask=mask, regions=regions, background_style=masks.background_style,
-               video=settings.video, start=start, end=end, config=settings.run, device=torch_device)
+    plan = plan_video(input_path, None if sheet else output, styles, mask=mask, regions=regions,
+                      background_style=masks.background_style, video=settings.video, start=start, end=end,
+                      config=settings.run, device=torch_device)
+    if sheet is not None:
+        _preview(plan, preview, sheet, settings, torch_device)
+        return
+    _run(plan, input_path, output, settings, restart, log_path, torch_device)
+
+
+def _preview(plan: Any, count: int, sheet: Path, settings: Settings, device: Any) -> None:
+    from ..video.preview import preview_video
+
+    with progress_bar() as bar:
+        frames_task = bar.add_task("preview", total=count, info="cold starts at the processing size")
+        step_task = bar.add_task("  frame", total=None, info="")
+        image = preview_video(
+            plan, count, config=settings.run, device=device,
+            on_frame=lambda done, total: (bar.update(frames_task, completed=done, total=total),
+                                          bar.reset(step_task, total=None)),
+            on_step=lambda r: bar.update(step_task, completed=r.iteration, total=r.total, info=f"loss {r.loss:.4g}"))
+    write_image(sheet, image)
+    say(f"wrote the preview {os.fspath(sheet)} ({plan.width}x{plan.height} frames); run without --preview for "
+        "the whole clip")
+
+
+def _run(plan: Any, input_path: Path, output: Path, settings: Settings, restart: bool, log_path: Path | None,
+         device: Any) -> None:
+    from ..video.pipeline import run_video
 
     with progress_bar() as bar:
         frames_task = bar.add_task(input_path.name, total=None, info="")
@@ -58,10 +99,8 @@ def video(
             bar.update(frames_task, completed=report.index + 1, total=report.total, info=f"{state}{cut}")
             bar.reset(step_task, total=None)
 
-        result = stylize_video(input_path, output, styles, config=settings.run, video=settings.video, start=start,
-                               end=end, restart=restart, mask=mask, regions=regions,
-                               background_style=masks.background_style, device=torch_device, on_frame=on_frame,
-                               on_step=on_step)
+        result = run_video(plan, config=settings.run, video=settings.video, restart=restart, device=device,
+                           on_frame=on_frame, on_step=on_step)
     if log_path is not None:
         with atomic_path(log_path) as tmp:
             tmp.write_text("".join(json.dumps(entry) + "\n" for entry in result.log))

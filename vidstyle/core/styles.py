@@ -3,7 +3,8 @@
 A spec entry is a library name or an image path with an optional weight
 (default 1). Weights are normalised to sum to 1. Names resolve, first match
 wins, in the directories of ``VIDSTYLE_STYLE_PATH``, the user library, then
-the built-ins (procedural textures rendered on first use).
+the built-ins: public-domain paintings shipped in the package
+(``vidstyle/assets/NOTICE.md``) and procedural textures rendered on first use.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import assets
 from ..media.stills import IMAGE_SUFFIXES, read_image
 from . import textures
 
@@ -56,10 +58,39 @@ def _images_in(directory: Path) -> dict[str, Path]:
     return found
 
 
+@dataclass(frozen=True)
+class Painting:
+    file: str  # in vidstyle/assets/paintings/
+    artist: str
+    title: str
+    year: int
+    licence: str
+    note: str = ""
+
+    @property
+    def credit(self) -> str:
+        return f"{self.artist}, {self.title} ({self.year}); {self.licence}"
+
+
+PAINTINGS: dict[str, Painting] = {
+    "vangogh": Painting("vangogh.jpg", "Vincent van Gogh", "The Starry Night", 1889, "public domain"),
+    "matisse": Painting("matisse.jpg", "Henri Matisse", "Woman with a Hat", 1905, "public domain"),
+    "leger": Painting("leger.jpg", "Fernand Léger", "Contrast of Forms", 1913, "public domain"),
+    "mondrian": Painting("mondrian.jpg", "Piet Mondrian", "Tableau No. 2 / Composition No. VII", 1913,
+                         "public domain"),
+    # Picasso's own paintings are under copyright; a Cubist canvas of the same year stands in.
+    "picasso": Painting("leger.jpg", "Fernand Léger", "Contrast of Forms", 1913, "public domain",
+                        "Cubist stand-in: Picasso's paintings are under copyright; "
+                        "`vidstyle styles add picasso FILE` uses yours"),
+}
+
+
 def builtin_styles() -> list[LibraryStyle]:
-    """The styles every install has."""
-    return [LibraryStyle(name, textures.builtin_path(name), "built-in", "procedural texture (vidstyle), MIT")
-            for name in textures.BUILTIN_NAMES]
+    """The styles every install has: the shipped paintings, then the procedural textures."""
+    paintings = [LibraryStyle(name, assets.path("paintings", p.file), "built-in", p.credit, p.note)
+                 for name, p in PAINTINGS.items()]
+    return paintings + [LibraryStyle(name, textures.builtin_path(name), "built-in",
+                                     "procedural texture rendered by vidstyle; MIT") for name in textures.BUILTIN_NAMES]
 
 
 def list_styles() -> list[LibraryStyle]:

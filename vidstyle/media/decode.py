@@ -94,6 +94,19 @@ def frame_pts(info: VideoInfo, index: int) -> int | None:
     return heapq.nsmallest(index + 1, heap)[-1]
 
 
+def count_frames(info: VideoInfo, start: Position | None = None, end: Position | None = None) -> int:
+    """Frames in ``[start, end)`` counted from packet headers, without decoding (fast even for long files)."""
+    first, last = position_pts(info, start), position_pts(info, end)
+    if start is not None and first is None:
+        return 0
+    container, stream = _open(info.path)
+    try:
+        return sum(1 for p in container.demux(stream) if p.pts is not None and p.size
+                   and (first is None or p.pts >= first) and (last is None or p.pts < last))
+    finally:
+        container.close()
+
+
 def position_pts(info: VideoInfo, position: Position | None) -> int | None:
     """A position as a source timestamp (None: the clip's end, or before its start for no position)."""
     if position is None:

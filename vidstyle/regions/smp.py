@@ -1,17 +1,23 @@
-"""Segmentation masks from segmentation-models-pytorch (smp) checkpoints.
+"""Semantic masks from segmentation-models-pytorch (smp) checkpoints.
 
 A model is a local directory saved with smp's ``save_pretrained`` or a
-Hugging Face id that smp can load (downloaded only when online). Class names
-come from ``--labels labels.json``, a ``labels.json`` beside the checkpoint,
-or ``id2label``/``labels`` in its ``config.json``.
+Hugging Face id smp can load (``smp-hub/segformer-b2-1024x1024-city-160k``).
+Hub models are downloaded into the Hugging Face cache once, online; after
+that they load offline (``HF_HUB_OFFLINE=1``, or whenever the hub cannot be
+reached). Class names come from ``--labels labels.json``, a ``labels.json``
+or ``config.json`` beside a local checkpoint, or, for ids of the ADE20K and
+Cityscapes families (``*-ade-*``, ``*-city-*``), the lists shipped in
+``vidstyle/assets/labels``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import io
 import json
 import os
+import re
 import socket
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,49 +26,64 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from .. import assets
+
+FAMILIES = {  # hub id pattern -> shipped class list
+    re.compile(r"(?:^|[-_/])ade(?:20k)?(?:[-_/]|$)", re.IGNORECASE): "ade20k.json",
+    re.compile(r"(?:^|[-_/])city(?:scapes)?(?:[-_/]|$)", re.IGNORECASE): "cityscapes.json",
+}
+# The ImageNet statistics every imagenet-pretrained smp encoder is normalised with (smp's own
+# get_preprocessing_params fetches them from the hub, which may be out of reach).
+IMAGENET = {"input_space": "RGB", "input_range": [0, 1], "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
 
 
-def load_model(model: str) -> torch.nn.Module:
-    """smp.from_pretrained on a local directory or a hub id; one clear error when it cannot be had."""
+def offline() -> bool:
+    """No hub: ``HF_HUB_OFFLINE`` is set, or huggingface.co does not resolve (fail now, not after retries)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    try:
+        socket.getaddrinfo("huggingface.co", 443)
+    except OSError:
+        return True
+    return False
+
+
+def load_model(model: str) -> tuple[torch.nn.Module, dict]:
+    """``(network, its config.json)`` from a local directory or a hub id; one clear error when it cannot be had."""
     import segmentation_models_pytorch as smp
 
     local = Path(model).expanduser()
-    if local.exists() and not (local / "config.json").is_file():
-        raise ValueError(f"expected an smp model directory with config.json (save_pretrained), got {model!r}")
-    if not local.exists() and not os.environ.get("HF_HUB_OFFLINE") and not _hub_reachable():
-        # fail at once instead of the hub client's retries with back-off
-        raise ValueError(f"cannot load segmentation model {model!r}: no such local directory and the Hugging Face "
-                         "hub is unreachable (offline?); save one with save_pretrained and pass its directory")
-    try:
+    if local.exists():
+        if not (local / "config.json").is_file():
+            raise ValueError(f"expected an smp model directory with config.json (save_pretrained), got {model!r}")
+        config = json.loads((local / "config.json").read_text())
         with contextlib.redirect_stdout(io.StringIO()):  # smp prints "Loading weights from ..."
-            return smp.from_pretrained(str(local) if local.exists() else model).eval()
-    except Exception as exc:  # the hub client raises many types when offline or the id is wrong
-        raise ValueError(
-            f"cannot load segmentation model {model!r}: not a local smp directory and the Hugging Face hub "
-            f"did not provide it ({type(exc).__name__}); save one with save_pretrained and pass its directory"
-        ) from None
-
-
-def _hub_reachable(host: str = "huggingface.co") -> bool:
+            return smp.from_pretrained(str(local)).eval(), config
+    cut_off = offline()
     try:
-        socket.getaddrinfo(host, 443)
-    except OSError:
-        return False
-    return True
+        from huggingface_hub import hf_hub_download
+
+        config_file = hf_hub_download(model, "config.json", local_files_only=cut_off)
+        with contextlib.redirect_stdout(io.StringIO()):
+            network = smp.from_pretrained(model, local_files_only=cut_off).eval()
+    except Exception as exc:  # the hub client raises many types for a missing file, id or network
+        where = ("it is not in the Hugging Face cache and the hub is out of reach: run once online to cache it"
+                 if cut_off else "the Hugging Face hub did not provide it (is the id right?)")
+        raise ValueError(f"cannot load segmentation model {model!r}: no such local directory, and {where} "
+                         f"({type(exc).__name__})") from None
+    return network, json.loads(Path(config_file).read_text())
 
 
 def label_names(model: str, labels: Path | None, num_classes: int) -> list[str]:
-    """Class names, index-ordered, from --labels, labels.json or config.json."""
-    candidates = [labels] if labels is not None else []
+    """Class names, index-ordered: --labels, labels.json / config.json of a local model, or a known family."""
     local = Path(model).expanduser()
+    candidates = [labels] if labels is not None else []
     if local.is_dir():
         candidates += [local / "labels.json", local / "config.json"]
     for path in candidates:
-        if path is None or not path.is_file():
-            if path is labels and labels is not None:
-                raise FileNotFoundError(f"labels file {str(labels)!r} does not exist")
+        if not path.is_file():
+            if path is labels:
+                raise FileNotFoundError(f"labels file {os.fspath(labels)!r} does not exist")
             continue
         data = json.loads(path.read_text())
         if isinstance(data, dict):
@@ -73,7 +94,25 @@ def label_names(model: str, labels: Path | None, num_classes: int) -> list[str]:
             if len(data) != num_classes:
                 raise ValueError(f"{path} names {len(data)} classes but the model has {num_classes}")
             return [str(name) for name in data]
+    for pattern, shipped in FAMILIES.items():
+        if pattern.search(model):
+            names = json.loads(assets.path("labels", shipped).read_text())
+            if len(names) == num_classes:
+                return names
     raise ValueError(f"model {model!r} has no class names: pass --labels labels.json (a list of {num_classes} names)")
+
+
+def preprocessing(config: dict) -> dict:
+    """Normalisation of the model's encoder: smp's own parameters when they are at hand, else ImageNet's."""
+    encoder = config.get("encoder_name")
+    if encoder and not offline():
+        try:
+            from segmentation_models_pytorch.encoders import get_preprocessing_params
+
+            return get_preprocessing_params(encoder, pretrained="imagenet")
+        except Exception:  # an encoder without ImageNet settings, or a hub hiccup
+            pass
+    return IMAGENET
 
 
 class SmpSegmenter:
@@ -82,27 +121,36 @@ class SmpSegmenter:
     def __init__(self, model: str, classes: Sequence[str], labels: Path | None = None,
                  device: torch.device | str = "cpu") -> None:
         if not classes:
-            raise ValueError("expected --classes with --segment, e.g. --classes sky,building")
-        self.net = load_model(model).to(device)
+            raise ValueError("expected --classes with an smp --segment model, e.g. --classes sky,building")
+        self.net, config = load_model(model)
         self.device = torch.device(device)
+        self.net = self.net.to(self.device)
         head = getattr(self.net, "segmentation_head", None)
-        num_classes = int(head[0].out_channels) if head is not None else 0
+        num_classes = int(config.get("classes") or (head[0].out_channels if head is not None else 0))
         names = label_names(model, labels, num_classes)
-        unknown = [c for c in classes if c not in names]
-        if unknown:
-            raise ValueError(f"unknown class {unknown[0]!r} for model {model!r}: expected one of {', '.join(names)}")
+        for name in classes:
+            if name not in names:
+                close = difflib.get_close_matches(name, names, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"unknown class {name!r}{hint} for model {model!r}: expected one of "
+                                 f"{', '.join(names)}")
         self.indices = [names.index(c) for c in classes]
         self.binary = num_classes == 1
+        self.params = preprocessing(config)
 
     @torch.no_grad()
     def __call__(self, frames: list[np.ndarray]) -> list[np.ndarray]:
-        batch = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float().div(255).to(self.device)
-        mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
-        std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
-        h, w = batch.shape[-2:]
+        from segmentation_models_pytorch.encoders._preprocessing import preprocess_input
+
+        batch = preprocess_input(np.stack(frames).astype(np.float32) / 255.0, **self.params)
+        x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().to(self.device)
+        h, w = x.shape[-2:]
         pad_h, pad_w = (-h) % 32, (-w) % 32  # smp encoders need multiples of 32
-        x = F.pad((batch - mean) / std, (0, pad_w, 0, pad_h), mode="reflect")
-        logits = self.net(x)[..., :h, :w]
+        padded = (h + pad_h, w + pad_w)
+        logits = self.net(F.pad(x, (0, pad_w, 0, pad_h), mode="reflect"))
+        if tuple(logits.shape[-2:]) != padded:  # heads that predict at a fraction of the input size
+            logits = F.interpolate(logits, size=padded, mode="bilinear", align_corners=False)
+        logits = logits[..., :h, :w]
         probs = logits.sigmoid() if self.binary else logits.softmax(1)
         chosen = probs[:, self.indices].sum(1).clamp(0, 1)
         return [m.cpu().numpy().astype(np.float32) for m in chosen]

@@ -19,7 +19,7 @@ from ..config import FlowMethod, MaskConfig, from_dict
 from ..media.stills import IMAGE_SUFFIXES, is_image_path
 from ..media.decode import iter_frames
 from ..media.probe import probe
-from .masks import check_coverage, fit_mask, load_mask, shape_mask
+from .masks import check_coverage, fit_mask, load_mask, shape_mask, snap
 from .track import grabcut, hysteresis, keyframe_track, smooth
 
 Frames = Callable[[], Iterator[np.ndarray]]  # a fresh stream of the clip's frames at processing size
@@ -175,7 +175,7 @@ def clip_masks(source: MaskSource, frames: Frames, height: int, width: int, meth
     lowest, highest, sample = 1.0, 0.0, None
     options = source.options
     for mask in raw_masks(source, frames, height, width, method, segmenter):
-        shaped = shape_mask(mask, invert=options.invert)
+        shaped = snap(shape_mask(mask, invert=options.invert))
         coverage = float((shaped >= 0.5).mean())
         if sample is None or coverage < lowest or coverage > highest:
             sample = shaped

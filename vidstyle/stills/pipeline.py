@@ -65,7 +65,7 @@ def plan_still(content: np.ndarray | str | Path, styles: Spec | None = None, *, 
     masks = [None if source is None else still_mask(source.at_scale(scale), image,
                                                     make_segmenter(source, device or "cpu"))
              for source, _ in specs]
-    return StillPlan(image, [entries for _, entries in specs], masks, background)
+    return StillPlan(image, [spec for _, spec in specs], masks, background)
 
 
 def stylize_image(

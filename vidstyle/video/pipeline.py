@@ -9,11 +9,10 @@ taken from their stored uint8 form, so a resumed run equals an uninterrupted one
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,25 +20,17 @@ import numpy as np
 import torch
 
 from ..config import RunConfig, VideoConfig
-from ..core.features import check_size
 from ..core.optimize import StepReport
-from ..core.runtime import check_files, check_memory, load_extractor, resolve_config, resolve_device
-from ..core.styles import StyleEntry
+from ..core.runtime import load_extractor, resolve_config, resolve_device
 from ..core.targets import style_targets
 from ..core.tensors import to_tensor
-from ..media.decode import Frame, Position, parse_position, read_frames
 from ..media.encode import AudioCut, Timing, encode_video, output_colour
-from ..media.files import check_input, check_output
-from ..media.probe import VideoInfo, probe
-from ..media.sizes import even_size, processing_size, resize
-from ..regions.guides import Spec, style_specs
-from ..regions.segment import make_segmenter
-from ..regions.sources import MaskSource, check_source, clip_masks
-from .checkpoint import Checkpoint, file_digest, work_dir_for
+from ..regions.guides import Spec
+from ..regions.sources import MaskSource, clip_masks
+from .checkpoint import Checkpoint, work_dir_for
 from .frames import FrameStyle, stylize_frame
+from .plan import VideoPlan, plan_video
 from .temporal import Prefetch, prepare_frames, temporal_offsets
-
-VIDEO_SUFFIXES = (".mp4", ".m4v")
 
 
 @dataclass(frozen=True)
@@ -65,101 +56,6 @@ class VideoResult:
     cuts: list[int]  # frame indices (relative to --start) where a new shot began
     size: tuple[int, int]  # (width, height) of the output
     log: list[dict]
-
-
-@dataclass(frozen=True)
-class VideoPlan:
-    """Everything decided before the first frame: range, sizes, regions."""
-
-    input: Path
-    output: Path
-    info: VideoInfo
-    specs: list  # [(MaskSource | None, style entries)]
-    background: tuple[StyleEntry, ...] | None
-    start: Position | None
-    end: Position | None
-    height: int  # processing size, even
-    width: int
-
-    @property
-    def masked(self) -> bool:
-        return self.specs[0][0] is not None
-
-    def frames(self) -> Iterator[Frame]:
-        """A fresh stream of the range's frames at processing size."""
-        for frame in read_frames(self.input, self.start, self.end, self.info):
-            image = resize(frame.image, self.height, self.width)
-            yield Frame(frame.index, frame.pts, frame.duration, image)
-
-    def images(self) -> Iterator[np.ndarray]:
-        return (frame.image for frame in self.frames())
-
-    def total_estimate(self) -> int | None:
-        """Frames in the range as the container implies them (the exact count comes from decoding)."""
-        whole = self.info.estimated_frames()
-
-        def index(position: Position) -> int:
-            return position.frame if position.frame is not None else round(position.seconds * self.info.fps)
-
-        first = 0 if self.start is None else index(self.start)
-        last = whole if self.end is None else index(self.end) if whole is None else min(whole, index(self.end))
-        return None if last is None else max(0, last - first)
-
-    def output_size(self, video: VideoConfig) -> tuple[int, int]:
-        """(width, height) of the encoded output: even sides, never a padding line."""
-        if video.output_size == "processing":
-            return self.width, self.height
-        height, width = even_size(self.info.height, self.info.width)
-        return width, height
-
-    def digest(self, config: RunConfig) -> str:
-        stat = self.input.stat()
-        return config.digest(
-            input=[os.fspath(self.input.resolve()), stat.st_size, stat.st_mtime_ns],
-            styles=[[(file_digest(e.path), e.weight) for e in spec] for _, spec in self.specs],
-            background=[(file_digest(e.path), e.weight) for e in self.background or ()],
-            masks=[_mask_identity(source) for source, _ in self.specs], range=[str(self.start), str(self.end)],
-            size=[self.width, self.height],
-        )
-
-
-def plan_video(input_path: Path | str, output: Path | str, styles: Spec | None, *, mask: MaskSource | None = None,
-               regions: Sequence[tuple[MaskSource, Spec]] = (), background_style: Spec | None = None,
-               video: VideoConfig = VideoConfig(), start: str | None = None, end: str | None = None,
-               config: RunConfig = RunConfig(), device: torch.device | None = None) -> VideoPlan:
-    """Validate every input and output and decide sizes and range, before anything is decoded or optimised.
-
-    With ``device``, the memory the processing size needs there is checked too.
-    """
-    input_path, output = Path(input_path), Path(output)
-    check_input(input_path, "video")
-    check_output(output, VIDEO_SUFFIXES, (input_path,))
-    first, last = (parse_position(start) if start else None), (parse_position(end) if end else None)
-    if first is not None and last is not None and _before(last, first):
-        raise ValueError(f"expected --start before --end, got {start!r} and {end!r}")
-    info = probe(input_path)
-    if next(read_frames(input_path, first, last, info), None) is None:
-        raise ValueError(f"expected frames in {os.fspath(input_path)!r} within the range, got none that decode")
-    specs, background = style_specs(styles, mask, regions, background_style)
-    height, width = processing_size(info.height, info.width, video.max_size)
-    check_files(config)
-    check_size(height, width, config.loss.style_layers + config.loss.content_layers)
-    if device is not None:
-        check_memory(height, width, device, config.optim.optimizer)
-    specs = [(None if source is None else source.at_scale(width / info.width), spec) for source, spec in specs]
-    for source, _ in specs:
-        if source is not None:
-            check_source(source, height, width)
-    return VideoPlan(input_path, output, info, specs, background, first, last, height, width)
-
-
-def _before(a: Position, b: Position) -> bool:
-    """``a <= b`` when both are in the same unit (mixed units are checked once decoded)."""
-    if a.frame is not None and b.frame is not None:
-        return a.frame <= b.frame
-    if a.seconds is not None and b.seconds is not None:
-        return a.seconds <= b.seconds
-    return False
 
 
 def stylize_video(
@@ -188,6 +84,15 @@ def stylize_video(
     config = resolve_config(config, device)
     plan = plan_video(input_path, output, styles, mask=mask, regions=regions, background_style=background_style,
                       video=video, start=start, end=end, config=config, device=device)
+    return run_video(plan, config=config, video=video, restart=restart, device=device, on_frame=on_frame,
+                     on_step=on_step)
+
+
+def run_video(plan: VideoPlan, *, config: RunConfig, video: VideoConfig, restart: bool = False,
+              device: torch.device, on_frame: Callable[[FrameReport], None] | None = None,
+              on_step: Callable[[StepReport], None] | None = None) -> VideoResult:
+    """Stylize a checked :class:`VideoPlan` (see :func:`plan_video`)."""
+    config = resolve_config(config, device)
     first_image = next(plan.images())  # the plan made sure there is one
     checkpoint = Checkpoint(work_dir_for(plan.output), plan.digest(config))
     finished = checkpoint.open(restart)
@@ -199,7 +104,7 @@ def stylize_video(
     targets = [style_targets(extractor, spec, first_frame, config, cache) for _, spec in plan.specs]
     background = style_targets(extractor, plan.background, first_frame, config, cache) if plan.background else None
     if plan.masked:
-        _write_masks(checkpoint, plan, config, device)
+        _write_masks(checkpoint, plan, config)
     styling = FrameStyle(targets, background, plan.masked,
                          lambda i: [checkpoint.load_mask(r, i) for r in range(len(targets))],
                          config.loss.style_layers, device)
@@ -273,26 +178,13 @@ def _encode(plan: VideoPlan, checkpoint: Checkpoint, video: VideoConfig, entries
     return size
 
 
-def _mask_identity(source: MaskSource | None) -> list | None:
-    """What of a mask source affects pixels: its settings and the bytes of its file(s)."""
-    if source is None:
-        return None
-    files: list = []
-    if source.path is not None:
-        paths = sorted(source.path.iterdir()) if source.path.is_dir() else [source.path]
-        files = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in paths if p.is_file()]
-    elif source.image is not None:
-        files = [hashlib.sha256(np.ascontiguousarray(source.image).tobytes()).hexdigest()[:16]]
-    return [repr(source), files]
-
-
-def _write_masks(checkpoint: Checkpoint, plan: VideoPlan, config: RunConfig, device: torch.device) -> None:
+def _write_masks(checkpoint: Checkpoint, plan: VideoPlan, config: RunConfig) -> None:
     """The mask pre-pass: every region's per-frame masks as PNGs (skipped when already complete)."""
     for region, (source, _) in enumerate(plan.specs):
         if checkpoint.masks_complete(region):
             continue
         masks = clip_masks(source, plan.images, plan.height, plan.width, config.temporal.flow,
-                           make_segmenter(source, device))
+                           plan.segmenters[region])
         count = 0
         for index, mask in enumerate(masks):
             checkpoint.save_mask(region, index, mask)

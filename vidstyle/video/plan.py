@@ -1,0 +1,139 @@
+"""What a video run is, decided and checked before the first frame: inputs, outputs, range, sizes, regions."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import RunConfig, VideoConfig
+from ..core.features import check_size
+from ..core.runtime import check_files, check_memory
+from ..core.styles import StyleEntry
+from ..media.decode import Frame, Position, parse_position, read_frames
+from ..media.files import check_input, check_output
+from ..media.probe import VideoInfo, probe
+from ..media.sizes import even_size, processing_size, resize
+from ..regions.guides import Spec, style_specs
+from ..regions.segment import make_segmenter
+from ..regions.sources import MaskSource, check_source
+from .checkpoint import file_digest
+
+VIDEO_SUFFIXES = (".mp4", ".m4v")
+
+
+@dataclass(frozen=True)
+class VideoPlan:
+    """Everything decided before the first frame: range, sizes, regions."""
+
+    input: Path
+    output: Path | None  # None for a preview
+    info: VideoInfo
+    specs: list  # [(MaskSource | None, style entries)]
+    background: tuple[StyleEntry, ...] | None
+    start: Position | None
+    end: Position | None
+    height: int  # processing size, even
+    width: int
+    segmenters: tuple = field(default=(), compare=False, repr=False)  # per spec: its segmentation backend
+
+    @property
+    def masked(self) -> bool:
+        return self.specs[0][0] is not None
+
+    def frames(self) -> Iterator[Frame]:
+        """A fresh stream of the range's frames at processing size."""
+        for frame in read_frames(self.input, self.start, self.end, self.info):
+            image = resize(frame.image, self.height, self.width)
+            yield Frame(frame.index, frame.pts, frame.duration, image)
+
+    def images(self) -> Iterator[np.ndarray]:
+        return (frame.image for frame in self.frames())
+
+    def total_estimate(self) -> int | None:
+        """Frames in the range as the container implies them (the exact count comes from decoding)."""
+        whole = self.info.estimated_frames()
+
+        def index(position: Position) -> int:
+            return position.frame if position.frame is not None else round(position.seconds * self.info.fps)
+
+        first = 0 if self.start is None else index(self.start)
+        last = whole if self.end is None else index(self.end) if whole is None else min(whole, index(self.end))
+        return None if last is None else max(0, last - first)
+
+    def output_size(self, video: VideoConfig) -> tuple[int, int]:
+        """(width, height) of the encoded output: even sides, never a padding line."""
+        if video.output_size == "processing":
+            return self.width, self.height
+        height, width = even_size(self.info.height, self.info.width)
+        return width, height
+
+    def digest(self, config: RunConfig) -> str:
+        stat = self.input.stat()
+        return config.digest(
+            input=[os.fspath(self.input.resolve()), stat.st_size, stat.st_mtime_ns],
+            styles=[[(file_digest(e.path), e.weight) for e in spec] for _, spec in self.specs],
+            background=[(file_digest(e.path), e.weight) for e in self.background or ()],
+            masks=[_mask_identity(source) for source, _ in self.specs], range=[str(self.start), str(self.end)],
+            size=[self.width, self.height],
+        )
+
+
+def plan_video(input_path: Path | str, output: Path | str | None, styles: Spec | None, *,
+               mask: MaskSource | None = None,
+               regions: Sequence[tuple[MaskSource, Spec]] = (), background_style: Spec | None = None,
+               video: VideoConfig = VideoConfig(), start: str | None = None, end: str | None = None,
+               config: RunConfig = RunConfig(), device: torch.device | None = None) -> VideoPlan:
+    """Validate every input and output and decide sizes and range, before anything is decoded or optimised.
+
+    With ``device``, the memory the processing size needs there is checked too.
+    """
+    input_path, output = Path(input_path), None if output is None else Path(output)
+    check_input(input_path, "video")
+    if output is not None:
+        check_output(output, VIDEO_SUFFIXES, (input_path,))
+    first, last = (parse_position(start) if start else None), (parse_position(end) if end else None)
+    if first is not None and last is not None and _before(last, first):
+        raise ValueError(f"expected --start before --end, got {start!r} and {end!r}")
+    info = probe(input_path)
+    if next(read_frames(input_path, first, last, info), None) is None:
+        raise ValueError(f"expected frames in {os.fspath(input_path)!r} within the range, got none that decode")
+    specs, background = style_specs(styles, mask, regions, background_style)
+    height, width = processing_size(info.height, info.width, video.max_size)
+    check_files(config)
+    check_size(height, width, config.loss.style_layers + config.loss.content_layers)
+    if device is not None:
+        check_memory(height, width, device, config.optim.optimizer)
+    specs = [(None if source is None else source.at_scale(width / info.width), spec) for source, spec in specs]
+    for source, _ in specs:
+        if source is not None:
+            check_source(source, height, width)
+    segmenters = tuple(None if source is None else make_segmenter(source, device or "cpu") for source, _ in specs)
+    return VideoPlan(input_path, output, info, specs, background, first, last, height, width, segmenters)
+
+
+def _before(a: Position, b: Position) -> bool:
+    """``a <= b`` when both are in the same unit (mixed units are checked once decoded)."""
+    if a.frame is not None and b.frame is not None:
+        return a.frame <= b.frame
+    if a.seconds is not None and b.seconds is not None:
+        return a.seconds <= b.seconds
+    return False
+
+
+def _mask_identity(source: MaskSource | None) -> list | None:
+    """What of a mask source affects pixels: its settings and the bytes of its file(s)."""
+    if source is None:
+        return None
+    files: list = []
+    if source.path is not None:
+        paths = sorted(source.path.iterdir()) if source.path.is_dir() else [source.path]
+        files = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in paths if p.is_file()]
+    elif source.image is not None:
+        files = [hashlib.sha256(np.ascontiguousarray(source.image).tobytes()).hexdigest()[:16]]
+    return [repr(source), files]

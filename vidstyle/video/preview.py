@@ -1,0 +1,68 @@
+"""``--preview N``: a few evenly spaced frames, each a cold start at the processing size, on one sheet.
+
+A minute's look at a style mix or a mask before committing to the whole clip:
+the sources on the top row, their stylizations below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from ..config import RunConfig
+from ..core.optimize import StepReport
+from ..core.runtime import load_extractor, resolve_config
+from ..core.targets import style_targets
+from ..core.tensors import to_tensor
+from ..media.decode import count_frames
+from ..media.sheet import contact_sheet
+from ..regions.sources import clip_masks
+from .frames import FrameStyle, stylize_frame
+from .plan import VideoPlan
+from .temporal import FramePrep
+
+
+def preview_indices(total: int, count: int) -> list[int]:
+    """``count`` frame indices spread evenly over ``total`` frames, first and last included."""
+    if count >= total:
+        return list(range(total))
+    if count == 1:
+        return [0]
+    return sorted({round(i * (total - 1) / (count - 1)) for i in range(count)})
+
+
+def preview_video(plan: VideoPlan, count: int, *, config: RunConfig, device: torch.device,
+                  on_frame: Callable[[int, int], None] | None = None,
+                  on_step: Callable[[StepReport], None] | None = None) -> np.ndarray:
+    """The contact sheet of ``count`` frames of the plan: ``uint8 (H, W, 3)`` RGB."""
+    config = resolve_config(config, device)
+    total = count_frames(plan.info, plan.start, plan.end)
+    wanted = set(preview_indices(total, count))
+    picked = [(i, f) for i, f in enumerate(plan.frames()) if i in wanted]
+    masks: dict[int, list[np.ndarray]] = {i: [] for i, _ in picked}
+    for region, (source, _) in enumerate(plan.specs):
+        if source is None:
+            continue
+        stream = clip_masks(source, plan.images, plan.height, plan.width, config.temporal.flow,
+                            plan.segmenters[region])
+        for i, mask in enumerate(stream):
+            if i in masks:
+                masks[i].append(mask)
+    extractor = load_extractor(config.features, config.loss.style_layers + config.loss.content_layers, device)
+    first = to_tensor(picked[0][1].image, device)
+    cache: dict = {}
+    targets = [style_targets(extractor, spec, first, config, cache) for _, spec in plan.specs]
+    background = style_targets(extractor, plan.background, first, config, cache) if plan.background else None
+    styling = FrameStyle(targets, background, plan.masked, lambda i: masks[i], config.loss.style_layers, device)
+    sources, results = [], []
+    for done, (index, frame) in enumerate(picked):
+        prep = FramePrep(index, frame.image, frame.pts, frame.duration, cut=True)  # a cold start, like a shot's first
+        image, _ = stylize_frame(prep, {}, index, extractor, styling, config, on_step)
+        seconds = float((frame.pts - plan.info.start_pts) * plan.info.time_base)
+        sources.append((frame.image, f"frame {index} ({seconds:.2f} s)"))
+        results.append((image, "stylized"))
+        if on_frame:
+            on_frame(done + 1, len(picked))
+    return contact_sheet([sources, results])
