@@ -96,6 +96,32 @@ def render_frame(scene: np.ndarray, index: int, count: int, size: tuple[int, int
     return cv2.warpAffine(scene, matrix, (out_w, out_h), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT)
 
 
+def render_road(count: int = 24, size: tuple[int, int] = (144, 192), seed: int = 3, speed: float = 4.0,
+                noise: float = 2.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A still camera over a low-texture, slightly noisy road with one textured car crossing it.
+
+    Returns the frames and each frame's car mask (True on the car and a margin around it): the
+    synthetic case where DIS flow on the flat road is noise (see vidstyle/motion/still.py).
+    """
+    rng = np.random.default_rng(seed)
+    h, w = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    road = np.stack([104 + 14 * yy / h, 106 + 12 * yy / h, 110 + 8 * xx / w], axis=-1)  # a faint gradient
+    road += 2.0 * textures._smooth_noise(rng, max(h, w), 24)[:h, :w, None]  # and a faint large-scale grain
+    car_h, car_w = h // 4, w // 3
+    car = cv2.resize(textures.render_mosaic()[100:228, 40:232], (car_w, car_h), interpolation=cv2.INTER_AREA)
+    frames, masks = [], []
+    for t in range(count):
+        image = road.copy()
+        x0, y0 = int(round(w * 0.05 + speed * t)) % (w - car_w), h // 2
+        image[y0:y0 + car_h, x0:x0 + car_w] = car
+        frames.append(np.clip(image + rng.normal(0, noise, image.shape), 0, 255).astype(np.uint8))
+        mask = np.zeros((h, w), bool)
+        mask[max(0, y0 - 8):y0 + car_h + 8, max(0, x0 - 12):x0 + car_w + 12] = True
+        masks.append(mask)
+    return frames, masks
+
+
 def write_chord(path: Path, seconds: float, rate: int = 44100) -> None:
     """A soft A-major arpeggio as 16-bit mono PCM."""
     t = np.arange(int(seconds * rate)) / rate

@@ -23,6 +23,7 @@ from typing import Any, Literal
 Pooling = Literal["max", "avg"]
 OptimizerName = Literal["lbfgs", "adam"]
 FlowMethod = Literal["dis", "farneback"]
+ReliabilityCheck = Literal["fitted", "ruder"]
 Precision = Literal["auto", "fp32", "bf16"]
 OutputSize = Literal["source", "processing"]
 Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
@@ -264,7 +265,15 @@ class TemporalConfig(_Validated):
                               flag="--iterations", commands={VIDEO})
     tolerance: float = setting(1e-3, "Later frames stop when the loss improves by less than this fraction per "
                                "iteration.", low=0, high=1, commands={VIDEO})
+    # ... but only once the frame is as stylized as its shot: a frame that quits early is a visible flash.
+    style_guard: float = setting(1.25, "A later frame may stop early only when its style loss (and that of its new, "
+                                 "unreliable pixels) is within this factor of its shot's median so far (0: off).",
+                                 low=0, high=100, commands={VIDEO})
     flow: FlowMethod = setting("dis", "Optical flow method.", commands={VIDEO, MASK})
+    # See motion/still.py: Ruder's test rejects DIS flow on flat, noisy regions that did not move.
+    reliability: ReliabilityCheck = setting("fitted", "Which pixels the flow may warp: 'fitted' also trusts zero "
+                                            "motion in textureless regions that did not change; 'ruder' is the "
+                                            "published test.", commands={VIDEO})
     # A frame whose reliable fraction falls below this is a cut ...
     cut_reliable_fraction: float = setting(0.4, "A frame whose reliable-flow fraction falls below this starts a new "
                                            "shot.", low=0, high=1, commands={VIDEO})

@@ -63,3 +63,17 @@ def test_initial_images(tmp_path):
     assert not torch.equal(noise, initial_image("noise", content, 4))
     write_image(tmp_path / "start.png", np.full((12, 16, 3), 255, np.uint8))
     assert torch.allclose(initial_image(str(tmp_path / "start.png"), content, 0), torch.ones_like(content))
+
+
+def test_may_stop_keeps_a_converged_run_going_until_it_agrees():
+    target = torch.full((1, 3, 4, 4), 0.7)
+    calls = []
+
+    def may_stop(terms):
+        calls.append(terms)
+        return len(calls) >= 25
+
+    result = optimize_pixels(torch.zeros(1, 3, 4, 4), quadratic_objective(target), iterations=200, tolerance=1e-3,
+                             may_stop=may_stop)
+    free = optimize_pixels(torch.zeros(1, 3, 4, 4), quadratic_objective(target), iterations=200, tolerance=1e-3)
+    assert free.iterations < result.iterations < 200 and "mse" in calls[0]

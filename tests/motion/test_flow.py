@@ -73,3 +73,29 @@ def test_closest_first_weights_do_not_double_count():
     w_near, w_far = closest_first([near, far])
     assert torch.equal(w_near, near)
     assert torch.equal(w_far, torch.tensor([[[[0.0, 0.0, 1.0, 0.0]]]]))
+
+
+def test_the_fitted_check_trusts_a_still_flat_road_that_ruders_rejects():
+    from samples.make import render_road
+
+    frames, cars = render_road(6)
+    for t in range(1, 6):
+        grey, earlier = to_grey(frames[t]), to_grey(frames[t - 1])
+        _, ruder = flow_pair(grey, earlier, check="ruder")
+        bwd, fitted = flow_pair(grey, earlier, check="fitted")
+        road = ~cars[t]
+        assert fitted[0, 0].numpy()[road].mean() >= 0.9 > ruder[0, 0].numpy()[road].mean() + 0.2
+        assert np.abs(bwd[0].numpy()[:, road]).mean() < 0.05  # the road does not move
+
+
+def test_the_fitted_check_keeps_real_motion():
+    frames = translating_clip(3, 96, 128, dx=3.0)  # textured: DIS is right, nothing is still
+    bwd, mask = flow_pair(to_grey(frames[2]), to_grey(frames[1]), check="fitted")
+    inner = bwd[0, :, 12:-12, 12:-12].numpy()
+    assert np.abs(inner[0] - 3.0).mean() < 0.5 and mask[0, 0, 8:-8, 8:-12].mean() > 0.95
+
+
+def test_unknown_check():
+    image = np.zeros((16, 16), np.uint8)
+    with pytest.raises(ValueError, match="expected a reliability check"):
+        flow_pair(image, image, check="deepflow")

@@ -44,3 +44,19 @@ def test_too_few_frames(make_clip):
     clip = make_clip(translating_clip(1, 32, 32), audio=False)
     with pytest.raises(ValueError, match="at least 2 common frames"):
         warping_error(clip, clip)
+
+
+def test_a_flash_shows_as_a_spike_in_the_per_frame_figures(moving, make_clip, tmp_path):
+    frames, clip = moving
+    flash = [f if i != 3 else np.clip(f.astype(int) + 60, 0, 255).astype(np.uint8) for i, f in enumerate(frames)]
+    result = warping_error(clip, make_clip(flash, name="flash.mp4", audio=False))
+    errors = [r["output"] for r in result.per_frame]
+    assert [r["frame"] for r in result.per_frame] == [1, 2, 3, 4, 5] and all(0 < r["reliable"] <= 1
+                                                                             for r in result.per_frame)
+    assert np.argmax(errors) in (2, 3) and max(errors) > 20 * min(errors)  # frames 3 and 4 see the flash
+    from vidstyle.video.metrics import plot_per_frame
+
+    plot_per_frame(result, tmp_path / "plot.png", [{"frame": i, "terms": {"style": 0.1}} for i in range(6)])
+    from vidstyle.media.stills import read_image
+
+    assert read_image(tmp_path / "plot.png").shape[0] > 200

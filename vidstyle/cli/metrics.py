@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..config import ReliabilityCheck
 from .app import app, run_guarded, say
 from .options import user_path
 
@@ -20,20 +21,41 @@ def metrics(
                                           "size).")] = 0,
     max_frames: Annotated[Optional[int], typer.Option("--frames", min=2, help="Only the first N frames.",
                                                       show_default=False)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output, with the per-frame figures.")
+                       ] = False,
+    reliability: Annotated[ReliabilityCheck, typer.Option(
+        "--reliability", help="Which pixels count: 'fitted' (as vidstyle video warps them) or 'ruder' (the published "
+                              "test).")] = "fitted",
+    log: Annotated[Optional[Path], typer.Option(
+        "--log", parser=user_path, show_default=False,
+        help="The run's per-frame log (vidstyle video --log) to plot its style loss too.")] = None,
+    plot: Annotated[Optional[Path], typer.Option(
+        "--plot", parser=user_path, show_default=False,
+        help="Also draw the per-frame figures (warping error, reliable fraction, style loss) to this PNG.")] = None,
 ) -> None:
-    """Short-term warping error of OUT and of IN (flow and reliability from IN), and their ratio."""
+    """Short-term warping error of OUT and of IN (flow and reliability from IN), per frame and overall."""
 
     def body() -> None:
-        from ..video.metrics import warping_error
+        from ..media.files import check_input, check_output
+        from ..video.metrics import plot_per_frame, warping_error
 
         if max_size and max_size < 16:
             raise ValueError(f"--max-size: expected 0 or a value >= 16, got {max_size}")
-        result = warping_error(input_path, output_path, max_size=max_size or None, max_frames=max_frames)
+        if plot is not None:
+            check_output(plot, (".png", ".svg", ".pdf"), (input_path, output_path), "--plot file")
+        entries = None
+        if log is not None:
+            entries = [json.loads(line) for line in check_input(log, "--log file").read_text().splitlines() if line]
+        result = warping_error(input_path, output_path, max_size=max_size or None, max_frames=max_frames,
+                               reliability=reliability)
+        if plot is not None:
+            plot_per_frame(result, plot, entries, title=f"{output_path.name} vs {input_path.name}")
         if as_json:
             say(json.dumps(result.to_dict()))
             return
+        worst = max(result.per_frame, key=lambda r: r["output"])
         say(f"frames {result.frames}\nwarping error OUT {result.output:.6g}\nwarping error IN  {result.input:.6g}\n"
-            f"ratio OUT/IN {result.ratio:.4g}")
+            f"ratio OUT/IN {result.ratio:.4g}\nworst frame {worst['frame']}: E(OUT) {worst['output']:.6g}, "
+            f"reliable {worst['reliable']:.2f}" + (f"\nplot {plot}" if plot else ""))
 
     run_guarded(body)

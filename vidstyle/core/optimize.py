@@ -67,8 +67,12 @@ def optimize_pixels(
     callback: Callable[[StepReport], None] | None = None,
     snapshot: Callable[[int, torch.Tensor], None] | None = None,
     snapshot_every: int = 0,
+    may_stop: Callable[[dict[str, float]], bool] | None = None,
 ) -> OptimResult:
     """Minimise ``objective`` over the pixels of ``init (1, 3, H, W)``, keeping them in [0, 1].
+
+    With ``tolerance`` the loop stops early once the loss stops improving, but
+    only when ``may_stop(terms)`` agrees (a frame must not quit in a bad state).
 
     One iteration costs exactly one objective evaluation for both optimizers
     (L-BFGS runs without line search, one ``step`` per iteration, so its
@@ -110,7 +114,7 @@ def optimize_pixels(
             snapshot(done, image.detach())
         if not torch.isfinite(loss):
             raise FloatingPointError(f"the loss became {float(loss)} at iteration {done}; lower the weights or use --optimizer adam")
-        if converged(history, tolerance):
+        if converged(history, tolerance) and (may_stop is None or may_stop(last_terms)):
             break
     return OptimResult(image.detach(), done, evaluations, history[-1], last_terms, history)
 

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..config import FlowMethod
+from ..config import FlowMethod, ReliabilityCheck
+from .still import still_regions, zero_still_noise
 
 FLOW_METHODS: tuple[str, ...] = typing.get_args(FlowMethod)
 
@@ -100,13 +101,22 @@ def reliability(flow_bwd: torch.Tensor, flow_fwd: torch.Tensor) -> torch.Tensor:
     return (consistent & smooth).to(flow_bwd.dtype) * inside_frame(flow_bwd)
 
 
-def flow_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "dis") -> tuple[torch.Tensor, torch.Tensor]:
+def flow_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "dis",
+              check: ReliabilityCheck = "fitted") -> tuple[torch.Tensor, torch.Tensor]:
     """Backward flow of ``grey`` into ``earlier`` and ``grey``'s reliability mask, both ``(1, *, H, W)``.
 
-    The forward flow (``earlier`` -> ``grey``) is computed only to check the backward one.
+    The forward flow (``earlier`` -> ``grey``) is computed only to check the backward one. With
+    ``check="fitted"`` (the default) textureless regions that did not change count as still
+    (``motion/still.py``: our departure from Ruder, for DIS); ``"ruder"`` is the published test.
     """
     bwd = flow_to_tensor(compute_flow(grey, earlier, method))
     fwd = flow_to_tensor(compute_flow(earlier, grey, method))
+    if check == "fitted":
+        still_here, still_before, still_camera = still_regions(grey, earlier)
+        bwd, fwd = (zero_still_noise(bwd, reliability(bwd, fwd), still_here, still_camera),
+                    zero_still_noise(fwd, reliability(fwd, bwd), still_before, still_camera))
+    elif check != "ruder":
+        raise ValueError(f"expected a reliability check 'fitted' or 'ruder', got {check!r}")
     return bwd, reliability(bwd, fwd)
 
 

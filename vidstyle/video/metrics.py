@@ -9,14 +9,14 @@ measured with the same flow.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..config import FlowMethod
+from ..config import FlowMethod, ReliabilityCheck
 from ..core.tensors import to_tensor
 from ..media.decode import iter_frames
 from ..media.files import check_input
@@ -27,10 +27,12 @@ from ..motion.flow import flow_pair, to_grey, warp
 
 @dataclass(frozen=True)
 class WarpingError:
-    output: float
+    output: float  # mean over frames 1.. of E(OUT)
     input: float
     ratio: float  # output / input
     frames: int
+    reliability: str  # the check that chose the pixels ("fitted" or "ruder")
+    per_frame: list[dict] = field(default_factory=list)  # frame, output, input, reliable (frames 1..)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,14 +46,17 @@ def frame_error(current: torch.Tensor, previous: torch.Tensor, flow_bwd: torch.T
 
 def warping_error(
     input_path: Path | str, output_path: Path | str, *, max_size: int | None = None, flow: FlowMethod = "dis",
-    max_frames: int | None = None,
+    max_frames: int | None = None, reliability: ReliabilityCheck = "fitted",
 ) -> WarpingError:
-    """Warping error of ``output_path`` and of ``input_path`` over their common frames (both at the input's size)."""
+    """Warping error of ``output_path`` and of ``input_path`` over their common frames (both at the input's size).
+
+    Per frame too, so a flash or a swimming region shows as a spike, not only in the mean.
+    """
     info = probe(check_input(Path(input_path), "video"))
     out_info = probe(check_input(Path(output_path), "video"))
     height, width = fit_long_side(info.height, info.width, max_size)
     pairs = islice(zip(iter_frames(input_path, info=info), iter_frames(output_path, info=out_info)), max_frames)
-    errors_out, errors_in = [], []
+    rows: list[dict] = []
     previous: tuple[np.ndarray, torch.Tensor, torch.Tensor] | None = None
     count = 0
     for frame_in, frame_out in pairs:
@@ -60,12 +65,44 @@ def warping_error(
         tensor_in, tensor_out = to_tensor(frame_in), to_tensor(frame_out)
         if previous is not None:
             grey_prev, prev_in, prev_out = previous
-            bwd, mask = flow_pair(grey, grey_prev, flow)
-            errors_out.append(frame_error(tensor_out, prev_out, bwd, mask))
-            errors_in.append(frame_error(tensor_in, prev_in, bwd, mask))
+            bwd, mask = flow_pair(grey, grey_prev, flow, reliability)
+            rows.append({"frame": count, "output": frame_error(tensor_out, prev_out, bwd, mask),
+                         "input": frame_error(tensor_in, prev_in, bwd, mask), "reliable": float(mask.mean())})
         previous = (grey, tensor_in, tensor_out)
         count += 1
     if count < 2:
         raise ValueError(f"expected at least 2 common frames, got {count}")
-    e_out, e_in = float(np.mean(errors_out)), float(np.mean(errors_in))
-    return WarpingError(e_out, e_in, e_out / max(e_in, 1e-12), count)
+    e_out, e_in = float(np.mean([r["output"] for r in rows])), float(np.mean([r["input"] for r in rows]))
+    return WarpingError(e_out, e_in, e_out / max(e_in, 1e-12), count, reliability, rows)
+
+
+def plot_per_frame(result: WarpingError, target: Path, log: list[dict] | None = None, title: str = "") -> None:
+    """A small PNG: per-frame warping error (OUT and IN), reliable fraction and, from a run's log, style loss."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ValueError("--plot needs matplotlib: pip install matplotlib (or 'vidstyle[plot]')") from None
+    from ..media.files import atomic_path
+
+    panels = 3 if log else 2
+    figure, axes = plt.subplots(panels, 1, figsize=(7, 1.9 * panels), sharex=True, constrained_layout=True)
+    frames = [r["frame"] for r in result.per_frame]
+    axes[0].semilogy(frames, [r["output"] for r in result.per_frame], label="E(OUT)", color="tab:red")
+    axes[0].semilogy(frames, [r["input"] for r in result.per_frame], label="E(IN)", color="tab:gray")
+    axes[0].set_ylabel("warping error")
+    axes[0].legend(loc="upper right", fontsize=8)
+    axes[1].plot(frames, [r["reliable"] for r in result.per_frame], color="tab:blue")
+    axes[1].set_ylabel("reliable")
+    axes[1].set_ylim(0, 1.02)
+    if log:
+        axes[2].plot([e["frame"] for e in log], [e["terms"]["style"] for e in log], color="tab:purple", marker=".")
+        axes[2].set_ylabel("style loss")
+    axes[-1].set_xlabel("frame")
+    if title:
+        axes[0].set_title(title, fontsize=9)
+    with atomic_path(target) as tmp:
+        figure.savefig(tmp, format=target.suffix.lstrip(".") or "png", dpi=110)
+    plt.close(figure)

@@ -122,13 +122,16 @@ def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[dict], e
     stylized: dict[int, np.ndarray] = {}  # only the frames the temporal offsets need
     entries = list(finished)
     shot_start = 0
+    shot_styles: list[float] = []  # style losses of the current shot's finished frames
     total = plan.total_estimate()
     preps = prepare_frames(plan.frames(), config.temporal, skip_before=len(finished), known_cuts=known_cuts)
     with Prefetch(preps) as prefetched:
         for prep in prefetched:
-            shot_start = prep.index if prep.cut else shot_start
+            if prep.cut:
+                shot_start, shot_styles = prep.index, []
             total = None if total is None else max(total, prep.index + 1)
             if prep.index < len(finished):
+                shot_styles.append(finished[prep.index]["terms"]["style"])
                 if prep.index >= len(finished) - keep:
                     stylized[prep.index] = checkpoint.load(prep.index)
                 if on_frame:
@@ -137,7 +140,9 @@ def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[dict], e
                                          e["seconds"], e["cut"], resumed=True))
                 continue
             started = time.perf_counter()
-            frame, result = stylize_frame(prep, stylized, shot_start, extractor, styling, config, on_step)
+            level = float(np.median(shot_styles)) if shot_styles else None
+            frame, result = stylize_frame(prep, stylized, shot_start, extractor, styling, config, on_step, level)
+            shot_styles.append(result.terms["style"])
             entry = {
                 "frame": prep.index, "pts": prep.pts, "duration": prep.duration, "iterations": result.iterations,
                 "evaluations": result.evaluations, "loss": result.loss, "terms": result.terms,

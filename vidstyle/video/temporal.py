@@ -72,14 +72,14 @@ def prepare_frames(
             prep.cut = index == 0 or bool(known_cuts.get(index))
         elif offsets and previous is not None:
             prep.histogram_correlation = histogram_correlation(content, previous)
-            bwd, mask = flow_pair(grey, greys[index - 1], config.flow)
+            bwd, mask = flow_pair(grey, greys[index - 1], config.flow, config.reliability)
             prep.reliable_fraction = float(mask.mean())
             prep.cut = detect_cut(prep.reliable_fraction, prep.histogram_correlation, config)
             if not prep.cut:
                 prep.flows[1] = (bwd, mask)
                 for j in offsets[1:]:
                     if index - j >= shot_start:
-                        prep.flows[j] = flow_pair(grey, greys[index - j], config.flow)
+                        prep.flows[j] = flow_pair(grey, greys[index - j], config.flow, config.reliability)
         if prep.cut:
             shot_start = index
         greys[index] = grey
