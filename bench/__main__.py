@@ -1,8 +1,9 @@
 """The benchmark suite: ``python -m bench`` writes BENCHMARKS.md.
 
-Every ratio is measured side by side in one run on this machine. Real clips
-and paintings are read from ``../shared/data`` when present (never copied);
-otherwise the project's own samples are used.
+Every comparison is measured side by side in one run on this machine; the
+"baseline" columns run the code at the commit before this work (a git
+worktree under the work folder). Real clips are read from ``../shared/data``
+(never copied); the synthetic ones are generated here.
 """
 
 from __future__ import annotations
@@ -17,9 +18,18 @@ from pathlib import Path
 
 import torch
 
-from . import measures
+from . import clip, common, runtime, stability, steps
 
 ROOT = Path(__file__).resolve().parents[1]
+SECTIONS = [
+    ("clip", clip.clip),
+    ("stability", stability.stability),
+    ("cold_start", steps.cold_start),
+    ("steps", steps.overhead),
+    ("long_input", runtime.long_input),
+    ("threads", runtime.threads),
+    ("memory", runtime.memory),
+]
 
 
 def machine() -> str:
@@ -37,30 +47,32 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--work", type=Path, default=ROOT / ".bench-work")
-    parser.add_argument("--only", nargs="*", default=None, help="names of sections to run (default: all)")
+    parser.add_argument("--only", nargs="*", default=None, help="names of sections to run (default: all)",
+                        choices=[name for name, _ in SECTIONS])
     parser.add_argument("--smoke", action="store_true", help="tiny budgets to check the suite runs (numbers meaningless)")
     args = parser.parse_args()
     if args.smoke:
-        measures.smoke()
+        common.smoke()
     args.work.mkdir(parents=True, exist_ok=True)
     device = torch.device(args.device)
     started = time.perf_counter()
     sections = []
-    for name, run in measures.SECTIONS:
+    for name, run in SECTIONS:
         if args.only and name not in args.only:
             continue
         t0 = time.perf_counter()
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
         markdown, data = run(args.work, device)
-        elapsed = time.perf_counter() - t0
-        print(f"[bench] {name} done in {elapsed:.0f} s: {json.dumps(data)}", file=sys.stderr, flush=True)
+        print(f"[bench] {name} done in {time.perf_counter() - t0:.0f} s: {json.dumps(data, default=str)}",
+              file=sys.stderr, flush=True)
         sections.append(markdown)
     total = time.perf_counter() - started
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     header = (
         "# Benchmarks\n\n"
         f"Produced by `python -m bench --device {args.device}` (commit {commit or 'unknown'}) in {total / 60:.1f} min on: "
-        f"{machine()}.\n\nEvery ratio below is measured side by side in this one run. Re-run the command to refresh "
+        f"{machine()}.\n\nEvery comparison below is measured side by side in this one run; *baseline* columns run the "
+        f"code at commit {common.BASELINE_COMMIT} (before this work) from a git worktree. Re-run the command to refresh "
         "this file; numbers from other machines are not comparable.\n"
     )
     args.output.write_text(header + "\n" + "\n".join(sections))

@@ -57,8 +57,8 @@ def tiny_weights(tmp_path_factory) -> str:
 @pytest.fixture
 def tiny(tiny_weights) -> RunConfig:
     """A fast run on the stand-in encoder: small budgets, fp32 (plumbing, not quality)."""
-    return RunConfig(features=FeatureConfig(weights=tiny_weights), optim=OptimConfig(iterations=4),
-                     temporal=TemporalConfig(iterations=3, tolerance=0.0), precision="fp32")
+    return RunConfig(features=FeatureConfig(weights=tiny_weights), optim=OptimConfig(iterations=4, fine_iterations=2),
+                     temporal=TemporalConfig(iterations=3, fine_iterations=2, tolerance=0.0), precision="fp32")
 
 
 def textured(height: int, width: int, seed: int = 0) -> np.ndarray:

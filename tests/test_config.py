@@ -16,7 +16,7 @@ from vidstyle.config import IMAGE, MASK, VIDEO, LossConfig, MaskConfig, OptimCon
 # Settings a video job cannot change, on purpose: cold starts of video frames never stop early.
 IMAGE_ONLY = {("run", "optim", "tolerance")}
 # Options of `vidstyle batch` that are about the run, not about a clip: no jobs.toml key.
-RUN_LEVEL = {"--out", "--jobs", "--engine", "--address", "--cpus-per-job", "--gpus-per-job", "--retries",
+RUN_LEVEL = {"--out", "--jobs", "--engine", "--parallel", "--address", "--cpus-per-job", "--gpus-per-job", "--retries",
              "--split-shots", "--device", "--threads", "--verbose", "--help"}
 
 

@@ -233,12 +233,13 @@ class OptimConfig(_Validated):
     # iteration (averaged over a window); 0 disables early stopping.
     tolerance: float = setting(0.0, "Stop when the loss improves by less than this fraction per iteration (0: never).",
                                low=0, high=1, commands={IMAGE})
-    # Coarse-to-fine for cold starts: this many resolutions, each half the next;
-    # the coarsest runs the full budget, every finer one half of it. 2 measured
-    # both faster and lower in loss than 1 (BENCHMARKS.md); levels whose short
-    # side would fall under 32 px are skipped.
-    scales: int = setting(2, "Coarse-to-fine levels for cold starts (each half the size; finer levels run half the "
-                          "budget).", low=1, high=5)
+    # Coarse-to-fine for cold starts: this many resolutions, each half the next; the coarsest
+    # runs the full budget, every finer one fine_iterations. 3 levels with 75 at the finer ones
+    # reach within ~5% of the loss of 2 levels with 150 in half the time (BENCHMARKS.md, cold
+    # starts); levels whose short side would fall under 32 px are skipped.
+    scales: int = setting(3, "Coarse-to-fine levels for cold starts (each half the size of the next).", low=1,
+                          high=5)
+    fine_iterations: int = setting(75, "Budget of each finer level of a cold start.", low=1, high=100000)
 
 
 @dataclass(frozen=True)
@@ -261,10 +262,16 @@ class TemporalConfig(_Validated):
                                      low=0, high=WEIGHT_CAP, commands={VIDEO})
     long_term: tuple[int, ...] = setting((1,), "Frame offsets of temporal terms, e.g. 1,10,20 (Ruder's long-term "
                                          "consistency).", low=1, high=1000, commands={VIDEO})
-    iterations: int = setting(100, "Budget of each later (warm-started) frame.", low=1, high=100000, short="-i",
-                              flag="--iterations", commands={VIDEO})
-    tolerance: float = setting(1e-3, "Later frames stop when the loss improves by less than this fraction per "
-                               "iteration.", low=0, high=1, commands={VIDEO})
+    iterations: int = setting(100, "Budget of each later (warm-started) frame (at half size with --later-scales 2).",
+                              low=1, high=100000, short="-i", flag="--iterations", commands={VIDEO})
+    # Later frames coarse-to-fine: the warped previous frame is refined at half size, where an
+    # iteration costs a quarter, then at full size for at most fine_iterations (BENCHMARKS.md, clip).
+    scales: int = setting(2, "Coarse-to-fine levels for later frames (1: full size only).", low=1, high=3,
+                          flag="--later-scales", commands={VIDEO})
+    fine_iterations: int = setting(6, "Budget of a later frame's full-size level after the half-size one.", low=1,
+                                   high=100000, flag="--later-fine-iterations", commands={VIDEO})
+    tolerance: float = setting(2e-3, "Later frames stop when the loss improves by less than this fraction per "
+                               "iteration (averaged over 10).", low=0, high=1, commands={VIDEO})
     # ... but only once the frame is as stylized as its shot: a frame that quits early is a visible flash.
     style_guard: float = setting(1.25, "A later frame may stop early only when its style loss (and that of its new, "
                                  "unreliable pixels) is within this factor of its shot's median so far (0: off).",

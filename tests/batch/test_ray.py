@@ -40,3 +40,20 @@ def test_ray_engine_matches_the_local_engine(clips, tmp_path, monkeypatch, tiny)
         frames_ray = list(iter_frames(tmp_path / "ray-out" / name))
         assert len(frames_local) == len(frames_ray) == 3
         assert all(np.array_equal(x, y) for x, y in zip(frames_local, frames_ray))
+
+
+@pytest.mark.slow
+def test_local_jobs_side_by_side_match_one_after_another(clips, tmp_path, tiny):  # noqa: F811
+    inputs = collect_inputs([str(clips / "c0.mp4"), str(clips / "c1.mp4"), str(clips / "notavideo.mp4")])
+    base = {"styles": "mosaic", "config": asdict(tiny), "video": asdict(VideoConfig(max_size=32)),
+            "masks": asdict(MaskConfig()), "device": "cpu"}
+    from vidstyle.core.runtime import available_cpus
+
+    share = max(1, available_cpus() // 2)  # what each of two side-by-side workers gets
+    one = LocalEngine().run(jobs_for(inputs, tmp_path / "one", {**base, "threads": share}, {}), lambda r: None)
+    done = []
+    two = LocalEngine(parallel=2).run(jobs_for(inputs, tmp_path / "two", {**base, "threads": None}, {}), done.append)
+    assert [r["status"] for r in two] == [r["status"] for r in one] == ["done", "done", "failed"] and len(done) == 3
+    for name in ("c0.mp4", "c1.mp4"):  # each worker pinned to its share of the cores, as the sequential jobs were
+        a, b = list(iter_frames(tmp_path / "one" / name)), list(iter_frames(tmp_path / "two" / name))
+        assert len(a) == len(b) == 3 and all(np.array_equal(x, y) for x, y in zip(a, b))

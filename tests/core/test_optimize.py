@@ -77,3 +77,21 @@ def test_may_stop_keeps_a_converged_run_going_until_it_agrees():
                              may_stop=may_stop)
     free = optimize_pixels(torch.zeros(1, 3, 4, 4), quadratic_objective(target), iterations=200, tolerance=1e-3)
     assert free.iterations < result.iterations < 200 and "mse" in calls[0]
+
+
+def test_residual_levels_keep_the_detail_of_the_start():
+    from vidstyle.core.optimize import optimize_coarse_to_fine
+
+    start = torch.rand(1, 3, 64, 64)  # fine detail everywhere
+
+    def nothing_to_do(size):
+        def objective(image):
+            loss = (image * 0).sum()  # no gradient: every level keeps what it starts from
+            return loss, {"zero": loss}
+        return objective
+
+    kept = optimize_coarse_to_fine(start, nothing_to_do, scales=2, iterations=3, fine_iterations=2, residual=True)
+    blurred = optimize_coarse_to_fine(start, nothing_to_do, scales=2, iterations=3, fine_iterations=2)
+    assert torch.allclose(kept.image, start, atol=1e-5)  # only the coarse level's change is carried up
+    assert (blurred.image - start).abs().mean() > 0.05  # a plain upsample loses the detail
+    assert [level["size"] for level in kept.levels] == [[32, 32], [64, 64]]

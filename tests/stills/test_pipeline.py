@@ -14,7 +14,7 @@ def test_stylize_image_returns_the_requested_size_and_lowers_the_loss(content_im
     result = stylize_image(content_image, str(style_image_path), size=96, config=tiny, device="cpu",
                            callback=reports.append)
     assert result.dtype == np.uint8 and result.shape == (72, 96, 3)
-    assert len(reports) == tiny.optim.iterations + tiny.optim.iterations // 2  # coarse level, then fine
+    assert len(reports) == tiny.optim.iterations + tiny.optim.fine_iterations  # two levels fit: coarse, then fine
     assert reports[-1].loss < reports[tiny.optim.iterations].loss  # the full-size level improves on its start
     start = resize(content_image, 72, 96)  # what the optimisation started from
     assert np.abs(result.astype(int) - start).mean() > 0.5

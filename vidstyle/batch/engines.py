@@ -26,12 +26,19 @@ class Engine(Protocol):
 
 
 class LocalEngine:
-    """One job after another in this process, on the chosen device; reports per-frame progress."""
+    """Jobs on this machine: one after another in this process (with per-frame progress), or ``parallel``
+    at once in worker processes, each pinned to its share of the cores (``threads``, unless a job sets
+    its own), so they do not spin against each other (BENCHMARKS.md, threads)."""
 
-    def __init__(self, on_start: Callable[[Job], None] | None = None, on_frame: Callable | None = None) -> None:
-        self.on_start, self.on_frame = on_start, on_frame
+    def __init__(self, on_start: Callable[[Job], None] | None = None, on_frame: Callable | None = None,
+                 parallel: int = 1) -> None:
+        if parallel < 1:
+            raise ValueError(f"expected --parallel >= 1, got {parallel}")
+        self.on_start, self.on_frame, self.parallel = on_start, on_frame, parallel
 
     def run(self, jobs: Sequence[Job], on_done: OnDone) -> list[dict]:
+        if self.parallel > 1 and len(jobs) > 1:
+            return self._run_side_by_side(jobs, on_done)
         results = []
         for job in jobs:
             if self.on_start:
@@ -43,6 +50,28 @@ class LocalEngine:
             results.append(result)
             on_done(result)
         return results
+
+    def _run_side_by_side(self, jobs: Sequence[Job], on_done: OnDone) -> list[dict]:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        from ..core.runtime import available_cpus
+
+        share = max(1, available_cpus() // self.parallel)
+        results: list[dict | None] = [None] * len(jobs)
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads inherited mid-flight
+        with ProcessPoolExecutor(max_workers=self.parallel, mp_context=context) as pool:
+            futures = {pool.submit(run_clip, asdict(replace(job, threads=job.threads or share))): i
+                       for i, job in enumerate(jobs)}
+            for future in as_completed(futures):
+                index = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # a worker died (out of memory, a crash): that job fails alone
+                    result = asdict(JobResult.of(jobs[index], "failed", f"worker failed: {type(exc).__name__}"))
+                results[index] = result
+                on_done(result)
+        return [r for r in results if r is not None]
 
 
 class RayEngine:
@@ -108,9 +137,9 @@ def _remote_clip(job: dict, vidstyle_home: str | None) -> dict:
 
 def make_engine(name: str, *, on_start: Callable | None = None, on_frame: Callable | None = None,
                 address: str = "auto", gpus_per_job: float = 0.0, cpus_per_job: float = 1.0,
-                retries: int = 2) -> Engine:
+                retries: int = 2, parallel: int = 1) -> Engine:
     if name == "local":
-        return LocalEngine(on_start, on_frame)
+        return LocalEngine(on_start, on_frame, parallel)
     if name == "ray":
         return RayEngine(address, gpus_per_job, cpus_per_job, retries)
     raise ValueError(f"expected an engine among local, ray, got {name!r}")

@@ -41,6 +41,9 @@ def batch(
     engine: Annotated[EngineChoice, typer.Option("--engine", help="local: one clip after another here; ray: one task "
                                                  "per clip on a Ray cluster.", rich_help_panel=ENGINE_PANEL)
                       ] = EngineChoice.local,
+    parallel: Annotated[int, typer.Option("--parallel", min=1, max=64, help="local: clips run side by side, each "
+                                          "in its own process with its share of the cores.",
+                                          rich_help_panel=ENGINE_PANEL)] = 1,
     address: Annotated[str, typer.Option("--address", help="Ray cluster: auto, HOST:PORT, or local (start one here).",
                                          rich_help_panel=ENGINE_PANEL)] = "auto",
     cpus_per_job: Annotated[float, typer.Option("--cpus-per-job", min=0.5, help="CPUs Ray reserves for each clip "
@@ -86,7 +89,7 @@ def batch(
     out_dir.mkdir(parents=True, exist_ok=True)
     with progress_bar() as bar:
         clips_task = bar.add_task("batch", total=None, info=f"{len(jobs)} clips")
-        clip_task = bar.add_task("  clip", total=None, info="", visible=engine == EngineChoice.local)
+        clip_task = bar.add_task("  clip", total=None, info="", visible=engine == EngineChoice.local and parallel == 1)
 
         def on_planned(count: int) -> None:
             bar.update(clips_task, total=count, info=f"{len(jobs)} clips, {count} jobs")
@@ -99,7 +102,7 @@ def batch(
             bar.update(clip_task, completed=report.index + 1, total=report.total, info=f"{report.seconds:.1f} s/frame")
 
         runner = make_engine(engine.value, on_start=on_start, on_frame=on_frame, address=address,
-                             gpus_per_job=gpus_per_job, cpus_per_job=cpus_per_job, retries=retries)
+                             gpus_per_job=gpus_per_job, cpus_per_job=cpus_per_job, retries=retries, parallel=parallel)
         results = run_batch(jobs, runner, split_shots=split_shots, on_planned=on_planned,
                             on_done=lambda result: bar.advance(clips_task))
     report = write_report(out_dir, results)

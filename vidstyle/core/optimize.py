@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from ..media.sizes import resize
 from ..media.stills import read_image
@@ -35,6 +36,7 @@ class OptimResult:
     loss: float
     terms: dict[str, float]
     history: list[float] = field(default_factory=list)
+    levels: list[dict] = field(default_factory=list)  # coarse-to-fine: size, iterations, terms of each level
 
 
 def initial_image(init: str, content: torch.Tensor, seed: int) -> torch.Tensor:
@@ -136,23 +138,40 @@ def optimize_coarse_to_fine(
     *,
     scales: int = 1,
     iterations: int = 300,
+    fine_iterations: int | None = None,
+    residual: bool = False,
+    may_stop: Callable[[dict[str, float]], bool] | None = None,
+    stop_level: int = -1,
     **options,
 ) -> OptimResult:
-    """Optimise at ``scales`` resolutions, coarsest first, each result upsampled as the next init.
+    """Optimise at ``scales`` resolutions, coarsest first, each result carried to the next size.
 
-    The coarsest level runs ``iterations``; every finer level runs half of
-    them, so the expensive full-resolution work halves (a departure from
-    Gatys et al., who optimise at one scale; cf. Gatys 2017 sec. 5).
+    The coarsest level runs ``iterations``; every finer level runs ``fine_iterations`` (default:
+    half of ``iterations``), so the expensive full-resolution work shrinks (a departure from
+    Gatys et al., who optimise at one scale; cf. Gatys 2017 sec. 5). With ``residual`` a finer
+    level starts from ``init`` at its own size plus the upsampled *change* the coarser level made,
+    so the fine detail of ``init`` (a warped previous frame) survives the trip through the coarse
+    level; without it, from the upsampled coarse result. ``may_stop`` applies at level ``stop_level``
+    (the finest by default).
     """
     sizes = pyramid_sizes(*init.shape[-2:], scales)
-    image = init if len(sizes) == 1 else torch.nn.functional.interpolate(init, size=sizes[0], mode="area")
-    evaluations, history, result = 0, [], None
+
+    def at(size: tuple[int, int]) -> torch.Tensor:
+        return init if size == tuple(init.shape[-2:]) else F.interpolate(init, size=size, mode="area")
+
+    image = at(sizes[0])
+    evaluations, history, result, levels = 0, [], None, []
+    stop_at = stop_level % len(sizes)
     for level, size in enumerate(sizes):
         if result is not None:
-            image = torch.nn.functional.interpolate(result.image, size=size, mode="bicubic", align_corners=False)
-        budget = iterations if level == 0 else max(1, iterations // 2)
-        result = optimize_pixels(image, make_objective(size), iterations=budget, **options)
+            coarse = result.image - at(sizes[level - 1]) if residual else result.image
+            image = F.interpolate(coarse, size=size, mode="bicubic", align_corners=False)
+            image = (at(size) + image).clamp(0, 1) if residual else image
+        budget = iterations if level == 0 else (fine_iterations or max(1, iterations // 2))
+        result = optimize_pixels(image, make_objective(size), iterations=budget,
+                                 may_stop=may_stop if level == stop_at else None, **options)
         evaluations += result.evaluations
         history += result.history
+        levels.append({"size": list(size), "iterations": result.iterations, "terms": result.terms})
     assert result is not None
-    return OptimResult(result.image, result.iterations, evaluations, result.loss, result.terms, history)
+    return OptimResult(result.image, result.iterations, evaluations, result.loss, result.terms, history, levels)

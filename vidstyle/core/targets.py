@@ -18,17 +18,19 @@ from .tensors import match_luminance, to_tensor
 Targets = dict[str, torch.Tensor]
 
 
-def load_style_images(entries: Sequence[StyleEntry], content: torch.Tensor, style: StyleConfig) -> list[torch.Tensor]:
-    """Style images as ``(1, 3, H, W)`` tensors on ``content``'s device, long side = scale x content's.
+def load_style_images(entries: Sequence[StyleEntry], content: torch.Tensor, style: StyleConfig,
+                      long_side: int | None = None) -> list[torch.Tensor]:
+    """Style images as ``(1, 3, H, W)`` tensors on ``content``'s device, long side = scale x content's
+    (or x ``long_side``, the size of the image being optimised, when it is not ``content``'s).
 
     With ``preserve_colors`` they are converted to grey with the content's
     luminance mean and std (Gatys et al. 2017, luminance-only transfer).
     """
-    long_side = max(16, round(max(content.shape[-2:]) * style.style_scale))
+    side = max(16, round((long_side or max(content.shape[-2:])) * style.style_scale))
     images = []
     for entry in entries:
         array = read_image(entry.path)
-        tensor = to_tensor(resize(array, *fit_long_side(*array.shape[:2], long_side)), content.device)
+        tensor = to_tensor(resize(array, *fit_long_side(*array.shape[:2], side)), content.device)
         images.append(match_luminance(tensor, content) if style.preserve_colors else tensor)
     return images
 
@@ -63,3 +65,24 @@ def style_targets(
         cache[entry.path] = image
     images = [cache[e.path] for e in entries]
     return mixed_gram_targets(extractor, images, [e.weight for e in entries], config.loss.style_layers)
+
+
+class StyleTargets:
+    """Mixed Gram targets of style specs at any optimisation size, each computed once.
+
+    The style images are scaled to ``style_scale`` x the long side of the image being optimised at
+    every size, so a half-size pyramid level matches strokes of the same relative size as the
+    full-size level (with full-size Grams it would paint them twice as large).
+    """
+
+    def __init__(self, extractor: VGGFeatures, config: RunConfig, reference: torch.Tensor) -> None:
+        self.extractor, self.config, self.reference = extractor, config, reference
+        self._cache: dict[tuple, Targets] = {}
+
+    def get(self, entries: Sequence[StyleEntry], size: tuple[int, int]) -> Targets:
+        key = (tuple((e.path, e.weight) for e in entries), max(size))
+        if key not in self._cache:
+            images = load_style_images(entries, self.reference, self.config.style, long_side=max(size))
+            self._cache[key] = mixed_gram_targets(self.extractor, images, [e.weight for e in entries],
+                                                  self.config.loss.style_layers)
+        return self._cache[key]

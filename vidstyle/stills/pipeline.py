@@ -16,7 +16,7 @@ from ..core.objective import Objective
 from ..core.optimize import OptimResult, StepReport, initial_image, optimize_coarse_to_fine
 from ..core.runtime import check_files, check_memory, load_extractor, resolve_config, resolve_device
 from ..core.styles import StyleEntry
-from ..core.targets import style_targets
+from ..core.targets import StyleTargets
 from ..core.tensors import combine_luminance, luminance, to_tensor, to_uint8
 from ..media.sizes import fit_long_side, resize
 from ..media.stills import read_image
@@ -113,15 +113,14 @@ def _optimize(content, specs, masks, background, config: RunConfig, callback, sa
     loss_cfg = config.loss
     extractor = load_extractor(config.features, loss_cfg.style_layers + loss_cfg.content_layers, content.device)
     target_content = luminance(content) if config.style.preserve_colors else content
-    cache: dict = {}
-    targets = [style_targets(extractor, e, content, config, cache) for e in specs]
-    background_targets = style_targets(extractor, background, content, config, cache) if background else None
+    targets = StyleTargets(extractor, config, content)  # style images sized per pyramid level
     whole = len(masks) == 1 and masks[0] is None and background is None
 
     def regions_at(size: tuple[int, int]):
         if whole:
-            return targets[0], None
-        return frame_regions(targets, [resize(m, *size) for m in masks], background_targets, loss_cfg.style_layers,
+            return targets.get(specs[0], size), None
+        return frame_regions([targets.get(spec, size) for spec in specs], [resize(m, *size) for m in masks],
+                             targets.get(background, size) if background else None, loss_cfg.style_layers,
                              content.device)
 
     def make_objective(size: tuple[int, int]) -> Objective:
@@ -144,7 +143,8 @@ def _optimize(content, specs, masks, background, config: RunConfig, callback, sa
     init = initial_image(config.optim.init, target_content, config.optim.seed)
     result = optimize_coarse_to_fine(
         init, make_objective, scales=config.optim.scales, optimizer=config.optim.optimizer,
-        iterations=config.optim.iterations, learning_rate=config.optim.learning_rate,
+        iterations=config.optim.iterations, fine_iterations=config.optim.fine_iterations,
+        learning_rate=config.optim.learning_rate,
         tolerance=config.optim.tolerance, callback=callback, snapshot=snapshot, snapshot_every=save_every,
     )
     result.image = finish(result.image)

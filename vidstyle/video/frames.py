@@ -10,9 +10,10 @@ import torch
 import torch.nn.functional as F
 
 from ..config import RunConfig
-from ..core.objective import Objective
-from ..core.optimize import OptimResult, StepReport, initial_image, optimize_coarse_to_fine
-from ..core.targets import Targets
+from ..core.objective import Objective, TemporalTerm
+from ..core.optimize import OptimResult, StepReport, initial_image, optimize_coarse_to_fine, pyramid_sizes
+from ..core.styles import StyleEntry
+from ..core.targets import StyleTargets
 from ..core.tensors import combine_luminance, luminance, to_tensor, to_uint8
 from ..media.sizes import resize
 from ..regions.guides import composite, frame_regions
@@ -21,35 +22,35 @@ from .temporal import FramePrep, warm_start
 
 @dataclass
 class FrameStyle:
-    """Style inputs of a frame: whole-image targets, or per-region guides from the mask pre-pass.
+    """Style inputs of a frame at any pyramid size: whole-image targets, or per-region guides from the mask
+    pre-pass. ``load_masks(index)`` returns the frame's masks, one per region (only when ``masked``)."""
 
-    ``load_masks(index)`` returns the frame's masks, one per region (only when ``masked``).
-    """
-
-    targets: list[Targets]
-    background: Targets | None
+    targets: StyleTargets
+    specs: list[tuple[StyleEntry, ...]]  # one per region (the whole image when not masked)
+    background: tuple[StyleEntry, ...] | None
     masked: bool
     load_masks: Callable[[int], list[np.ndarray]]
     layers: tuple[str, ...]
     device: torch.device
-    _cached: tuple[int, list, tuple] | None = field(default=None, repr=False)
+    _cached: tuple[int, list, dict] | None = field(default=None, repr=False)
 
-    def for_frame(self, index: int, size: tuple[int, int] | None = None):
-        """``(style for the Objective, union mask to composite with)`` at ``size`` (default: the masks').
+    def for_frame(self, index: int, size: tuple[int, int]):
+        """``(style for the Objective, union mask to composite with)`` at ``size``.
 
-        A frame's masks are decoded, and its full-size regions built, once, however many
+        A frame's masks are decoded once, and its regions built once per size, however many
         pyramid levels and the final composite ask for them.
         """
+        targets = [self.targets.get(spec, size) for spec in self.specs]
         if not self.masked:
-            return self.targets[0], None
+            return targets[0], None
         if self._cached is None or self._cached[0] != index:
-            masks = self.load_masks(index)
-            self._cached = (index, masks, frame_regions(self.targets, masks, self.background, self.layers, self.device))
-        _, masks, full = self._cached
-        if size is None:
-            return full
-        return frame_regions(self.targets, [resize(m, *size) for m in masks], self.background, self.layers,
-                             self.device)
+            self._cached = (index, self.load_masks(index), {})
+        _, masks, built = self._cached
+        if size not in built:
+            background = self.targets.get(self.background, size) if self.background else None
+            built[size] = frame_regions(targets, [resize(m, *size) for m in masks], background, self.layers,
+                                        self.device)
+        return built[size]
 
 
 NEW_PIXELS = 0.005  # a frame with fewer unreliable pixels than this has no new region to watch
@@ -77,6 +78,11 @@ def stop_rule(prep: FramePrep, style_level: float | None, config: RunConfig,
     return may_stop, new
 
 
+def guard_size(height: int, width: int, config: RunConfig) -> tuple[int, int]:
+    """The size at which a later frame's early stop is judged: its coarsest pyramid level."""
+    return pyramid_sizes(height, width, config.temporal.scales)[0]
+
+
 def stylize_frame(prep: FramePrep, stylized: Mapping[int, np.ndarray], shot_start: int, extractor,
                   styling: FrameStyle, config: RunConfig, on_step: Callable[[StepReport], None] | None = None,
                   style_level: float | None = None) -> tuple[np.ndarray, OptimResult]:
@@ -84,8 +90,10 @@ def stylize_frame(prep: FramePrep, stylized: Mapping[int, np.ndarray], shot_star
 
     The first frame of a shot (and every frame without the temporal term) is
     a cold start with the coarse-to-fine budget; later frames start from the
-    previous stylized frame warped by the flow (Ruder et al. 2016) and stop
-    early only once as stylized as their shot (``style_level``, its median style loss).
+    previous stylized frame warped by the flow (Ruder et al. 2016), do most of
+    their work at the coarse level and stop it early only once as stylized as
+    their shot (``style_level``: the shot's median style loss at that level's size),
+    then refine the full-size detail briefly.
     """
     device = styling.device
     grey = config.style.preserve_colors
@@ -98,20 +106,24 @@ def stylize_frame(prep: FramePrep, stylized: Mapping[int, np.ndarray], shot_star
     if cold:
         init = initial_image(config.optim.init, target, config.optim.seed)
     full_size = tuple(target.shape[-2:])
+    judged = guard_size(*full_size, config)
     may_stop, watch = (None, None) if cold else stop_rule(prep, style_level, config, device)
 
     def make_objective(size: tuple[int, int]) -> Objective:
-        # temporal terms exist only for warm frames, which run at full size
-        scaled = target if size == full_size else F.interpolate(target, size=size, mode="area")
-        style = styling.for_frame(prep.index, None if size == full_size else size)[0]
-        return Objective(extractor, config.loss, style, scaled, temporal=terms,
-                         temporal_weight=temporal.temporal_weight, bf16=config.precision == "bf16", watch=watch)
+        full = size == full_size
+        shrink = (lambda t: t) if full else (lambda t: F.interpolate(t, size=size, mode="area"))
+        return Objective(extractor, config.loss, styling.for_frame(prep.index, size)[0], shrink(target),
+                         temporal=[TemporalTerm(shrink(t.warped), shrink(t.weight)) for t in terms],
+                         temporal_weight=temporal.temporal_weight, bf16=config.precision == "bf16",
+                         watch=shrink(watch) if watch is not None and size == judged else None)
 
-    result = optimize_coarse_to_fine(
-        init, make_objective, scales=config.optim.scales if cold else 1, optimizer=config.optim.optimizer,
-        iterations=config.optim.iterations if cold else temporal.iterations,
-        learning_rate=config.optim.learning_rate, tolerance=0.0 if cold else temporal.tolerance, callback=on_step,
-        may_stop=may_stop,
-    )
+    if cold:
+        budget = dict(scales=config.optim.scales, iterations=config.optim.iterations,
+                      fine_iterations=config.optim.fine_iterations, tolerance=0.0)
+    else:  # most of the work at the coarse level; the full-size level refines the warped detail (residual)
+        budget = dict(scales=temporal.scales, iterations=temporal.iterations, fine_iterations=temporal.fine_iterations,
+                      tolerance=temporal.tolerance, residual=True, may_stop=may_stop, stop_level=0)
+    result = optimize_coarse_to_fine(init, make_objective, optimizer=config.optim.optimizer,
+                                     learning_rate=config.optim.learning_rate, callback=on_step, **budget)
     image = combine_luminance(result.image, content) if grey else result.image
-    return to_uint8(composite(image, content, styling.for_frame(prep.index)[1])), result
+    return to_uint8(composite(image, content, styling.for_frame(prep.index, full_size)[1])), result

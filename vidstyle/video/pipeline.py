@@ -22,13 +22,13 @@ import torch
 from ..config import RunConfig, VideoConfig
 from ..core.optimize import StepReport
 from ..core.runtime import load_extractor, resolve_config, resolve_device
-from ..core.targets import style_targets
+from ..core.targets import StyleTargets
 from ..core.tensors import to_tensor
 from ..media.encode import AudioCut, Timing, encode_video, output_colour
 from ..regions.guides import Spec
 from ..regions.sources import MaskSource, clip_masks
 from .checkpoint import Checkpoint, work_dir_for
-from .frames import FrameStyle, stylize_frame
+from .frames import FrameStyle, guard_size, stylize_frame
 from .plan import VideoPlan, plan_video
 from .temporal import Prefetch, prepare_frames, temporal_offsets
 
@@ -98,15 +98,12 @@ def run_video(plan: VideoPlan, *, config: RunConfig, video: VideoConfig, restart
     finished = checkpoint.open(restart)
     torch.manual_seed(config.optim.seed)
     extractor = load_extractor(config.features, config.loss.style_layers + config.loss.content_layers, device)
-    # Style images are sized (and, for luminance-only transfer, matched) against the first frame.
-    first_frame = to_tensor(first_image, device)
-    cache: dict = {}
-    targets = [style_targets(extractor, spec, first_frame, config, cache) for _, spec in plan.specs]
-    background = style_targets(extractor, plan.background, first_frame, config, cache) if plan.background else None
+    # Style images are sized per pyramid level, and matched (luminance-only transfer) to the first frame.
+    targets = StyleTargets(extractor, config, to_tensor(first_image, device))
     if plan.masked:
         _write_masks(checkpoint, plan, config)
-    styling = FrameStyle(targets, background, plan.masked,
-                         lambda i: [checkpoint.load_mask(r, i) for r in range(len(targets))],
+    styling = FrameStyle(targets, [spec for _, spec in plan.specs], plan.background, plan.masked,
+                         lambda i: [checkpoint.load_mask(r, i) for r in range(len(plan.specs))],
                          config.loss.style_layers, device)
     log_entries = _frame_loop(plan, checkpoint, finished, extractor, styling, config, on_frame, on_step)
     size = _encode(plan, checkpoint, video, log_entries)
@@ -122,16 +119,17 @@ def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[dict], e
     stylized: dict[int, np.ndarray] = {}  # only the frames the temporal offsets need
     entries = list(finished)
     shot_start = 0
-    shot_styles: list[float] = []  # style losses of the current shot's finished frames
+    shot_styles: dict[tuple, list[float]] = {}  # style losses of the current shot's frames, by level size
+    judged = guard_size(plan.height, plan.width, config)
     total = plan.total_estimate()
     preps = prepare_frames(plan.frames(), config.temporal, skip_before=len(finished), known_cuts=known_cuts)
     with Prefetch(preps) as prefetched:
         for prep in prefetched:
             if prep.cut:
-                shot_start, shot_styles = prep.index, []
+                shot_start, shot_styles = prep.index, {}
             total = None if total is None else max(total, prep.index + 1)
             if prep.index < len(finished):
-                shot_styles.append(finished[prep.index]["terms"]["style"])
+                _record(shot_styles, finished[prep.index])
                 if prep.index >= len(finished) - keep:
                     stylized[prep.index] = checkpoint.load(prep.index)
                 if on_frame:
@@ -140,16 +138,17 @@ def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[dict], e
                                          e["seconds"], e["cut"], resumed=True))
                 continue
             started = time.perf_counter()
-            level = float(np.median(shot_styles)) if shot_styles else None
+            styles = shot_styles.get(judged)
+            level = float(np.median(styles)) if styles else None
             frame, result = stylize_frame(prep, stylized, shot_start, extractor, styling, config, on_step, level)
-            shot_styles.append(result.terms["style"])
             entry = {
                 "frame": prep.index, "pts": prep.pts, "duration": prep.duration, "iterations": result.iterations,
                 "evaluations": result.evaluations, "loss": result.loss, "terms": result.terms,
                 "seconds": round(time.perf_counter() - started, 3), "cut": prep.cut and prep.index > 0,
                 "shot_start": shot_start, "reliable": prep.reliable_fraction,
-                "histogram_correlation": prep.histogram_correlation,
+                "histogram_correlation": prep.histogram_correlation, "levels": result.levels,
             }
+            _record(shot_styles, entry)
             checkpoint.save(prep.index, frame, entry)
             entries.append(entry)
             stylized[prep.index] = frame
@@ -164,6 +163,13 @@ def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[dict], e
         on_frame(FrameReport(e["frame"], len(entries), e["iterations"], e["evaluations"], e["loss"], e["terms"],
                              e["seconds"], e["cut"], resumed=len(entries) == len(finished)))
     return entries
+
+
+def _record(shot_styles: dict[tuple, list[float]], entry: dict) -> None:
+    """Add a finished frame's style loss at each of its pyramid sizes to its shot's record."""
+    for level in entry.get("levels") or [{"size": None, "terms": entry["terms"]}]:
+        if level["size"] is not None:
+            shot_styles.setdefault(tuple(level["size"]), []).append(level["terms"]["style"])
 
 
 def _encode(plan: VideoPlan, checkpoint: Checkpoint, video: VideoConfig, entries: list[dict]) -> tuple[int, int]:

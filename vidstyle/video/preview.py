@@ -14,7 +14,7 @@ import torch
 from ..config import RunConfig
 from ..core.optimize import StepReport
 from ..core.runtime import load_extractor, resolve_config
-from ..core.targets import style_targets
+from ..core.targets import StyleTargets
 from ..core.tensors import to_tensor
 from ..media.decode import count_frames
 from ..media.sheet import contact_sheet
@@ -51,11 +51,9 @@ def preview_video(plan: VideoPlan, count: int, *, config: RunConfig, device: tor
             if i in masks:
                 masks[i].append(mask)
     extractor = load_extractor(config.features, config.loss.style_layers + config.loss.content_layers, device)
-    first = to_tensor(picked[0][1].image, device)
-    cache: dict = {}
-    targets = [style_targets(extractor, spec, first, config, cache) for _, spec in plan.specs]
-    background = style_targets(extractor, plan.background, first, config, cache) if plan.background else None
-    styling = FrameStyle(targets, background, plan.masked, lambda i: masks[i], config.loss.style_layers, device)
+    targets = StyleTargets(extractor, config, to_tensor(picked[0][1].image, device))
+    styling = FrameStyle(targets, [spec for _, spec in plan.specs], plan.background, plan.masked, lambda i: masks[i],
+                         config.loss.style_layers, device)
     sources, results = [], []
     for done, (index, frame) in enumerate(picked):
         prep = FramePrep(index, frame.image, frame.pts, frame.duration, cut=True)  # a cold start, like a shot's first

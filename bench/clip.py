@@ -1,0 +1,66 @@
+"""A whole `vidstyle video` run (decode to encode), the baseline code against this commit, on the same clip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import common
+from .common import BOTTLE, ROOT, later, mean, metrics, read_log, rel, run_vidstyle, shown
+from .stability import STYLE_FILE
+
+
+def _run(name: str, size: int, work: Path, code: Path, extra: list[str]) -> dict:
+    budget = common.BUDGET
+    out, log = work / f"clip-{size}-{name}.mp4", work / f"clip-{size}-{name}.jsonl"
+    args = ["video", rel(BOTTLE), "-o", rel(out), "-s", rel(STYLE_FILE), "--max-size", str(size), "--end",
+            f"{budget.clip_frames}f", "--restart", "--log", rel(log), *extra]
+    seconds, _ = run_vidstyle(args, code)
+    measured = metrics(BOTTLE, out, size)
+    entries = read_log(log)
+    warm = later(entries)
+    return {"command": shown(args), "seconds": seconds, "ratio": measured["ratio"],
+            "style": mean(e["terms"]["style"] for e in warm), "content": mean(e["terms"]["content"] for e in warm),
+            "first": entries[0]["seconds"], "later": mean(e["seconds"] for e in warm),
+            "first_loss": entries[0]["loss"], "evaluations": mean(e["evaluations"] for e in warm)}
+
+
+def clip(work: Path, device) -> tuple[str, dict]:
+    budget = common.BUDGET
+    baseline = common.baseline_root(work)
+    base_extra = ["--device", device.type] + (["--first-iterations", "3", "-i", "2"] if budget.smoke else [])
+    new_extra = ["--device", device.type] + budget.extra
+    data, rows, verdicts = {}, [], []
+    for size in budget.clip_sizes:
+        runs = {}
+        if baseline is not None:
+            runs["baseline"] = _run("baseline", size, work, baseline, base_extra)
+        runs["default"] = _run("default", size, work, ROOT, new_extra)
+        data[size] = runs
+        for name, run in runs.items():
+            rows.append(f"| {size} | {name} | {run['seconds']:.0f} s | {run['first']:.1f} s | {run['later']:.2f} s | "
+                        f"{run['evaluations']:.1f} | {run['ratio']:.3g} | {run['style']:.4f} | {run['content']:.3f} |")
+        if "baseline" in runs:
+            b, d = runs["baseline"], runs["default"]
+            verdicts.append(f"* {size} px: wall time **{d['seconds'] / b['seconds']:.2f}x** the baseline's; "
+                            f"warping-error ratio {d['ratio'] / b['ratio']:.2f}x; later-frame style loss "
+                            f"{(d['style'] / b['style'] - 1) * 100:+.1f}%; first frame {d['first']:.0f} s vs "
+                            f"{b['first']:.0f} s; later frames {d['later']:.1f} s vs {b['later']:.1f} s.")
+    commands = "\n".join(run["command"] for runs in data.values() for run in runs.values())
+    md = f"""## Whole clip: wall time and quality, side by side
+
+`{rel(BOTTLE)}`, first {budget.clip_frames} frames, Starry Night, every default (output at the source size with
+its encode). *baseline* runs the code at commit {common.BASELINE_COMMIT} (before this work), *default* this
+commit; both are measured by this commit's `vidstyle metrics --max-size SIZE` (warping error with the fitted
+reliability). Later frames are every frame but the first.
+
+| long side | code | wall time | first frame | later frame (mean) | VGG evaluations per later frame (any size) | E(out)/E(in) | mean style loss, later | mean content loss, later |
+|---|---|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+{chr(10).join(verdicts)}
+
+```
+{commands}
+```
+"""
+    return md, data
