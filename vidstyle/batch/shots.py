@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..config import TemporalConfig, VideoConfig, from_dict
 from ..media.decode import parse_position, read_frames
-from ..media.encode import AudioCut, Timing, encode_video, output_colour
+from ..media.encode import encode_stylized
 from ..media.probe import probe
 from ..media.sizes import even_size, processing_size, resize
 from ..media.stills import read_image
@@ -80,14 +80,10 @@ def join_shots(job: Job, shots: list[Shot]) -> int:
             paths.append(checkpoint.frame_path(entry["frame"]))
     if not entries:
         raise ValueError("expected frames from the shots, got none")
-    timing = Timing.from_source([e["pts"] for e in entries], [e["duration"] for e in entries], info.time_base, info.fps)
     height, width = read_image(paths[0]).shape[:2]
     size = (width, height) if settings.output_size == "processing" else even_size(info.height, info.width)[::-1]
-    audio = None
-    if settings.audio and info.has_audio:
-        audio = AudioCut(Path(job.input), entries[0]["pts"] * info.time_base - info.container_start, timing.duration)
-    encode_video((read_image(p) for p in paths), timing, Path(job.output), size=size, colour=output_colour(info.colour),
-                 crf=settings.crf, preset=settings.preset, audio=audio, scratch=parts_dir(job))
+    encode_stylized((read_image(p) for p in paths), entries, Path(job.input), info, Path(job.output), size=size,
+                    settings=settings, scratch=parts_dir(job))
     for part, work in zip(parts, work_dirs):
         Path(part.output).unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)

@@ -25,7 +25,8 @@ import numpy as np
 
 from .errors import MediaError
 from .decode import ACCURATE
-from .probe import PRIMARIES, RANGE_FULL, RANGE_LIMITED, TRANSFERS, Colour
+from ..config import VideoConfig
+from .probe import PRIMARIES, RANGE_FULL, RANGE_LIMITED, TRANSFERS, Colour, VideoInfo
 from .sizes import resize
 
 log = logging.getLogger(__name__)
@@ -159,3 +160,20 @@ def encode_video(images: Iterable[np.ndarray], timing: Timing, output: Path, *, 
     finally:
         stream.unlink(missing_ok=True)
         muxed.unlink(missing_ok=True)
+
+
+def encode_stylized(images: Iterable[np.ndarray], entries: Sequence[dict], source: Path, info: VideoInfo,
+                    output: Path, *, size: tuple[int, int], settings: VideoConfig, scratch: Path) -> None:
+    """Encode a clip's stylized frames with the source's timing, colour tags and (if asked) audio.
+
+    ``entries`` are the frames' log lines in order (``pts`` and ``duration`` in
+    the source's time base): the output keeps the source's timestamps, and the
+    audio is cut to the span of the frames that were stylized.
+    """
+    timing = Timing.from_source([e["pts"] for e in entries], [e["duration"] for e in entries], info.time_base,
+                                info.fps)
+    audio = None
+    if settings.audio and info.has_audio:
+        audio = AudioCut(Path(source), entries[0]["pts"] * info.time_base - info.container_start, timing.duration)
+    encode_video(images, timing, Path(output), size=size, colour=output_colour(info.colour), crf=settings.crf,
+                 preset=settings.preset, audio=audio, scratch=scratch)

@@ -24,7 +24,7 @@ from ..core.optimize import StepReport
 from ..core.runtime import load_extractor, resolve_config, resolve_device
 from ..core.targets import StyleTargets
 from ..core.tensors import to_tensor
-from ..media.encode import AudioCut, Timing, encode_video, output_colour
+from ..media.encode import encode_stylized
 from ..regions.guides import Spec
 from ..regions.sources import MaskSource, clip_masks
 from .checkpoint import Checkpoint, work_dir_for
@@ -174,16 +174,10 @@ def _record(shot_styles: dict[tuple, list[float]], entry: dict) -> None:
 
 def _encode(plan: VideoPlan, checkpoint: Checkpoint, video: VideoConfig, entries: list[dict]) -> tuple[int, int]:
     """Encode the finished frames (+ audio) atomically; returns the output's (width, height)."""
-    info = plan.info
-    timing = Timing.from_source([e["pts"] for e in entries], [e["duration"] for e in entries], info.time_base,
-                                info.fps)
-    audio = None
-    if video.audio and info.has_audio:
-        audio = AudioCut(plan.input, entries[0]["pts"] * info.time_base - info.container_start, timing.duration)
     size = plan.output_size(video)
     images = (checkpoint.load(i) for i in range(len(entries)))
-    encode_video(images, timing, plan.output, size=size, colour=output_colour(info.colour), crf=video.crf,
-                 preset=video.preset, audio=audio, scratch=checkpoint.directory)
+    encode_stylized(images, entries, plan.input, plan.info, plan.output, size=size, settings=video,
+                    scratch=checkpoint.directory)
     if not video.keep_frames:
         shutil.rmtree(checkpoint.directory, ignore_errors=True)
     return size
