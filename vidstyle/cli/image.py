@@ -95,5 +95,6 @@ def _preview(plan: Any, specs: list[str], content: Path, output: Path, settings:
                                                             bar.reset(step, total=None)),
                                on_step=lambda r: bar.update(step, completed=r.iteration, total=r.total,
                                                             info=f"loss {r.loss:.4g}"))
+        bar.remove_task(step)
     write_image(output, sheet)
     say(f"wrote the preview {os.fspath(output)} ({len(specs)} style(s) side by side)")

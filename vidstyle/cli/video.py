@@ -77,6 +77,7 @@ def _preview(plan: Any, count: int, sheet: Path, settings: Settings, device: Any
             on_frame=lambda done, total: (bar.update(frames_task, completed=done, total=total),
                                           bar.reset(step_task, total=None)),
             on_step=lambda r: bar.update(step_task, completed=r.iteration, total=r.total, info=f"loss {r.loss:.4g}"))
+        bar.remove_task(step_task)  # the per-frame line means nothing once all are done
     write_image(sheet, image)
     say(f"wrote the preview {os.fspath(sheet)} ({plan.width}x{plan.height} frames); run without --preview for "
         "the whole clip")
@@ -101,6 +102,7 @@ def _run(plan: Any, input_path: Path, output: Path, settings: Settings, restart:
 
         result = run_video(plan, config=settings.run, video=settings.video, restart=restart, device=device,
                            on_frame=on_frame, on_step=on_step)
+        bar.remove_task(step_task)
     if log_path is not None:
         with atomic_path(log_path) as tmp:
             tmp.write_text("".join(json.dumps(entry) + "\n" for entry in result.log))
