@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 
@@ -11,14 +10,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vidstyle.config import RunConfig, TemporalConfig
-from vidstyle.core.features import VGGFeatures
+from vidstyle.config import RunConfig
 from vidstyle.core.objective import Objective
 from vidstyle.core.optimize import optimize_coarse_to_fine, optimize_pixels
 from vidstyle.core.runtime import load_extractor
 from vidstyle.core.styles import parse_style_spec
 from vidstyle.core.targets import StyleTargets, load_style_images
-from vidstyle.core.tensors import colour_statistics, match_colours, to_tensor, to_uint8
+from vidstyle.core.tensors import to_tensor, to_uint8
 from vidstyle.media.decode import Frame, iter_frames
 from vidstyle.media.sizes import fit_long_side, resize
 from vidstyle.regions.guides import frame_regions
@@ -26,6 +24,30 @@ from vidstyle.video.temporal import prepare_frames, warm_start
 
 from . import common
 from .common import BOTTLE, STYLE, rel
+
+
+# A candidate init for cold starts, measured in cold_start and not adopted.
+def colour_statistics(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean ``(3,)`` and covariance ``(3, 3)`` of the pixels of ``(1, 3, H, W)``."""
+    pixels = image.reshape(3, -1).double()
+    mean = pixels.mean(1)
+    centred = pixels - mean[:, None]
+    return mean, centred @ centred.T / max(1, pixels.shape[1] - 1)
+
+
+def match_colours(content: torch.Tensor, mean: torch.Tensor, covariance: torch.Tensor) -> torch.Tensor:
+    """``content`` recoloured by an affine map to the given colour mean and covariance (clipped to [0, 1]).
+
+    ``x' = L_s L_c^-1 (x - mu_c) + mu_s`` with ``L`` Cholesky factors (the linear colour transfer of
+    Gatys et al. 2017, sec. 4, applied to the content instead of the style).
+    """
+    mu_c, cov_c = colour_statistics(content)
+    eye = torch.eye(3, dtype=torch.float64, device=content.device) * 1e-5
+    transform = torch.linalg.cholesky(covariance.double().to(content.device) + eye) @ torch.linalg.inv(
+        torch.linalg.cholesky(cov_c + eye))
+    pixels = content.reshape(3, -1).double()
+    out = transform @ (pixels - mu_c[:, None]) + mean.double().to(content.device)[:, None]
+    return out.reshape(content.shape).to(content.dtype).clamp(0, 1)
 
 
 def frames_at(long_side: int, count: int) -> list[np.ndarray]:

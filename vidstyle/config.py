@@ -235,7 +235,7 @@ class OptimConfig(_Validated):
                                low=0, high=1, commands={IMAGE})
     # Coarse-to-fine for cold starts: this many resolutions, each half the next; the coarsest
     # runs the full budget, every finer one fine_iterations. 3 levels with 75 at the finer ones
-    # reach within ~5% of the loss of 2 levels with 150 in half the time (BENCHMARKS.md, cold
+    # reach within ~5% of the loss of 2 levels with 150 in about a third of the time (BENCHMARKS.md, cold
     # starts); levels whose short side would fall under 32 px are skipped.
     scales: int = setting(3, "Coarse-to-fine levels for cold starts (each half the size of the next).", low=1,
                           high=5)
@@ -273,8 +273,8 @@ class TemporalConfig(_Validated):
     tolerance: float = setting(2e-3, "Later frames stop when the loss improves by less than this fraction per "
                                "iteration (averaged over 10).", low=0, high=1, commands={VIDEO})
     # ... but only once the frame is as stylized as its shot: a frame that quits early is a visible flash.
-    style_guard: float = setting(1.25, "A later frame may stop early only when its style loss (and that of its new, "
-                                 "unreliable pixels) is within this factor of its shot's median so far (0: off).",
+    style_guard: float = setting(1.25, "A later frame may stop early only when its style loss is within this factor of its "
+                                 "shot's median so far and its new, unreliable pixels are stylized (0: off).",
                                  low=0, high=100, commands={VIDEO})
     flow: FlowMethod = setting("dis", "Optical flow method.", commands={VIDEO, MASK})
     # See motion/still.py: Ruder's test rejects DIS flow on flat, noisy regions that did not move.

@@ -152,15 +152,17 @@ def test_a_user_picasso_takes_precedence(two_styles):
 
 def test_the_mission_mix_is_the_weighted_sum_of_the_two_grams(tiny_weights):
     from vidstyle.config import RunConfig
-    from vidstyle.core.targets import style_targets
+    from vidstyle.core.targets import StyleTargets
 
     layers = ("relu1_1", "relu2_1", "relu3_1")
     config = RunConfig(loss=RunConfig().loss.__class__(style_layers=layers))
     extractor = VGGFeatures(load_weights(tiny_weights), layers)
     reference = torch.rand(1, 3, 64, 96)
-    mixed = style_targets(extractor, S.parse_style_spec("vangogh:0.6,picasso:0.4"), reference, config)
-    vangogh = style_targets(extractor, S.parse_style_spec("vangogh"), reference, config)
-    picasso = style_targets(extractor, S.parse_style_spec("picasso"), reference, config)
+    targets = StyleTargets(extractor, config, reference)
+    size = tuple(reference.shape[-2:])
+    mixed = targets.get(S.parse_style_spec("vangogh:0.6,picasso:0.4"), size)
+    vangogh = targets.get(S.parse_style_spec("vangogh"), size)
+    picasso = targets.get(S.parse_style_spec("picasso"), size)
     for name in layers:
         assert torch.allclose(mixed[name], 0.6 * vangogh[name] + 0.4 * picasso[name], rtol=1e-5, atol=1e-6)
         assert not torch.allclose(vangogh[name], picasso[name], rtol=0.05)

@@ -81,7 +81,8 @@ def masked_gram(features: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
     b = features.shape[0]
     weight = _rows(_at_least_fp32(guide))  # (B, HW, 1)
     mass = float(weight.pow(2).sum().clamp_min(EPS)) / b
-    return _Gram.apply(_rows(features) * weight.to(_rows(features).dtype), 1.0 / mass)
+    rows = _rows(features)
+    return _Gram.apply(rows * weight.to(rows.dtype), 1.0 / mass)
 
 
 def sparse_masked_gram(features: torch.Tensor, positions: torch.Tensor, values: torch.Tensor) -> torch.Tensor:

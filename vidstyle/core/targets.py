@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 
@@ -49,22 +48,6 @@ def mixed_gram_targets(
             contribution = weight * gram(features[name])
             targets[name] = targets[name] + contribution if name in targets else contribution
     return targets
-
-
-def style_targets(
-    extractor: VGGFeatures, entries: Sequence[StyleEntry], reference: torch.Tensor, config: RunConfig,
-    cache: dict[Path, torch.Tensor] | None = None,
-) -> Targets:
-    """Mixed Gram targets of a spec; style images are prepared against ``reference (1, 3, H, W)``.
-
-    ``cache`` keeps prepared style images by path, so a style shared by several specs is read once.
-    """
-    cache = {} if cache is None else cache
-    missing = [e for e in entries if e.path not in cache]
-    for entry, image in zip(missing, load_style_images(missing, reference, config.style)):
-        cache[entry.path] = image
-    images = [cache[e.path] for e in entries]
-    return mixed_gram_targets(extractor, images, [e.weight for e in entries], config.loss.style_layers)
 
 
 class StyleTargets:

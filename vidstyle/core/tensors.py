@@ -56,25 +56,3 @@ def combine_luminance(stylized: torch.Tensor, content: torch.Tensor) -> torch.Te
     yiq = torch.cat([rgb_to_yiq(stylized)[:, :1], rgb_to_yiq(content)[:, 1:]], dim=1)
     return yiq_to_rgb(yiq).clamp(0, 1)
 
-
-def colour_statistics(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean ``(3,)`` and covariance ``(3, 3)`` of the pixels of ``(1, 3, H, W)``."""
-    pixels = image.reshape(3, -1).double()
-    mean = pixels.mean(1)
-    centred = pixels - mean[:, None]
-    return mean, centred @ centred.T / max(1, pixels.shape[1] - 1)
-
-
-def match_colours(content: torch.Tensor, mean: torch.Tensor, covariance: torch.Tensor) -> torch.Tensor:
-    """``content`` recoloured by an affine map to the given colour mean and covariance (clipped to [0, 1]).
-
-    ``x' = L_s L_c^-1 (x - mu_c) + mu_s`` with ``L`` Cholesky factors (the linear colour transfer of
-    Gatys et al. 2017, sec. 4, applied to the content instead of the style).
-    """
-    mu_c, cov_c = colour_statistics(content)
-    eye = torch.eye(3, dtype=torch.float64, device=content.device) * 1e-5
-    transform = torch.linalg.cholesky(covariance.double().to(content.device) + eye) @ torch.linalg.inv(
-        torch.linalg.cholesky(cov_c + eye))
-    pixels = content.reshape(3, -1).double()
-    out = transform @ (pixels - mu_c[:, None]) + mean.double().to(content.device)[:, None]
-    return out.reshape(content.shape).to(content.dtype).clamp(0, 1)

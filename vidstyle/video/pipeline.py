@@ -167,9 +167,8 @@ def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[dict], e
 
 def _record(shot_styles: dict[tuple, list[float]], entry: dict) -> None:
     """Add a finished frame's style loss at each of its pyramid sizes to its shot's record."""
-    for level in entry.get("levels") or [{"size": None, "terms": entry["terms"]}]:
-        if level["size"] is not None:
-            shot_styles.setdefault(tuple(level["size"]), []).append(level["terms"]["style"])
+    for level in entry["levels"]:
+        shot_styles.setdefault(tuple(level["size"]), []).append(level["terms"]["style"])
 
 
 def _encode(plan: VideoPlan, checkpoint: Checkpoint, video: VideoConfig, entries: list[dict]) -> tuple[int, int]:
