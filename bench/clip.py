@@ -5,17 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import common
-from .common import BOTTLE, ROOT, later, mean, metrics, read_log, rel, run_vidstyle, shown
+from .common import BOTTLE, ROOT, later, mean, read_log, rel, run_vidstyle, shown
+from .ruler import outside_ruler
 from .stability import STYLE_FILE
 
 
-def _run(name: str, size: int, work: Path, code: Path, extra: list[str]) -> dict:
+def _run(name: str, size: int, work: Path, code: Path, extra: list[str], ruler) -> dict:
     budget = common.BUDGET
     out, log = work / f"clip-{size}-{name}.mp4", work / f"clip-{size}-{name}.jsonl"
     args = ["video", rel(BOTTLE), "-o", rel(out), "-s", rel(STYLE_FILE), "--max-size", str(size), "--end",
             f"{budget.clip_frames}f", "--restart", "--log", rel(log), *extra]
     seconds, _ = run_vidstyle(args, code)
-    measured = metrics(BOTTLE, out, size)
+    measured = ruler.measure(out)
     entries = read_log(log)
     warm = later(entries)
     return {"command": shown(args), "seconds": seconds, "ratio": measured["ratio"],
@@ -26,15 +27,18 @@ def _run(name: str, size: int, work: Path, code: Path, extra: list[str]) -> dict
 
 def clip(work: Path, device) -> tuple[str, dict]:
     budget = common.BUDGET
-    baseline = common.baseline_root(work)
+    codes = {"baseline": common.checkout(work, common.BASELINE_COMMIT),
+             "before": common.checkout(work, common.BEFORE_COMMIT)}
     base_extra = ["--device", device.type] + (["--first-iterations", "3", "-i", "2"] if budget.smoke else [])
     new_extra = ["--device", device.type] + budget.extra
+    ruler = outside_ruler(BOTTLE, budget.clip_frames, work)
     data, rows, verdicts = {}, [], []
     for size in budget.clip_sizes:
         runs = {}
-        if baseline is not None:
-            runs["baseline"] = _run("baseline", size, work, baseline, base_extra)
-        runs["default"] = _run("default", size, work, ROOT, new_extra)
+        for name, code in codes.items():
+            if code is not None:
+                runs[name] = _run(name, size, work, code, base_extra if name == "baseline" else new_extra, ruler)
+        runs["default"] = _run("default", size, work, ROOT, new_extra, ruler)
         data[size] = runs
         for name, run in runs.items():
             rows.append(f"| {size} | {name} | {run['seconds']:.0f} s | {run['first']:.1f} s | {run['later']:.2f} s | "
@@ -45,13 +49,19 @@ def clip(work: Path, device) -> tuple[str, dict]:
                             f"warping-error ratio {d['ratio'] / b['ratio']:.2f}x; later-frame style loss "
                             f"{(d['style'] / b['style'] - 1) * 100:+.1f}%; first frame {d['first']:.0f} s vs "
                             f"{b['first']:.0f} s; later frames {d['later']:.1f} s vs {b['later']:.1f} s.")
+        if "before" in runs:
+            b, d = runs["before"], runs["default"]
+            verdicts.append(f"* {size} px against the code before this work ({common.BEFORE_COMMIT}): wall time "
+                            f"**{d['seconds'] / b['seconds']:.2f}x**; warping-error ratio {d['ratio'] / b['ratio']:.2f}x; "
+                            f"later-frame style loss {(d['style'] / b['style'] - 1) * 100:+.1f}%.")
     commands = "\n".join(run["command"] for runs in data.values() for run in runs.values())
     md = f"""## Whole clip: wall time and quality, side by side
 
 `{rel(BOTTLE)}`, first {budget.clip_frames} frames, Starry Night, every default (output at the source size with
-its encode). *baseline* runs the code at commit {common.BASELINE_COMMIT} (before this work), *default* this
-commit; both are measured by this commit's `vidstyle metrics --max-size SIZE` (warping error with the fitted
-reliability). Later frames are every frame but the first.
+its encode). *baseline* runs the code at commit {common.BASELINE_COMMIT} (before the stability and speed work),
+*before* the code at {common.BEFORE_COMMIT} (before the independent ruler), *default* this commit. All are measured
+alike: warping error at the input's size with DeepFlow and Ruder's check on the input (the outside ruler), over
+the input's own. Later frames are every frame but the first.
 
 | long side | code | wall time | first frame | later frame (mean) | VGG evaluations per later frame (any size) | E(out)/E(in) | mean style loss, later | mean content loss, later |
 |---|---|---|---|---|---|---|---|---|

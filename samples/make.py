@@ -137,7 +137,7 @@ def write_chord(path: Path, seconds: float, rate: int = 44100) -> None:
         out.writeframes((np.clip(signal, -1, 1) * 32767).astype("<i2").tobytes())
 
 
-def write_clip(path: Path, frames: list[np.ndarray], fps: Fraction, with_audio: bool = True) -> None:
+def write_clip(path: Path, frames: list[np.ndarray], fps: Fraction, with_audio: bool = True, crf: int = 20) -> None:
     """Encode RGB frames (+ a generated chord) to H.264/AAC MP4."""
     height, width = frames[0].shape[:2]
     with tempfile.TemporaryDirectory() as tmp, atomic_path(path) as part:
@@ -147,7 +147,7 @@ def write_clip(path: Path, frames: list[np.ndarray], fps: Fraction, with_audio: 
             wav = Path(tmp) / "chord.wav"
             write_chord(wav, len(frames) / float(fps))
             command += ["-i", str(wav), "-c:a", "aac", "-b:a", "96k"]
-        command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "20", "-f", "mp4", str(part)]
+        command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(crf), "-f", "mp4", str(part)]
         subprocess.run(command, input=b"".join(f.tobytes() for f in frames), check=True)
 
 

@@ -70,7 +70,7 @@ def test_batch_offers_every_jobs_key_and_nothing_per_clip_without_one():
     (lambda: MaskConfig(feather=-2), "MaskConfig.feather: expected a value >= 0"),
     (lambda: LossConfig(style_weight=float("nan")), "expected a finite number"),
     (lambda: LossConfig(style_layers=("relu9_1",)), "expected VGG19 layer names"),
-    (lambda: TemporalConfig(flow="lucas"), "expected 'dis' or 'farneback', got 'lucas'"),
+    (lambda: TemporalConfig(flow="lucas"), "expected 'dis' or 'deepflow' or 'farneback', got 'lucas'"),
     (lambda: TemporalConfig(long_term=()), "expected a non-empty list"),
     (lambda: RunConfig(precision="fp16"), "RunConfig.precision: expected 'auto' or 'fp32' or 'bf16'"),
     (lambda: OptimConfig(seed=True), "expected an integer"),

@@ -22,8 +22,8 @@ from typing import Any, Literal
 
 Pooling = Literal["max", "avg"]
 OptimizerName = Literal["lbfgs", "adam"]
-FlowMethod = Literal["dis", "farneback"]
-ReliabilityCheck = Literal["fitted", "ruder"]
+FlowMethod = Literal["dis", "deepflow", "farneback"]
+ReliabilityCheck = Literal["regions", "ruder"]
 Precision = Literal["auto", "fp32", "bf16"]
 OutputSize = Literal["source", "processing"]
 Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
@@ -277,10 +277,16 @@ class TemporalConfig(_Validated):
                                  "shot's median so far and its new, unreliable pixels are stylized (0: off).",
                                  low=0, high=100, commands={VIDEO})
     flow: FlowMethod = setting("dis", "Optical flow method.", commands={VIDEO, MASK})
-    # See motion/still.py: Ruder's test rejects DIS flow on flat, noisy regions that did not move.
-    reliability: ReliabilityCheck = setting("fitted", "Which pixels the flow may warp: 'fitted' also trusts zero "
-                                            "motion in textureless regions that did not change; 'ruder' is the "
-                                            "published test.", commands={VIDEO})
+    # The flow sees the source's detail (a road's marks) that the processing size averages away;
+    # its vectors are scaled down to the processing size (BENCHMARKS.md, stability).
+    flow_size: int | None = setting(1024, "Long side the optical flow is computed at, capped at the source's and never "
+                                    "below the processing size (0: the processing size).", low=16, high=MAX_SIDE,
+                                    zero_is_none=True, commands={VIDEO})
+    # See motion/flat.py: flat regions take the motion of their marks or border, then Ruder's test.
+    reliability: ReliabilityCheck = setting("regions", "Which pixels the flow may warp: 'regions' first gives each "
+                                            "textureless region the motion of the marks on it or of its border, "
+                                            "then applies Ruder's forward-backward test; 'ruder' applies the "
+                                            "published test to the estimator's flow alone.", commands={VIDEO})
     # A frame whose reliable fraction falls below this is a cut ...
     cut_reliable_fraction: float = setting(0.4, "A frame whose reliable-flow fraction falls below this starts a new "
                                            "shot.", low=0, high=1, commands={VIDEO})

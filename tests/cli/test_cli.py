@@ -170,6 +170,9 @@ def test_metrics_command_json(tmp_path, make_clip):
     assert result.exit_code == 0, plain(result.output)
     data = json.loads(result.output)
     assert data["frames"] == 3 and data["input"] > 0 and 0.5 < data["ratio"] < 2
+    text = runner.invoke(app, ["metrics", str(clip), str(inverted), "--flow", "dis"])
+    assert text.exit_code == 0 and "measured at 64x48 with dis flow and the 'ruder' reliability check" in plain(
+        text.output), plain(text.output)
 
 
 def test_mask_command_writes_masks_and_preview(tmp_path, content_path):

@@ -60,3 +60,22 @@ def test_a_flash_shows_as_a_spike_in_the_per_frame_figures(moving, make_clip, tm
     from vidstyle.media.stills import read_image
 
     assert read_image(tmp_path / "plot.png").shape[0] > 200
+
+
+def test_the_flow_free_check_sees_paint_that_moves_where_the_input_is_still(make_clip):
+    rng = np.random.default_rng(1)
+    scene = translating_clip(1, 48, 64)[0]
+    still = [np.clip(scene.astype(int) + rng.integers(-2, 3, scene.shape), 0, 255).astype(np.uint8) for _ in range(5)]
+    clip = make_clip(still, name="still.mp4", audio=False)
+    steady = warping_error(clip, make_clip([255 - f for f in still], name="steady.mp4", audio=False))
+    swimming = [np.roll(255 - f, i, axis=1) for i, f in enumerate(still)]  # the paint slides; the input does not
+    swims = warping_error(clip, make_clip(swimming, name="swim.mp4", audio=False))
+    assert steady.still_output is not None and steady.still_output < 3 * steady.still_input + 1
+    assert swims.still_output > 5 * steady.still_output
+    assert (steady.flow, steady.reliability, steady.size) == ("deepflow", "ruder", (64, 48))
+
+
+def test_the_flow_free_check_is_skipped_when_the_camera_moves(moving):
+    _, clip = moving
+    result = warping_error(clip, clip, flow="dis", reliability="regions")
+    assert result.still_output is None and all(r["still"] is None for r in result.per_frame)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..config import ReliabilityCheck
+from ..config import FlowMethod, ReliabilityCheck
 from .app import app, run_guarded, say
 from .options import user_path
 
@@ -23,9 +23,12 @@ def metrics(
                                                       show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output, with the per-frame figures.")
                        ] = False,
+    flow: Annotated[FlowMethod, typer.Option(
+        "--flow", help="The flow the errors are measured with: deepflow (Ruder's, independent of the pipeline's "
+                       "DIS; about 1 s per frame pair at 640x360), dis or farneback.")] = "deepflow",
     reliability: Annotated[ReliabilityCheck, typer.Option(
-        "--reliability", help="Which pixels count: 'fitted' (as vidstyle video warps them) or 'ruder' (the published "
-                              "test).")] = "fitted",
+        "--reliability", help="Which pixels count: 'ruder' (the published test) or 'regions' (as vidstyle video "
+                              "warps them: flat regions filled first).")] = "ruder",
     log: Annotated[Optional[Path], typer.Option(
         "--log", parser=user_path, show_default=False,
         help="The run's per-frame log (vidstyle video --log) to plot its style loss too.")] = None,
@@ -33,7 +36,11 @@ def metrics(
         "--plot", parser=user_path, show_default=False,
         help="Also draw the per-frame figures (warping error, reliable fraction, style loss) to this PNG.")] = None,
 ) -> None:
-    """Short-term warping error of OUT and of IN (flow and reliability from IN), per frame and overall."""
+    """Short-term warping error of OUT and of IN (flow and reliability from IN), per frame and overall.
+
+    By default measured with DeepFlow and Ruder's check at IN's size: an outside ruler, not the flow the
+    pipeline warped with. Also the flow-free check: how much OUT changes where IN does not (still camera).
+    """
 
     def body() -> None:
         from ..media.files import check_input, check_output
@@ -47,15 +54,19 @@ def metrics(
         if log is not None:
             entries = [json.loads(line) for line in check_input(log, "--log file").read_text().splitlines() if line]
         result = warping_error(input_path, output_path, max_size=max_size or None, max_frames=max_frames,
-                               reliability=reliability)
+                               flow=flow, reliability=reliability)
         if plot is not None:
             plot_per_frame(result, plot, entries, title=f"{output_path.name} vs {input_path.name}")
         if as_json:
             say(json.dumps(result.to_dict()))
             return
         worst = max(result.per_frame, key=lambda r: r["output"])
-        say(f"frames {result.frames}\nwarping error OUT {result.output:.6g}\nwarping error IN  {result.input:.6g}\n"
+        width, height = result.size
+        still = ("not measured (the camera moves in every frame pair)" if result.still_output is None else
+                 f"OUT {result.still_output:.3g}, IN {result.still_input:.3g} grey levels")
+        say(f"measured at {width}x{height} with {result.flow} flow and the '{result.reliability}' reliability check\n"
+            f"frames {result.frames}\nwarping error OUT {result.output:.6g}\nwarping error IN  {result.input:.6g}\n"
             f"ratio OUT/IN {result.ratio:.4g}\nworst frame {worst['frame']}: E(OUT) {worst['output']:.6g}, "
-            f"reliable {worst['reliable']:.2f}" + (f"\nplot {plot}" if plot else ""))
+            f"reliable {worst['reliable']:.2f}\nchange where IN is still: {still}" + (f"\nplot {plot}" if plot else ""))
 
     run_guarded(body)

@@ -50,7 +50,6 @@ class Objective:
         temporal: Sequence[TemporalTerm] = (),
         temporal_weight: float = 0.0,
         bf16: bool = False,
-        watch: torch.Tensor | None = None,
     ) -> None:
         self.extractor = extractor
         self.loss = loss
@@ -63,9 +62,6 @@ class Objective:
         ]
         self.temporal = tuple(temporal)
         self.temporal_weight = temporal_weight
-        # New pixels (1, 1, H, W) whose progress is reported, not optimised separately: later video
-        # frames check that pixels which started from the raw content got stylized before they stop.
-        self.watch = watch
         self.content = content
         self.bf16 = bf16
         with torch.no_grad():
@@ -100,18 +96,7 @@ class Objective:
         if self.temporal:
             terms["temporal"] = sum(temporal_loss(image, t.warped, t.weight) for t in self.temporal)
             total = total + self.temporal_weight * terms["temporal"]
-        if self.watch is not None:
-            terms["new_change"] = _relative_change(image.detach(), self.content, self.watch)
         return total, terms
-
-
-def _relative_change(image: torch.Tensor, content: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
-    """How far the ``new`` pixels moved from the content, relative to how far the others did (1: as far)."""
-    change = (image.float() - content.float()).abs().mean(1, keepdim=True)
-    old = 1.0 - new
-    moved_new = (change * new).sum() / new.sum().clamp_min(1.0)
-    moved_old = (change * old).sum() / old.sum().clamp_min(1.0)
-    return moved_new / moved_old.clamp_min(1e-6)
 
 
 def _support(guide: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

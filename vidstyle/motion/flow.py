@@ -1,4 +1,4 @@
-"""Optical flow (OpenCV DIS or Farneback), warping, reliability masks and cut detection. No VGG.
+"""Optical flow (OpenCV DIS, DeepFlow or Farneback), warping, reliability masks and cut detection. No VGG.
 
 Conventions: a flow is ``(1, 2, H, W)`` in pixels, channel 0 = x, 1 = y,
 defined on the grid of the frame it warps *into*. ``flow_bwd`` of frame t
@@ -15,9 +15,10 @@ import torch
 import torch.nn.functional as F
 
 from ..config import FlowMethod, ReliabilityCheck
-from .still import still_regions, zero_still_noise
+from .flat import fill_flat
 
 FLOW_METHODS: tuple[str, ...] = typing.get_args(FlowMethod)
+RELIABILITY_CHECKS: tuple[str, ...] = typing.get_args(ReliabilityCheck)
 
 
 def to_grey(frame: np.ndarray) -> np.ndarray:
@@ -29,6 +30,9 @@ def _estimator(method: FlowMethod):
     if method == "dis":
         dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         return lambda a, b: dis.calc(a, b, None)
+    if method == "deepflow":  # Weinzaepfel et al. 2013, Ruder's choice: variational, slower, fills flat areas
+        deepflow = cv2.optflow.createOptFlow_DeepFlow()
+        return lambda a, b: deepflow.calc(a, b, None)
     if method == "farneback":
         return lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 4, 15, 5, 5, 1.1, 0)
     raise ValueError(f"expected a flow method among {', '.join(FLOW_METHODS)}, got {method!r}")
@@ -47,6 +51,24 @@ def compute_flow(source: np.ndarray, target: np.ndarray, method: FlowMethod = "d
 def flow_to_tensor(flow: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """``(H, W, 2)`` array -> ``(1, 2, H, W)`` tensor."""
     return torch.from_numpy(np.ascontiguousarray(flow)).permute(2, 0, 1).unsqueeze(0).to(device).contiguous()
+
+
+def resize_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``(B, 2, H, W)`` flow resampled to ``size`` (h, w), its vectors scaled to the new grid's pixels."""
+    h, w = flow.shape[-2:]
+    if (h, w) == tuple(size):
+        return flow
+    scale = torch.tensor([size[1] / w, size[0] / h], dtype=flow.dtype, device=flow.device).view(1, 2, 1, 1)
+    return F.interpolate(flow, size=size, mode="bilinear", align_corners=True) * scale
+
+
+def resize_weights(weights: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``(B, 1, H, W)`` weights in [0, 1] (a reliability mask) at ``size``: area means when shrinking."""
+    if tuple(weights.shape[-2:]) == tuple(size):
+        return weights
+    smaller = size[0] * size[1] < weights.shape[-2] * weights.shape[-1]
+    return F.interpolate(weights, size=size, mode="area" if smaller else "bilinear",
+                         align_corners=None if smaller else False).clamp(0, 1)
 
 
 def _grid(flow: torch.Tensor) -> torch.Tensor:
@@ -102,22 +124,40 @@ def reliability(flow_bwd: torch.Tensor, flow_fwd: torch.Tensor) -> torch.Tensor:
 
 
 def flow_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "dis",
-              check: ReliabilityCheck = "fitted") -> tuple[torch.Tensor, torch.Tensor]:
+              check: ReliabilityCheck = "regions", size: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Backward flow of ``grey`` into ``earlier`` and ``grey``'s reliability mask, both ``(1, *, H, W)``.
 
+    Both are computed at the greys' size; with ``size`` they are returned resized to it (the
+    vectors scaled, the mask averaged), so the flow can see finer detail than the optimisation.
     The forward flow (``earlier`` -> ``grey``) is computed only to check the backward one. With
-    ``check="fitted"`` (the default) textureless regions that did not change count as still
-    (``motion/still.py``: our departure from Ruder, for DIS); ``"ruder"`` is the published test.
+    ``check="regions"`` (the default) flat regions first get the motion of their marks or border
+    (``motion/flat.py``: our departure from Ruder); ``"ruder"`` is the published test alone.
     """
-    bwd = flow_to_tensor(compute_flow(grey, earlier, method))
-    fwd = flow_to_tensor(compute_flow(earlier, grey, method))
-    if check == "fitted":
-        still_here, still_before, still_camera = still_regions(grey, earlier)
-        bwd, fwd = (zero_still_noise(bwd, reliability(bwd, fwd), still_here, still_camera),
-                    zero_still_noise(fwd, reliability(fwd, bwd), still_before, still_camera))
-    elif check != "ruder":
-        raise ValueError(f"expected a reliability check 'fitted' or 'ruder', got {check!r}")
-    return bwd, reliability(bwd, fwd)
+    if check not in RELIABILITY_CHECKS:
+        raise ValueError(f"expected a reliability check among {', '.join(RELIABILITY_CHECKS)}, got {check!r}")
+    bwd_array, fwd_array = compute_flow(grey, earlier, method), compute_flow(earlier, grey, method)
+    bwd, fwd = flow_to_tensor(bwd_array), flow_to_tensor(fwd_array)
+    if check == "regions":
+        bwd_ok, fwd_ok = (reliability(bwd, fwd)[0, 0].numpy() > 0.5), (reliability(fwd, bwd)[0, 0].numpy() > 0.5)
+        bwd = flow_to_tensor(fill_flat(bwd_array, bwd_ok, grey))
+        fwd = flow_to_tensor(fill_flat(fwd_array, fwd_ok, earlier))
+    mask = reliability(bwd, fwd)
+    if size is None:
+        return bwd, mask
+    return resize_flow(bwd, size), resize_weights(mask, size)
+
+
+MATCH_LEVELS = 12.0  # grey levels: a warped pixel that differs by more (both blurred) is not explained
+
+
+def explained_fraction(grey: np.ndarray, earlier: np.ndarray, flow_bwd: torch.Tensor, mask: torch.Tensor) -> float:
+    """The share of ``grey``'s pixels the flow explains: reliable, and ``earlier`` warped by ``flow_bwd`` matches
+    them within :data:`MATCH_LEVELS` (both slightly blurred, so resampling does not count). The cut cue: across a
+    hard cut nothing matches, however consistent a filled flow is."""
+    soft = [cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.5) for g in (grey, earlier)]
+    warped = warp(torch.from_numpy(soft[1])[None, None], flow_bwd)[0, 0].numpy()
+    matches = np.abs(soft[0] - warped) < MATCH_LEVELS
+    return float((mask[0, 0].numpy() * matches).mean())
 
 
 def closest_first(masks: list[torch.Tensor]) -> list[torch.Tensor]:

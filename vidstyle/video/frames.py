@@ -53,29 +53,14 @@ class FrameStyle:
         return built[size]
 
 
-NEW_PIXELS = 0.005  # a frame with fewer unreliable pixels than this has no new region to watch
-# New pixels start from the raw content; they count as stylized once they moved from it at least
-# this share of what the warm-started pixels moved (in mean absolute RGB difference).
-NEW_REGION_MOVED = 0.6
-
-
-def stop_rule(prep: FramePrep, style_level: float | None, config: RunConfig,
-              device: torch.device) -> tuple[Callable[[dict], bool] | None, torch.Tensor | None]:
-    """``(may_stop, new pixels to watch)`` for a warm frame: early stopping waits until the frame's style loss
-    is within ``style_guard`` of its shot's median so far and its new (unreliable) pixels are stylized."""
+def stop_rule(style_level: float | None, config: RunConfig) -> Callable[[dict], bool] | None:
+    """``may_stop`` for a warm frame: early stopping waits until the frame's style loss is within
+    ``style_guard`` of its shot's median so far (a frame that quits early in a bad state is a visible flash)."""
     guard = config.temporal.style_guard
     if not style_level or guard <= 0:
-        return None, None
+        return None
     limit = guard * style_level
-    new = None
-    if 1 in prep.flows:
-        new = 1.0 - prep.flows[1][1].to(device)
-        new = new if float(new.mean()) > NEW_PIXELS else None
-
-    def may_stop(terms: dict) -> bool:
-        return terms["style"] <= limit and terms.get("new_change", 1.0) >= NEW_REGION_MOVED
-
-    return may_stop, new
+    return lambda terms: terms["style"] <= limit
 
 
 def guard_size(height: int, width: int, config: RunConfig) -> tuple[int, int]:
@@ -106,16 +91,14 @@ def stylize_frame(prep: FramePrep, stylized: Mapping[int, np.ndarray], shot_star
     if cold:
         init = initial_image(config.optim.init, target, config.optim.seed)
     full_size = tuple(target.shape[-2:])
-    judged = guard_size(*full_size, config)
-    may_stop, watch = (None, None) if cold else stop_rule(prep, style_level, config, device)
+    may_stop = None if cold else stop_rule(style_level, config)
 
     def make_objective(size: tuple[int, int]) -> Objective:
         full = size == full_size
         shrink = (lambda t: t) if full else (lambda t: F.interpolate(t, size=size, mode="area"))
         return Objective(extractor, config.loss, styling.for_frame(prep.index, size)[0], shrink(target),
                          temporal=[TemporalTerm(shrink(t.warped), shrink(t.weight)) for t in terms],
-                         temporal_weight=temporal.temporal_weight, bf16=config.precision == "bf16",
-                         watch=shrink(watch) if watch is not None and size == judged else None)
+                         temporal_weight=temporal.temporal_weight, bf16=config.precision == "bf16")
 
     if cold:
         budget = dict(scales=config.optim.scales, iterations=config.optim.iterations,

@@ -1,10 +1,16 @@
-"""Temporal stability: the short-term warping error of a video (Ruder et al. 2016, sec. 7).
+"""Temporal stability: the short-term warping error of a video (Ruder et al. 2016, sec. 7), and a flow-free check.
 
 ``E(V) = mean_t [ sum_p c_t(p) * mean_rgb (V_t(p) - warp(V_{t-1}, b_t)(p))^2 / sum_p c_t(p) ]``
 
 with values in [0, 1], ``b_t`` the backward flow and ``c_t`` the reliability
 mask, both computed on the *input* frames, so an output and its input are
-measured with the same flow.
+measured with the same flow. By default that flow is DeepFlow with Ruder's
+published check (Ruder's own ruler), not the flow ``vidstyle video`` warps with:
+a method judged by its own flow is flattered wherever that flow is wrong (the
+paint moves with the wrong flow, and the same flow then "explains" the move).
+
+The flow-free check: on pixels whose input did not change (a still camera over
+a still scene), how much the output changed.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -22,7 +29,12 @@ from ..media.decode import iter_frames
 from ..media.files import check_input
 from ..media.probe import probe
 from ..media.sizes import fit_long_side, resize
+from ..motion.flat import noise_level, structure
 from ..motion.flow import flow_pair, to_grey, warp
+
+
+WINDOW = 7  # px: the neighbourhood over which "the input did not change" is judged
+STILL_CAMERA = 0.5  # a frame pair counts when at least this share of its textured pixels did not change
 
 
 @dataclass(frozen=True)
@@ -31,8 +43,12 @@ class WarpingError:
     input: float
     ratio: float  # output / input
     frames: int
-    reliability: str  # the check that chose the pixels ("fitted" or "ruder")
-    per_frame: list[dict] = field(default_factory=list)  # frame, output, input, reliable (frames 1..)
+    flow: str  # the estimator the errors were measured with
+    reliability: str  # the check that chose the pixels
+    size: tuple[int, int]  # (width, height) measured at
+    still_output: float | None  # flow-free: mean |change| of OUT (grey levels) where IN did not change
+    still_input: float | None  # the same for IN (its noise); None when no frame pair had a still camera
+    per_frame: list[dict] = field(default_factory=list)  # frame, output, input, reliable, still (frames 1..)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,11 +60,30 @@ def frame_error(current: torch.Tensor, previous: torch.Tensor, flow_bwd: torch.T
     return float((diff * mask).sum() / mask.sum().clamp_min(1.0))
 
 
+def unchanged(grey: np.ndarray, earlier: np.ndarray) -> np.ndarray | None:
+    """Pixels whose input did not change beyond its noise over a small window, bool ``(H, W)``; None when the
+    camera moved (fewer than half of the textured pixels unchanged): then "unchanged" means nothing."""
+    noise = 0.5 * (noise_level(grey) + noise_level(earlier))
+    change = cv2.blur(np.abs(grey.astype(np.float32) - earlier.astype(np.float32)), (WINDOW, WINDOW))
+    still = change < 2.5 * noise + 0.5
+    textured, _ = structure(grey, noise)
+    if not textured.any() or float(still[textured].mean()) < STILL_CAMERA:
+        return None
+    return still
+
+
+def still_change(current: np.ndarray, previous: np.ndarray, still: np.ndarray) -> float:
+    """Mean absolute change in grey levels of a ``uint8 (H, W, 3)`` frame pair over the ``still`` pixels."""
+    diff = np.abs(current.astype(np.float32) - previous.astype(np.float32)).mean(2)
+    return float(diff[still].mean()) if still.any() else 0.0
+
+
 def warping_error(
-    input_path: Path | str, output_path: Path | str, *, max_size: int | None = None, flow: FlowMethod = "dis",
-    max_frames: int | None = None, reliability: ReliabilityCheck = "fitted",
+    input_path: Path | str, output_path: Path | str, *, max_size: int | None = None, flow: FlowMethod = "deepflow",
+    max_frames: int | None = None, reliability: ReliabilityCheck = "ruder",
 ) -> WarpingError:
-    """Warping error of ``output_path`` and of ``input_path`` over their common frames (both at the input's size).
+    """Warping error of ``output_path`` and of ``input_path`` over their common frames (both at the input's size,
+    or its long side ``max_size``), with the flow and check given; and the flow-free still check.
 
     Per frame too, so a flash or a swimming region shows as a spike, not only in the mean.
     """
@@ -57,23 +92,31 @@ def warping_error(
     height, width = fit_long_side(info.height, info.width, max_size)
     pairs = islice(zip(iter_frames(input_path, info=info), iter_frames(output_path, info=out_info)), max_frames)
     rows: list[dict] = []
-    previous: tuple[np.ndarray, torch.Tensor, torch.Tensor] | None = None
+    previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     count = 0
     for frame_in, frame_out in pairs:
         frame_in, frame_out = resize(frame_in, height, width), resize(frame_out, height, width)
         grey = to_grey(frame_in)
-        tensor_in, tensor_out = to_tensor(frame_in), to_tensor(frame_out)
         if previous is not None:
             grey_prev, prev_in, prev_out = previous
             bwd, mask = flow_pair(grey, grey_prev, flow, reliability)
-            rows.append({"frame": count, "output": frame_error(tensor_out, prev_out, bwd, mask),
-                         "input": frame_error(tensor_in, prev_in, bwd, mask), "reliable": float(mask.mean())})
-        previous = (grey, tensor_in, tensor_out)
+            row = {"frame": count, "output": frame_error(to_tensor(frame_out), to_tensor(prev_out), bwd, mask),
+                   "input": frame_error(to_tensor(frame_in), to_tensor(prev_in), bwd, mask),
+                   "reliable": float(mask.mean()), "still": None}
+            still = unchanged(grey, grey_prev)
+            if still is not None:
+                row["still"] = [still_change(frame_out, prev_out, still), still_change(frame_in, prev_in, still)]
+            rows.append(row)
+        previous = (grey, frame_in, frame_out)
         count += 1
     if count < 2:
         raise ValueError(f"expected at least 2 common frames, got {count}")
     e_out, e_in = float(np.mean([r["output"] for r in rows])), float(np.mean([r["input"] for r in rows]))
-    return WarpingError(e_out, e_in, e_out / max(e_in, 1e-12), count, reliability, rows)
+    stills = [r["still"] for r in rows if r["still"] is not None]
+    still_out = float(np.mean([s[0] for s in stills])) if stills else None
+    still_in = float(np.mean([s[1] for s in stills])) if stills else None
+    return WarpingError(e_out, e_in, e_out / max(e_in, 1e-12), count, flow, reliability, (width, height), still_out,
+                        still_in, rows)
 
 
 def plot_per_frame(result: WarpingError, target: Path, log: list[dict] | None = None, title: str = "") -> None:

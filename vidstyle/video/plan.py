@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import RunConfig, VideoConfig
+from ..config import RunConfig, TemporalConfig, VideoConfig
 from ..core.features import check_size
 from ..core.runtime import check_files, check_memory
 from ..core.styles import StyleEntry
 from ..media.decode import Frame, Position, parse_position, read_frames
 from ..media.files import check_input, check_output
 from ..media.probe import VideoInfo, probe
-from ..media.sizes import even_size, processing_size, resize
+from ..media.sizes import even_size, fit_long_side, processing_size, resize
 from ..regions.guides import Spec, style_specs
 from ..regions.segment import make_segmenter
 from ..regions.sources import MaskSource, check_source
@@ -48,9 +48,21 @@ class VideoPlan:
 
     def frames(self) -> Iterator[Frame]:
         """A fresh stream of the range's frames at processing size."""
-        for frame in read_frames(self.input, self.start, self.end, self.info):
+        for frame in self.source_frames():
             image = resize(frame.image, self.height, self.width)
             yield Frame(frame.index, frame.pts, frame.duration, image)
+
+    def source_frames(self) -> Iterator[Frame]:
+        """A fresh stream of the range's frames at the source's size (upright)."""
+        return read_frames(self.input, self.start, self.end, self.info)
+
+    def flow_size(self, temporal: TemporalConfig) -> tuple[int, int]:
+        """(height, width) the optical flow runs at: ``temporal.flow_size`` capped at the source, at least
+        the processing size."""
+        if temporal.flow_size is None or temporal.flow_size <= max(self.height, self.width):
+            return self.height, self.width
+        long_side = min(temporal.flow_size, max(self.info.height, self.info.width))
+        return fit_long_side(self.info.height, self.info.width, long_side)
 
     def images(self) -> Iterator[np.ndarray]:
         return (frame.image for frame in self.frames())

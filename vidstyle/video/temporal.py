@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +18,8 @@ from ..config import TemporalConfig
 from ..core.objective import TemporalTerm
 from ..core.tensors import luminance, to_tensor
 from ..media.decode import Frame
-from ..motion.flow import closest_first, flow_pair, histogram_correlation, to_grey, warp
+from ..media.sizes import resize
+from ..motion.flow import closest_first, explained_fraction, flow_pair, histogram_correlation, resize_flow, resize_weights, to_grey, warp
 
 
 @dataclass
@@ -30,7 +31,7 @@ class FramePrep:
     pts: int = 0  # source timestamp and duration, in the stream's time base
     duration: int = 1
     cut: bool = False  # first frame of a new shot (index 0 included)
-    reliable_fraction: float | None = None
+    reliable_fraction: float | None = None  # of the short-term pair, reliable and matching (the cut cue)
     histogram_correlation: float | None = None
     # offset j -> (flow_bwd t -> t-j, reliability of frame t w.r.t. t-j), both (1, *, H, W)
     flows: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
@@ -46,40 +47,59 @@ def temporal_offsets(config: TemporalConfig) -> list[int]:
     return sorted(set(config.long_term) | {1}) if config.enabled else []
 
 
+# (grey frame t, grey frame t-j, t, t-j) -> (flow_bwd, reliability), ``(1, *, H, W)`` at the greys' size
+FlowFunction = Callable[[np.ndarray, np.ndarray, int, int], tuple[torch.Tensor, torch.Tensor]]
+
+
+def estimated_flow(config: TemporalConfig) -> FlowFunction:
+    """The configured estimator and reliability check."""
+    return lambda grey, earlier, _t, _s: flow_pair(grey, earlier, config.flow, config.reliability)
+
+
 def prepare_frames(
     frames: Iterable[Frame],
     config: TemporalConfig,
     *,
     skip_before: int = 0,
     known_cuts: Mapping[int, bool] | None = None,
+    size: tuple[int, int] | None = None,
+    flow_size: tuple[int, int] | None = None,
+    flow: FlowFunction | None = None,
 ) -> Iterator[FramePrep]:
     """Attach flows, reliability and cut flags to frames, keeping only the grey frames the offsets need.
 
-    Frames before ``skip_before`` are finished already: they get no flow, and
-    their cut flags come from ``known_cuts``. Nothing is warped across a cut.
+    Frames are resized to ``size`` (processing) and, for the flow, to ``flow_size``; both default to
+    the frames' own size. ``flow`` replaces the estimator (a caller's own flow, or the exact flow of a
+    generated clip when measuring); what it returns is resized to the processing size. Frames before ``skip_before`` are finished already: they get no
+    flow, and their cut flags come from ``known_cuts``. Nothing is warped across a cut.
     """
     known_cuts = known_cuts or {}
+    estimate = flow or estimated_flow(config)
+
+    def flow_at(grey: np.ndarray, earlier: np.ndarray, t: int, s: int, size: tuple[int, int]):
+        bwd, mask = estimate(grey, earlier, t, s)
+        return (resize_flow(bwd, size), resize_weights(mask, size)), explained_fraction(grey, earlier, bwd, mask)
+
     offsets = temporal_offsets(config)
     keep = max(offsets, default=1)
     greys: dict[int, np.ndarray] = {}
     previous: np.ndarray | None = None
     shot_start = 0
     for index, frame in enumerate(frames):
-        content = frame.image
-        grey = to_grey(content)
+        content = frame.image if size is None else resize(frame.image, *size)
+        grey = to_grey(content if flow_size is None else resize(frame.image, *flow_size))
         prep = FramePrep(index, content, frame.pts, frame.duration, cut=index == 0)
         if index < skip_before:
             prep.cut = index == 0 or bool(known_cuts.get(index))
         elif offsets and previous is not None:
             prep.histogram_correlation = histogram_correlation(content, previous)
-            bwd, mask = flow_pair(grey, greys[index - 1], config.flow, config.reliability)
-            prep.reliable_fraction = float(mask.mean())
+            (bwd, mask), prep.reliable_fraction = flow_at(grey, greys[index - 1], index, index - 1, content.shape[:2])
             prep.cut = detect_cut(prep.reliable_fraction, prep.histogram_correlation, config)
             if not prep.cut:
                 prep.flows[1] = (bwd, mask)
                 for j in offsets[1:]:
                     if index - j >= shot_start:
-                        prep.flows[j] = flow_pair(grey, greys[index - j], config.flow, config.reliability)
+                        prep.flows[j] = flow_at(grey, greys[index - j], index, index - j, content.shape[:2])[0]
         if prep.cut:
             shot_start = index
         greys[index] = grey
@@ -149,9 +169,11 @@ def warm_start(
 ) -> tuple[torch.Tensor, list[TemporalTerm]]:
     """Ruder's ``prevWarped`` init and the temporal terms with closest-first long-term weights.
 
-    ``stylized`` maps earlier frame indices to their stylized ``uint8`` frames.
-    Unreliable pixels of the init are filled from ``content``. With ``grey``
-    (luminance-only transfer) warped frames are compared by luminance.
+    ``stylized`` maps earlier frame indices to their stylized ``uint8`` frames. The init is the closest
+    earlier frame warped, unreliable pixels included (as Ruder et al.): pixels that start from the raw
+    content need many iterations to look painted, and a frame that stops before would speckle (measured
+    in BENCHMARKS.md, stability). With ``grey`` (luminance-only transfer) warped frames are compared by
+    luminance.
     """
     warped, masks = [], []
     for j in sorted(prep.flows):
@@ -164,6 +186,6 @@ def warm_start(
         masks.append(mask.to(content.device))
     if not warped:
         return content.clone(), []
-    init = masks[0] * warped[0] + (1 - masks[0]) * content
+    init = warped[0].clone()
     terms = [TemporalTerm(w, c) for w, c in zip(warped, closest_first(masks))]
     return init, terms

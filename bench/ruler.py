@@ -1,0 +1,116 @@
+"""Rulers the pipeline did not make: the exact motion of generated clips, DeepFlow with Ruder's check on real ones.
+
+Every measure is taken at the input's size. The flows of a clip's input are computed (or read)
+once and used for every output of that clip, so the rows of a table are measured alike. The
+pipeline's own kind of flow (DIS, flat regions filled, at the processing size) is kept as a
+separate column, to show how much a method's own ruler flatters it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from vidstyle.core.tensors import to_tensor
+from vidstyle.media.decode import iter_frames
+from vidstyle.media.sizes import fit_long_side, resize
+from vidstyle.motion.flow import flow_pair, flow_to_tensor, to_grey
+from vidstyle.video.metrics import frame_error, still_change, unchanged
+
+from .truth import Truth
+
+
+def frames_of(path: Path, count: int, size: tuple[int, int] | None = None) -> list[np.ndarray]:
+    frames = list(islice(iter_frames(path), count))
+    return frames if size is None else [resize(f, *size) for f in frames]
+
+
+@dataclass
+class Pair:
+    """What one frame pair is measured with: backward flow and the pixels that count, ``(1, *, H, W)``,
+    and the pixels of the flow-free check (None: not a still camera there)."""
+
+    flow: torch.Tensor
+    weight: torch.Tensor
+    still: np.ndarray | None
+
+
+class Ruler:
+    """Warping error of any output of one clip, with fixed pairs; ratios are over the input's own error."""
+
+    def __init__(self, clip: Path, pairs: list[Pair], count: int) -> None:
+        self.clip, self.pairs, self.count = clip, pairs, count
+        self.inputs = frames_of(clip, count)
+        self.input_errors = self._errors(self.inputs)
+
+    def _errors(self, frames: list[np.ndarray]) -> list[float]:
+        size = self.inputs[0].shape[:2]
+        frames = [resize(f, *size) for f in frames]
+        return [frame_error(to_tensor(frames[t]), to_tensor(frames[t - 1]), p.flow, p.weight)
+                for t, p in zip(range(1, len(frames)), self.pairs)]
+
+    def measure(self, output: Path) -> dict:
+        frames = frames_of(output, self.count, self.inputs[0].shape[:2])
+        errors = self._errors(frames)
+        stills = [(still_change(frames[t], frames[t - 1], p.still), still_change(self.inputs[t], self.inputs[t - 1],
+                                                                                p.still))
+                  for t, p in zip(range(1, len(frames)), self.pairs) if p.still is not None and p.still.any()]
+        return {"ratio": float(np.mean(errors) / np.mean(self.input_errors[:len(errors)])),
+                "worst": float(max(errors) / statistics.median(errors)),
+                "still": float(np.mean([s[0] for s in stills])) if stills else None,
+                "still_input": float(np.mean([s[1] for s in stills])) if stills else None,
+                "per_frame": errors}
+
+
+def truth_ruler(truth: Truth, count: int) -> Ruler:
+    pairs = [Pair(flow_to_tensor(truth.flows[t]), torch.from_numpy(truth.valid[t]).float()[None, None],
+                  truth.still[t] if truth.still[t].any() else None) for t in range(1, count)]
+    return Ruler(truth.path, pairs, count)
+
+
+def outside_ruler(clip: Path, count: int, work: Path) -> Ruler:
+    """DeepFlow and Ruder's check on the input at its size (cached in ``work``), and the flow-free check's
+    unchanged pixels where the camera is still."""
+    cache = work / f"deepflow-{clip.stem}-{count}.npz"
+    frames = frames_of(clip, count)
+    greys = [to_grey(f) for f in frames]
+    if cache.is_file():
+        data = np.load(cache)
+        flows, weights = data["flows"], data["weights"]
+    else:
+        pairs = [flow_pair(greys[t], greys[t - 1], "deepflow", "ruder") for t in range(1, count)]
+        flows = np.stack([p[0][0].numpy() for p in pairs])
+        weights = np.stack([p[1][0].numpy() for p in pairs])
+        np.savez_compressed(cache, flows=flows, weights=weights)
+    pairs = [Pair(torch.from_numpy(flows[t - 1])[None], torch.from_numpy(weights[t - 1])[None],
+                  unchanged(greys[t], greys[t - 1])) for t in range(1, count)]
+    return Ruler(clip, pairs, count)
+
+
+def own_ratio(clip: Path, output: Path, count: int, long_side: int) -> float:
+    """The self-measured figure: the pipeline's kind of flow (DIS, flat regions filled) at the processing size."""
+    height, width = fit_long_side(*frames_of(clip, 1)[0].shape[:2], long_side)
+    inputs, outputs = frames_of(clip, count, (height, width)), frames_of(output, count, (height, width))
+    errors_in, errors_out = [], []
+    for t in range(1, min(len(inputs), len(outputs))):
+        flow, weight = flow_pair(to_grey(inputs[t]), to_grey(inputs[t - 1]), "dis", "regions")
+        errors_in.append(frame_error(to_tensor(inputs[t]), to_tensor(inputs[t - 1]), flow, weight))
+        errors_out.append(frame_error(to_tensor(outputs[t]), to_tensor(outputs[t - 1]), flow, weight))
+    return float(np.mean(errors_out) / np.mean(errors_in))
+
+
+def sharpness(output: Path, count: int, long_side: int) -> float:
+    """Detail of the later frames over the first's: the variance of the Laplacian at the processing size, the
+    mean over the last third of the clip divided by frame 0's (below 1: later frames blur)."""
+    frames = frames_of(output, count)
+    height, width = fit_long_side(*frames[0].shape[:2], long_side)
+    energy = [float(cv2.Laplacian(to_grey(resize(f, height, width)).astype(np.float32), cv2.CV_32F).var())
+              for f in frames]
+    tail = energy[len(energy) - max(1, len(energy) // 3):]
+    return float(np.mean(tail) / max(energy[0], 1e-9))

@@ -1,0 +1,162 @@
+"""Flow where the image cannot show it: a flat region moves with the marks on it, or with its border.
+
+An estimator sees motion only where the image has texture. On a flat, slightly noisy surface (a
+road, a wall, a clear sky) DIS returns noise, or zero, whatever the camera does; warping with it
+paints a texture that stays put while the surface moves under it (a "shower door"), or re-paints
+the region every frame. Ruder et al. use DeepFlow, whose smoothness term carries motion into flat
+areas from whatever is nearest, and so also from a moving object into the still background beside it.
+
+Our departure (measured against ground-truth motion in BENCHMARKS.md, stability): the frame is cut
+into regions at its edges. Small textured islands inside a flat region (specks, stains, lane
+dashes: under :data:`MARK_AREA` of the frame) are marks *of that surface*; larger textured areas
+are things of their own. Each flat region gets one affine motion, fitted by RANSAC to the
+confident flow (textured pixels that pass the forward-backward check) on its marks. A region with
+too few marks, or marks bunched in one part of it, takes the motion of its border when it is enclosed (the plain inside of an object),
+and the camera's when much of its outline is the frame's border (a clear sky, a bare wall): the camera's motion
+is fitted on the marks of such regions and on the large textured areas that reach the border, and
+is zero when there are none. Confident pixels keep the estimator's flow. The result then goes
+through Ruder's test like any flow. A still camera needs no special case: a road whose specks do
+not move gets zero motion from them.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+MARK_AREA = 0.01  # textured islands smaller than this share of the frame are marks on a surface
+MIN_SEEDS = 12  # confident flow samples an affine fit needs; fewer: the median translation
+MIN_REGION = 64  # px: smaller flat regions keep the estimator's flow
+BAND = 3  # px: the border band a region without marks is fitted on
+SPREAD = 0.1  # marks must spread (standard deviation) over this share of their region's width and height
+OPEN_SHARE = 0.25  # a region whose outline is at least this much frame border is open (moves with the camera)
+SEED_STEP = 2  # px: the grid confident samples are taken on (the fit needs no more)
+TEXTURE = 1.0  # "confident": structure (grey levels per px, smallest eigenvalue) above this x noise (min 1)
+EDGE = 2.0  # a region boundary: gradient (grey levels per px) above this x noise (min 1)
+
+
+def noise_level(grey: np.ndarray) -> float:
+    """The image's noise, grey levels: the robust spread (1.4826 MAD) of the image minus its blur."""
+    g = grey.astype(np.float32)
+    return 1.4826 * float(np.median(np.abs(g - cv2.GaussianBlur(g, (0, 0), 1.0))))
+
+
+def _gradients(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    g = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 1.0)
+    return cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3) / 8, cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3) / 8
+
+
+def structure(grey: np.ndarray, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(textured, edges)``, bool ``(H, W)``: where the flow can be trusted to be measured (the smallest
+    eigenvalue of the 5x5 structure tensor: corners and texture, not lone edges), and where regions end."""
+    gx, gy = _gradients(grey)
+    a, b, c = (cv2.blur(v, (5, 5)) for v in (gx * gx, gx * gy, gy * gy))
+    smallest = np.sqrt(np.maximum(0.5 * (a + c - np.sqrt((a - c) ** 2 + 4 * b * b)), 0))
+    textured = smallest > max(1.0, TEXTURE * noise)
+    edges = np.hypot(gx, gy) > max(1.0, EDGE * noise)
+    return textured, textured | edges
+
+
+def _touches_border(stats: np.ndarray, height: int, width: int) -> np.ndarray:
+    x, y, w, h = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3]
+    return (x == 0) | (y == 0) | (x + w == width) | (y + h == height)
+
+
+def _open(labels: np.ndarray, count: int) -> np.ndarray:
+    """Per label: whether the frame's border makes up at least :data:`OPEN_SHARE` of the region's outline
+    (a sky, a wall, the road a camera looks at; not the plain inside of an object cut by the border)."""
+    on_border = np.bincount(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]), minlength=count)
+    outline = np.zeros(labels.shape, bool)
+    outline[:-1] |= labels[:-1] != labels[1:]
+    outline[1:] |= labels[1:] != labels[:-1]
+    outline[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    outline[:, 1:] |= labels[:, 1:] != labels[:, :-1]
+    inside = np.bincount(labels[outline], minlength=count)
+    return on_border >= OPEN_SHARE * np.maximum(on_border + inside, 1)
+
+
+def segment(boundaries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cut the frame at its edges: ``(labels, stats, open, marks, scenery)``.
+
+    ``labels`` are the flat regions (the marks on them included; 4-connected, 0 = none) with
+    OpenCV's component stats, ``open[label]`` says whether a region is open to the frame's border,
+    ``marks`` are the pixels of small textured islands and ``scenery`` those of the large textured
+    areas that reach the border.
+    """
+    height, width = boundaries.shape
+    grown = cv2.dilate(boundaries.astype(np.uint8), np.ones((5, 5), np.uint8))
+    count, islands, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
+    small = np.zeros(count, bool)
+    small[1:] = stats[1:, cv2.CC_STAT_AREA] < MARK_AREA * height * width
+    large_open = ~small & _touches_border(stats, height, width)
+    large_open[0] = False
+    marks = small[islands] & (grown > 0)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(((grown == 0) | marks).astype(np.uint8),
+                                                               connectivity=4)
+    return labels, stats, _open(labels, count), marks, large_open[islands]
+
+
+def fit_affine(points: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """``2x3`` affine map ``p -> p + flow(p)`` from ``(N, 2)`` points and their flows, robust to outliers
+    (RANSAC, 1 px); the median translation with too few points, the identity with none."""
+    if len(points) >= MIN_SEEDS:
+        model, _ = cv2.estimateAffine2D(points.astype(np.float32), (points + flow).astype(np.float32),
+                                        method=cv2.RANSAC, ransacReprojThreshold=1.0)
+        if model is not None:
+            return model
+    shift = np.median(flow, axis=0) if len(flow) else np.zeros(2)
+    return np.array([[1.0, 0.0, shift[0]], [0.0, 1.0, shift[1]]])
+
+
+def _fit_on(picked: np.ndarray, flow: np.ndarray, origin: tuple[int, int] = (0, 0), limit: int = 4000) -> np.ndarray:
+    ys, xs = np.nonzero(picked)
+    if len(xs) > limit:  # the fit needs no more; keep it cheap on large frames
+        keep = np.linspace(0, len(xs) - 1, limit).astype(int)
+        ys, xs = ys[keep], xs[keep]
+    px, py = xs + origin[0], ys + origin[1]
+    return fit_affine(np.stack([px, py], 1).astype(np.float64), flow[py, px].astype(np.float64))
+
+
+def _spread(picked: np.ndarray, width: int, height: int) -> bool:
+    """Whether samples cover their region well enough to fit its motion: enough of them, spread over at
+    least a third of the region's extent both ways (a few specks in one corner would extrapolate wildly)."""
+    ys, xs = np.nonzero(picked)
+    return len(xs) >= MIN_SEEDS and xs.std() >= SPREAD * width and ys.std() >= SPREAD * height
+
+
+def fill_flat(flow: np.ndarray, consistent: np.ndarray, grey: np.ndarray) -> np.ndarray:
+    """``flow (H, W, 2)`` on ``grey``'s grid with every flat region's unconfident pixels replaced by one
+    affine motion; ``consistent`` is the forward-backward check of ``flow``. A region's motion is fitted
+    on the marks on it; without marks, an enclosed region (inside an object) is fitted on its border and
+    one that reaches the frame's border moves with the camera: the fit on the marks of such regions and
+    on the large textured areas that reach the border (none: a still camera)."""
+    textured, boundaries = structure(grey, noise_level(grey))
+    confident = consistent & textured
+    labels, stats, opened, marks, scenery = segment(boundaries)
+    seeds = confident.copy()
+    seeds[1::SEED_STEP, :] = False
+    seeds[:, 1::SEED_STEP] = False
+    camera = _fit_on(seeds & (scenery | (marks & opened[labels])), flow)
+    out = flow.copy()
+    height, width = grey.shape
+    kernel = np.ones((2 * BAND + 1, 2 * BAND + 1), np.uint8)
+    for label in range(1, len(stats)):
+        x, y, w, h, area = stats[label]
+        if area < MIN_REGION:
+            continue
+        pad = BAND + 1
+        box = (slice(max(0, y - pad), min(height, y + h + pad)), slice(max(0, x - pad), min(width, x + w + pad)))
+        origin = (box[1].start, box[0].start)
+        region = labels[box] == label
+        picked = region & marks[box] & seeds[box]
+        if _spread(picked, w, h):
+            model = _fit_on(picked, flow, origin)
+        elif opened[label]:
+            model = camera
+        else:  # enclosed, no marks to go by: the region moves with what surrounds it
+            model = _fit_on((cv2.dilate(region.astype(np.uint8), kernel) > 0) & ~region & seeds[box], flow, origin)
+        ys, xs = np.nonzero(region & ~confident[box])
+        px, py = xs + origin[0], ys + origin[1]
+        out[py, px, 0] = model[0, 0] * px + model[0, 1] * py + model[0, 2] - px
+        out[py, px, 1] = model[1, 0] * px + model[1, 1] * py + model[1, 2] - py
+    return out
