@@ -77,7 +77,7 @@ class Job:
 class JobResult:
     input: str
     output: str
-    status: str  # "done", "skipped" or "failed"
+    status: str  # "done", "skipped", "busy" (another run holds the clip's work folder) or "failed"
     reason: str = ""
     frames: int = 0
     seconds: float = 0.0
@@ -166,6 +166,7 @@ def run_clip(job: dict, on_frame: Callable | None = None, on_step: Callable | No
     import torch
 
     from ..core.runtime import set_threads
+    from ..video.checkpoint import BusyError
     from ..video.pipeline import stylize_video
 
     spec = Job(**job)
@@ -185,6 +186,8 @@ def run_clip(job: dict, on_frame: Callable | None = None, on_step: Callable | No
             device=spec.device, on_frame=on_frame, on_step=on_step,
         )
         result.status, result.frames, result.cuts = "done", video.frames, video.cuts
+    except BusyError as exc:  # another run works on this output: not a failure, and not ours to redo
+        result.status, result.reason = "busy", str(exc)
     except CLIP_ERRORS as exc:
         result.reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     except RuntimeError as exc:

@@ -64,6 +64,8 @@ def run_batch(jobs: Sequence[Job], engine: Engine, *, split_shots: bool = False,
                                                          seconds=round(seconds, 2)))
             except CLIP_ERRORS as exc:
                 results[job.input] = asdict(JobResult.of(job, "failed", f"joining shots: {exc}"))
+        elif all(p["status"] in ("done", "skipped", "busy") for p in parts):
+            results[job.input] = asdict(JobResult.of(job, "busy", "another run is on some of its shots"))
         else:
             reasons = "; ".join(f"shot {p['shot']}: {p['reason']}" for p in parts if p["status"] == "failed")
             results[job.input] = asdict(JobResult.of(job, "failed", reasons))

@@ -113,12 +113,14 @@ def batch(
 
 def _summary(results: list[dict], report: Path) -> None:
     table = Table("clip", "status", "frames", "time", "reason")
-    colours = {"done": "green", "skipped": "cyan", "failed": "red"}
+    colours = {"done": "green", "skipped": "cyan", "busy": "yellow", "failed": "red"}
     for r in results:  # user text as Text: names with brackets are shown as they are
         table.add_row(Text(os.path.basename(r["input"])), Text(r["status"], style=colours[r["status"]]),
                       str(r["frames"]), f"{r['seconds']:.0f} s", Text(r["reason"]))
     out.print(table)
-    counts = {s: sum(r["status"] == s for r in results) for s in ("done", "skipped", "failed")}
-    say(f"{counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed; report: {os.fspath(report)}")
+    counts = {s: sum(r["status"] == s for r in results) for s in ("done", "skipped", "busy", "failed")}
+    busy = f", {counts['busy']} busy (another run is on them)" if counts["busy"] else ""
+    say(f"{counts['done']} done, {counts['skipped']} skipped{busy}, {counts['failed']} failed; report: "
+        f"{os.fspath(report)}")
     if counts["failed"]:
         err_console().print(Text(f"{counts['failed']} clip(s) failed", style="red"))

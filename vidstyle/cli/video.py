@@ -85,8 +85,10 @@ def _preview(plan: Any, count: int, sheet: Path, settings: Settings, device: Any
 
 def _run(plan: Any, input_path: Path, output: Path, settings: Settings, restart: bool, log_path: Path | None,
          device: Any) -> None:
+    from ..video.checkpoint import ensure_free
     from ..video.pipeline import run_video
 
+    ensure_free(output)  # a run already on this output: one line, before any progress is drawn
     with progress_bar() as bar:
         frames_task = bar.add_task(input_path.name, total=None, info="")
         step_task = bar.add_task("  frame", total=None, info="")

@@ -1,25 +1,53 @@
-"""The video work directory ``OUTPUT.vidstyle-work/``: manifest (settings hash), finished frames,
+"""The video work directory ``OUTPUT.vidstyle-work/``: lock, manifest (settings hash), finished frames,
 per-frame log, masks, and the encode in progress.
 
-A frame counts as finished once its PNG and its log line both exist; the log
-is the source of truth, so a torn write from a kill is redone, never trusted.
-A directory without a finished frame holds nothing worth keeping: it is
-replaced whatever settings made it.
+A frame counts as finished once its PNG and its log line both exist and the PNG's bytes match the
+hash in that line; the log is the source of truth, so a torn write from a kill is redone, never
+trusted, and a damaged frame (a cut copy, a disk that filled) is recomputed with every frame after
+it. A directory without a finished frame holds nothing worth keeping: it is replaced whatever
+settings made it. One run at a time owns a directory: an OS lock on ``lock`` that dies with its
+process, so a killed run never leaves a stale one.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import logging
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 
-from ..media.stills import read_grey, read_image, write_image
+from ..media.files import atomic_path
+from ..media.stills import encode_image, read_grey, read_image
 
-MANIFEST_VERSION = 2  # 2: log entries carry source timestamps
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: runs are not locked there
+    fcntl = None
+
+log = logging.getLogger(__name__)
+MANIFEST_VERSION = 3  # 3: log entries carry the hash of their frame's PNG
+LOCK_NAME = "lock"
+
+
+class BusyError(ValueError):
+    """Another run holds the work directory."""
+
+
+class DiskFullError(OSError):
+    """A write failed for want of space; what was finished is intact."""
+
+    def __init__(self, what: Path | str) -> None:
+        super().__init__(errno.ENOSPC, f"no space left on the device while writing {os.fspath(what)}: free some "
+                                       "space and run the same command again (finished frames are kept)")
+
+    def __str__(self) -> str:
+        return self.strerror
 
 
 def work_dir_for(output: Path) -> Path:
@@ -30,13 +58,90 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-class Checkpoint:
-    """The work directory: manifest, finished frames, per-frame log."""
+def bytes_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
-    def __init__(self, directory: Path, digest: str) -> None:
+
+def write_checked(path: Path, data: bytes) -> None:
+    """Write ``data`` atomically; a full disk is one clear error (the partial file is removed)."""
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise DiskFullError(path) from None
+        raise
+
+
+class WorkLock:
+    """An exclusive ``flock`` on ``DIR/lock`` that names its holder (pid and start time) in the file."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / LOCK_NAME
+        self.fd: int | None = None
+
+    def acquire(self, target: str) -> None:
+        if fcntl is None:
+            return
+        while True:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except FileNotFoundError:  # the folder vanished in between: a run just finished
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+                os.close(fd)
+                raise BusyError(f"another vidstyle run ({holder}) is working on {target}: wait for it to finish "
+                                "or stop it") from None
+            try:  # a finishing run removes the folder: the file we locked must still be the one at the path
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
+            self.fd = fd
+            return
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def ensure_free(output: Path) -> None:
+    """Raise :class:`BusyError` now if another run holds ``output``'s work directory (a front end's early check,
+    before it draws progress; the run itself takes the lock for good)."""
+    directory = work_dir_for(output)
+    if not (directory / LOCK_NAME).is_file():
+        return
+    lock = WorkLock(directory)
+    lock.acquire(os.fspath(output))
+    lock.release()
+
+
+class Checkpoint:
+    """The work directory: lock, manifest, finished frames, per-frame log, masks. Use it as a context
+    manager: the lock is held from :meth:`open` until the block ends."""
+
+    def __init__(self, directory: Path, digest: str, target: str = "") -> None:
         self.directory, self.digest = directory, digest
+        self.target = target or os.fspath(directory)
         self.frames_dir = directory / "frames"
         self.log_path = directory / "log.jsonl"
+        self.lock = WorkLock(directory)
+        self.damaged: str | None = None  # what open() found damaged, said once by the caller
+
+    def __enter__(self) -> Checkpoint:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.lock.release()
 
     def frame_path(self, index: int) -> Path:
         return self.frames_dir / f"{index:06d}.png"
@@ -46,11 +151,19 @@ class Checkpoint:
         """Where the output is encoded before it is moved into place (removed with the directory)."""
         return self.directory / "encode.part.mp4"
 
+    def _clear(self) -> None:
+        """Empty the directory but for the lock this run holds."""
+        for item in self.directory.iterdir() if self.directory.is_dir() else ():
+            if item.name != LOCK_NAME:
+                shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
+
     def open(self, restart: bool) -> list[dict]:
-        """Create or validate the directory; return the log of the finished frames (a contiguous prefix)."""
+        """Lock and create or validate the directory; return the log of the finished frames (a contiguous,
+        verified prefix). Raises :class:`BusyError` when another run holds it."""
+        self.lock.acquire(self.target)
         manifest = self.directory / "manifest.json"
-        if restart and self.directory.exists():
-            shutil.rmtree(self.directory)
+        if restart:
+            self._clear()
         stored = json.loads(manifest.read_text()) if manifest.is_file() else None
         entries = self.finished() if stored is not None else []
         if stored is not None and (stored.get("digest"), stored.get("version")) != (self.digest, MANIFEST_VERSION):
@@ -59,43 +172,58 @@ class Checkpoint:
                     f"{self.directory} holds {len(entries)} finished frames made with different settings: "
                     "rerun with the same options, or add --restart to discard them"
                 )
-            shutil.rmtree(self.directory)  # nothing finished: nothing worth keeping
+            self._clear()  # nothing finished: nothing worth keeping
             stored = None
         if stored is None:
             self.frames_dir.mkdir(parents=True, exist_ok=True)
-            tmp = manifest.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"version": MANIFEST_VERSION, "digest": self.digest}))
-            os.replace(tmp, manifest)
+            write_checked(manifest, json.dumps({"version": MANIFEST_VERSION, "digest": self.digest}).encode())
         self.encode_part.unlink(missing_ok=True)  # left by a run killed while encoding
         self._rewrite_log(entries)
         return entries
 
-    def finished(self) -> list[dict]:
-        """Log entries of the finished frames: the contiguous prefix whose PNG and log line both exist."""
+    def finished(self, verify: bool = True) -> list[dict]:
+        """Log entries of the finished frames: the contiguous prefix whose PNG exists, has its log line, and
+        (``verify``) matches the hash in it. The first damaged frame ends the prefix (see :attr:`damaged`)."""
         entries: list[dict] = []
-        if self.log_path.is_file():
-            for line in self.log_path.read_text().splitlines():
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    break  # a torn last line from a kill: that frame is redone
-                if entry.get("frame") != len(entries) or not self.frame_path(len(entries)).is_file():
-                    break
-                entries.append(entry)
+        if not self.log_path.is_file():
+            return entries
+        for line in self.log_path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                break  # a torn last line from a kill: that frame is redone
+            index = len(entries)
+            path = self.frame_path(index)
+            if entry.get("frame") != index:
+                break
+            if not path.is_file():
+                self.damaged = f"frame {index} is missing from {self.frames_dir}"
+                break
+            if verify and bytes_digest(path.read_bytes()) != entry.get("sha256"):
+                self.damaged = f"frame {index} in {self.frames_dir} is damaged"
+                break
+            entries.append(entry)
         return entries
 
     def _rewrite_log(self, entries: list[dict]) -> None:
-        tmp = self.log_path.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(e) + "\n" for e in entries))
-        os.replace(tmp, self.log_path)
+        write_checked(self.log_path, "".join(json.dumps(e) + "\n" for e in entries).encode())
 
-    def save(self, index: int, frame: np.ndarray, entry: dict) -> None:
-        """Frame first (atomically), then its log line: a frame counts once both exist."""
-        write_image(self.frame_path(index), frame)
-        with self.log_path.open("a") as handle:
-            handle.write(json.dumps(entry) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+    def save(self, index: int, frame: np.ndarray, entry: dict) -> dict:
+        """Frame first (atomically), then its log line with the frame's hash: a frame counts once both exist.
+        Returns the entry as logged."""
+        data = encode_image(frame, ".png")
+        write_checked(self.frame_path(index), data)
+        entry = {**entry, "sha256": bytes_digest(data)}
+        try:
+            with self.log_path.open("a") as handle:
+                handle.write(json.dumps(entry) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:  # a torn line is not trusted on resume
+                raise DiskFullError(self.log_path) from None
+            raise
+        return entry
 
     def load(self, index: int) -> np.ndarray:
         return read_image(self.frame_path(index))
@@ -106,15 +234,35 @@ class Checkpoint:
     def load_mask(self, region: int, index: int) -> np.ndarray:
         return read_grey(self.mask_path(region, index)).astype(np.float32) / 255.0
 
-    def save_mask(self, region: int, index: int, mask: np.ndarray) -> None:
-        write_image(self.mask_path(region, index), np.round(mask * 255).astype(np.uint8))
+    def save_mask(self, region: int, index: int, mask: np.ndarray) -> str:
+        """Write one mask; returns the hash of its PNG."""
+        data = encode_image(np.round(mask * 255).astype(np.uint8), ".png")
+        write_checked(self.mask_path(region, index), data)
+        return bytes_digest(data)
 
     def _masks_done(self, region: int) -> Path:
         return self.directory / "masks" / f"{region}.done"
 
     def masks_complete(self, region: int) -> bool:
-        """Whether region ``region``'s pre-pass finished (its masks are all there)."""
-        return self._masks_done(region).is_file()
+        """Whether region ``region``'s pre-pass finished and every mask it wrote is intact."""
+        done = self._masks_done(region)
+        if not done.is_file():
+            return False
+        try:
+            hashes = json.loads(done.read_text())["sha256"]
+        except (ValueError, KeyError, TypeError):
+            hashes = None
+        for index, digest in enumerate(hashes or [None]):
+            path = self.mask_path(region, index)
+            if digest is None or not path.is_file() or bytes_digest(path.read_bytes()) != digest:
+                self.damaged = f"the masks of region {region} in {self.directory / 'masks'} are damaged"
+                return False
+        return True
 
-    def mark_masks_complete(self, region: int, count: int) -> None:
-        self._masks_done(region).write_text(f"{count}\n")
+    def mark_masks_complete(self, region: int, hashes: list[str]) -> None:
+        write_checked(self._masks_done(region), json.dumps({"count": len(hashes), "sha256": hashes}).encode())
+
+    def remove(self) -> None:
+        """Delete the directory (after a successful encode), the lock last."""
+        self._clear()
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -9,8 +9,9 @@ taken from their stored uint8 form, so a resumed run equals an uninterrupted one
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,10 +28,12 @@ from ..core.tensors import to_tensor
 from ..media.encode import encode_stylized
 from ..regions.guides import Spec
 from ..regions.sources import MaskSource, clip_masks
-from .checkpoint import Checkpoint, work_dir_for
+from .checkpoint import Checkpoint, DiskFullError, work_dir_for
 from .frames import FrameStyle, guard_size, stylize_frame
 from .plan import VideoPlan, plan_video
-from .temporal import Prefetch, prepare_frames, temporal_offsets
+from .temporal import FlowFunction, Prefetch, prepare_frames, temporal_offsets
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,45 +77,50 @@ def stylize_video(
     device: torch.device | str = "auto",
     on_frame: Callable[[FrameReport], None] | None = None,
     on_step: Callable[[StepReport], None] | None = None,
+    flow: FlowFunction | None = None,
 ) -> VideoResult:
     """Stylize a clip into an H.264 MP4 (with the source audio), resumable; see the module docstring.
 
     With ``mask`` the ``styles`` apply only inside it; ``regions`` give each
-    mask source its own styles; ``background_style`` styles the rest.
+    mask source its own styles; ``background_style`` styles the rest. ``flow`` replaces the
+    optical flow estimator (see :func:`~vidstyle.video.temporal.prepare_frames`).
     """
     device = resolve_device(device) if isinstance(device, str) else device
     config = resolve_config(config, device)
     plan = plan_video(input_path, output, styles, mask=mask, regions=regions, background_style=background_style,
                       video=video, start=start, end=end, config=config, device=device)
     return run_video(plan, config=config, video=video, restart=restart, device=device, on_frame=on_frame,
-                     on_step=on_step)
+                     on_step=on_step, flow=flow)
 
 
 def run_video(plan: VideoPlan, *, config: RunConfig, video: VideoConfig, restart: bool = False,
               device: torch.device, on_frame: Callable[[FrameReport], None] | None = None,
-              on_step: Callable[[StepReport], None] | None = None) -> VideoResult:
+              on_step: Callable[[StepReport], None] | None = None, flow: FlowFunction | None = None) -> VideoResult:
     """Stylize a checked :class:`VideoPlan` (see :func:`plan_video`)."""
     config = resolve_config(config, device)
     first_image = next(plan.images())  # the plan made sure there is one
-    checkpoint = Checkpoint(work_dir_for(plan.output), plan.digest(config))
-    finished = checkpoint.open(restart)
-    torch.manual_seed(config.optim.seed)
-    extractor = load_extractor(config.features, config.loss.style_layers + config.loss.content_layers, device)
-    # Style images are sized per pyramid level, and matched (luminance-only transfer) to the first frame.
-    targets = StyleTargets(extractor, config, to_tensor(first_image, device))
-    if plan.masked:
-        _write_masks(checkpoint, plan, config)
-    styling = FrameStyle(targets, [spec for _, spec in plan.specs], plan.background, plan.masked,
-                         lambda i: [checkpoint.load_mask(r, i) for r in range(len(plan.specs))],
-                         config.loss.style_layers, device)
-    log_entries = _frame_loop(plan, checkpoint, finished, extractor, styling, config, on_frame, on_step)
-    size = _encode(plan, checkpoint, video, log_entries)
+    with Checkpoint(work_dir_for(plan.output), plan.digest(config), os.fspath(plan.output)) as checkpoint:
+        finished = checkpoint.open(restart)
+        if checkpoint.damaged:
+            log.warning("%s: recomputing from there (%d finished frames before it are kept)", checkpoint.damaged,
+                        len(finished))
+        torch.manual_seed(config.optim.seed)
+        extractor = load_extractor(config.features, config.loss.style_layers + config.loss.content_layers, device)
+        # Style images are sized per pyramid level, and matched (luminance-only transfer) to the first frame.
+        targets = StyleTargets(extractor, config, to_tensor(first_image, device))
+        if plan.masked:
+            _write_masks(checkpoint, plan, config)
+        styling = FrameStyle(targets, [spec for _, spec in plan.specs], plan.background, plan.masked,
+                             lambda i: [checkpoint.load_mask(r, i) for r in range(len(plan.specs))],
+                             config.loss.style_layers, device)
+        log_entries = _frame_loop(plan, checkpoint, finished, extractor, styling, config, on_frame, on_step, flow)
+        size = _encode(plan, checkpoint, video, log_entries)
     cuts = [e["frame"] for e in log_entries if e["cut"]]
     return VideoResult(plan.output, len(log_entries), len(finished), cuts, size, log_entries)
 
 
 def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[dict], extractor, styling: FrameStyle,
-                config: RunConfig, on_frame, on_step) -> list[dict]:
+                config: RunConfig, on_frame, on_step, flow: FlowFunction | None) -> list[dict]:
     """Optimise every unfinished frame in order, checkpointing each; returns the whole per-frame log."""
     known_cuts = {e["frame"]: e["cut"] for e in finished}
     keep = max(temporal_offsets(config.temporal), default=1)
@@ -122,7 +130,8 @@ def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[dict], e
     shot_styles: dict[tuple, list[float]] = {}  # style losses of the current shot's frames, by level size
     judged = guard_size(plan.height, plan.width, config)
     total = plan.total_estimate()
-    preps = prepare_frames(plan.frames(), config.temporal, skip_before=len(finished), known_cuts=known_cuts)
+    preps = prepare_frames(plan.source_frames(), config.temporal, skip_before=len(finished), known_cuts=known_cuts,
+                           size=(plan.height, plan.width), flow_size=plan.flow_size(config.temporal), flow=flow)
     with Prefetch(preps) as prefetched:
         for prep in prefetched:
             if prep.cut:
@@ -148,8 +157,8 @@ def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[dict], e
                 "shot_start": shot_start, "reliable": prep.reliable_fraction,
                 "histogram_correlation": prep.histogram_correlation, "levels": result.levels,
             }
+            entry = checkpoint.save(prep.index, frame, entry)
             _record(shot_styles, entry)
-            checkpoint.save(prep.index, frame, entry)
             entries.append(entry)
             stylized[prep.index] = frame
             stylized.pop(prep.index - keep, None)
@@ -175,10 +184,15 @@ def _encode(plan: VideoPlan, checkpoint: Checkpoint, video: VideoConfig, entries
     """Encode the finished frames (+ audio) atomically; returns the output's (width, height)."""
     size = plan.output_size(video)
     images = (checkpoint.load(i) for i in range(len(entries)))
-    encode_stylized(images, entries, plan.input, plan.info, plan.output, size=size, settings=video,
-                    scratch=checkpoint.directory)
+    try:
+        encode_stylized(images, entries, plan.input, plan.info, plan.output, size=size, settings=video,
+                        scratch=checkpoint.directory)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise DiskFullError(plan.output) from None
+        raise
     if not video.keep_frames:
-        shutil.rmtree(checkpoint.directory, ignore_errors=True)
+        checkpoint.remove()
     return size
 
 
@@ -187,10 +201,10 @@ def _write_masks(checkpoint: Checkpoint, plan: VideoPlan, config: RunConfig) -> 
     for region, (source, _) in enumerate(plan.specs):
         if checkpoint.masks_complete(region):
             continue
+        if checkpoint.damaged:
+            log.warning("%s: computing them again", checkpoint.damaged)
+            checkpoint.damaged = None
         masks = clip_masks(source, plan.images, plan.height, plan.width, config.temporal.flow,
                            plan.segmenters[region])
-        count = 0
-        for index, mask in enumerate(masks):
-            checkpoint.save_mask(region, index, mask)
-            count = index + 1
-        checkpoint.mark_masks_complete(region, count)
+        checkpoint.mark_masks_complete(region, [checkpoint.save_mask(region, index, mask)
+                                                for index, mask in enumerate(masks)])
