@@ -29,7 +29,7 @@ def clip(work: Path, device) -> tuple[str, dict]:
     budget = common.BUDGET
     codes = {"baseline": common.checkout(work, common.BASELINE_COMMIT),
              "before": common.checkout(work, common.BEFORE_COMMIT)}
-    base_extra = ["--device", device.type] + (["--first-iterations", "3", "-i", "2"] if budget.smoke else [])
+    base_extra = ["--device", device.type] + (["--first-iterations", "3", "--iterations", "2"] if budget.smoke else [])
     new_extra = ["--device", device.type] + budget.extra
     ruler = outside_ruler(BOTTLE, budget.clip_frames, work)
     data, rows, verdicts = {}, [], []

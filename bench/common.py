@@ -47,7 +47,7 @@ def smoke() -> None:
     BUDGET = Budget(clip_frames=3, clip_sizes=(96,), stability_frames=3, per_frame_frames=3, stability_size=64,
                     stability_first=3,
                     memory_frames=(3, 6), long_frames=300, smoke=True,
-                    extra=["--first-iterations", "3", "-i", "2", "--later-fine-iterations", "1"])
+                    extra=["--first-iterations", "3", "--iterations", "2", "--later-fine-iterations", "1"])
 
 
 def rel(path: Path | str) -> str:

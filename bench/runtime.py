@@ -29,7 +29,7 @@ def long_input(work: Path, device) -> tuple[str, dict]:
     """``--end 10f`` on a long clip should cost what a 10-frame clip costs: no decoding past the end."""
     budget = common.BUDGET
     long, short = _clip(work, budget.long_frames), _clip(work, 10)
-    cheap = ["--first-iterations", "2", "-i", "1", "--later-fine-iterations", "1", "--device", device.type, "--restart"]
+    cheap = ["--first-iterations", "2", "--iterations", "1", "--later-fine-iterations", "1", "--device", device.type, "--restart"]
     times = {}
     commands = []
     for name, clip, extra in (("10-frame clip", short, []), (f"{budget.long_frames}-frame clip, --end 10f", long,
@@ -63,11 +63,11 @@ a token budget (2/1 iterations) so the time is decoding, probing and encoding. B
 
 def threads(work: Path, device) -> tuple[str, dict]:
     """Two runs at once on this machine: each with a thread per core (oversubscribed), or pinned to its share."""
-    from vidstyle.core.runtime import available_cpus
+    from vidstyle.core.device import available_cpus
 
     clip = _clip(work, 12 if not common.BUDGET.smoke else 3, (144, 256))
     cores = available_cpus()
-    base = ["--first-iterations", "60" if not common.BUDGET.smoke else "2", "-i", "10", "--device", device.type,
+    base = ["--first-iterations", "60" if not common.BUDGET.smoke else "2", "--iterations", "10", "--device", device.type,
             "--restart"]
 
     def run_at_once(pinned: int | None, count: int) -> float:
@@ -117,7 +117,7 @@ def memory(work: Path, device) -> tuple[str, dict]:
     for frames in (short, long):
         out, report = work / f"memory-{frames}.mp4", work / f"memory-{frames}.json"
         args = ["video", rel(clip), "-s", "swirl", "-o", rel(out), "--max-size", "128", "--end", f"{frames}f",
-                "--first-iterations", "2", "-i", "1", "--later-fine-iterations", "1", "--device", device.type,
+                "--first-iterations", "2", "--iterations", "1", "--later-fine-iterations", "1", "--device", device.type,
                 "--restart"]
         command = [sys.executable, "-m", "bench.rss", rel(report), *args]
         subprocess.run(command, cwd=ROOT, check=True, capture_output=True)

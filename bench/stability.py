@@ -62,7 +62,7 @@ def _runs(clip: Path, work: Path, ruler, device, truth_npz: Path | None) -> list
     budget = common.BUDGET
     frames, per_frame = budget.stability_frames, budget.per_frame_frames
     device_args = ["--device", device.type]
-    smoke = ["-i", "2"] if budget.smoke else []
+    smoke = ["--iterations", "2"] if budget.smoke else []
     plan: list[tuple[str, Path | None, list[str], int]] = [("default", ROOT, [], frames)]
     for commit, label in ((common.BASELINE_COMMIT, "code at 4d85da8"), (common.BEFORE_COMMIT, "code before this "
                                                                          f"work ({common.BEFORE_COMMIT})")):
@@ -123,7 +123,7 @@ def _verdict(rows: list[dict], real: bool) -> str:
 def follow_strip(work: Path, truth, rows_out: Path) -> Path | None:
     """Four consecutive frames of the default run on the followed road, at the source size, for BENCHMARKS.md."""
     from .ruler import frames_of
-    from vidstyle.media.stills import write_image
+    from vidstyle.media.images import write_image
 
     frames = frames_of(rows_out, 12)
     if len(frames) < 12:

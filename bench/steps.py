@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from vidstyle.config import RunConfig
 from vidstyle.core.objective import Objective
 from vidstyle.core.optimize import optimize_coarse_to_fine, optimize_pixels
-from vidstyle.core.runtime import load_extractor
+from vidstyle.core.features import load_extractor
 from vidstyle.core.styles import parse_style_spec
 from vidstyle.core.targets import StyleTargets, load_style_images
 from vidstyle.core.tensors import to_tensor, to_uint8
@@ -173,7 +173,7 @@ def _precision_quality(extractor, config: RunConfig, device: torch.device) -> di
 def cold_start(work: Path, device: torch.device) -> tuple[str, dict]:
     """The first frame of a shot at 512 px under several schemes, by time and by the full-size loss reached."""
     config = RunConfig()
-    from vidstyle.core.runtime import resolve_config
+    from vidstyle.core.device import resolve_config
 
     config = resolve_config(config, device)
     side = 96 if common.BUDGET.smoke else 512

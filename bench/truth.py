@@ -111,7 +111,7 @@ def _render(background: np.ndarray, cameras: list[np.ndarray], texture: np.ndarr
 
 
 def _photo(path: Path) -> np.ndarray:
-    from vidstyle.media.stills import read_image
+    from vidstyle.media.images import read_image
 
     return read_image(path).astype(np.float32)
 

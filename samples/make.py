@@ -21,7 +21,7 @@ import numpy as np
 from vidstyle.core import textures
 from vidstyle.media.encode import ffmpeg_exe
 from vidstyle.media.files import atomic_path
-from vidstyle.media.stills import write_image
+from vidstyle.media.images import write_image
 
 HERE = Path(__file__).resolve().parent
 PANORAMA = (432, 1152)  # height, width

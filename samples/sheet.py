@@ -13,7 +13,7 @@ from pathlib import Path
 
 from vidstyle.media.decode import iter_frames
 from vidstyle.media.sheet import contact_sheet
-from vidstyle.media.stills import write_image
+from vidstyle.media.images import write_image
 
 HERE = Path(__file__).resolve().parent
 CLIP = HERE / "clip.mp4"

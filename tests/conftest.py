@@ -81,7 +81,7 @@ def content_image() -> np.ndarray:
 @pytest.fixture
 def style_image_path(tmp_path) -> Path:
     from vidstyle.core.textures import render_mosaic
-    from vidstyle.media.stills import write_image
+    from vidstyle.media.images import write_image
 
     path = tmp_path / "style.png"
     write_image(path, cv2.resize(render_mosaic(), (96, 96), interpolation=cv2.INTER_AREA))
@@ -90,7 +90,7 @@ def style_image_path(tmp_path) -> Path:
 
 @pytest.fixture
 def content_path(tmp_path, content_image) -> Path:
-    from vidstyle.media.stills import write_image
+    from vidstyle.media.images import write_image
 
     path = tmp_path / "content.png"
     write_image(path, content_image)

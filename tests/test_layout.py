@@ -7,8 +7,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vidstyle"
 # Lower ranks are lower layers; a module imports its own subpackage or strictly lower ranks.
-RANKS = {"assets": 0, "config": 0, "media": 1, "core": 2, "motion": 2, "regions": 3, "stills": 4, "video": 4, "batch": 5, "cli": 6,
-         "__init__": 7, "__main__": 7}
+RANKS = {"assets": 0, "config": 0, "media": 1, "core": 2, "motion": 2, "regions": 3, "paint": 4, "image": 5, "video": 5,
+         "batch": 6, "cli": 7, "studio": 7, "__init__": 8, "__main__": 8}
 
 
 def module_name(root: Path, path: Path) -> str:

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vidstyle.cli import app
-from vidstyle.media.stills import write_image
+from vidstyle.media.images import write_image
 
 from .conftest import plain, textured, translating_clip
 
@@ -83,7 +83,7 @@ CASES = [
     Case("zero weights", ["image", "{d}/photo.png", "-s", "swirl:0,mosaic:0", "-o", "{d}/out.png"], 1,
          "expected at least one weight > 0"),
     Case("absurd size", ["image", "{d}/photo.png", "-s", "swirl", "--size", "100000", "-o", "{d}/out.png"], 1,
-         "--size: expected 0 or a value >= 16"),
+         "--size: expected a value >= 16 and <= 16384"),
     Case("size beyond memory", ["image", "{d}/photo.png", "-s", "swirl", "--size", "12000", "-o", "{d}/out.png"], 1,
          "needs about"),
     Case("size below the network", ["image", "{d}/photo.png", "-s", "swirl", "--size", "20", "-o", "{d}/out.png"], 1,
@@ -109,13 +109,13 @@ CASES = [
     Case("empty mask", ["image", "{d}/photo.png", "-s", "swirl", "--mask", "{d}/empty_mask.png", "-o", "{d}/out.png"],
          1, "is empty"),
     Case("bad rectangle", ["image", "{d}/photo.png", "-s", "swirl", "--grabcut", "1,2,3", "-o", "{d}/out.png"], 1,
-         "expected --grabcut x,y,w,h"),
+         "--grabcut: expected x,y,w,h"),
     Case("two mask sources", ["image", "{d}/photo.png", "-s", "swirl", "--mask", "{d}/mask.png", "--grabcut",
-                              "1,2,3,4", "-o", "{d}/out.png"], 1, "expected one of --mask, --grabcut, --segment"),
+                              "1,2,3,4", "-o", "{d}/out.png"], 1, "--mask: expected one of --mask, --grabcut or --segment"),
     Case("classes alone", ["image", "{d}/photo.png", "-s", "swirl", "--classes", "sky", "-o", "{d}/out.png"], 1,
          "expected --classes together with --segment"),
     Case("region without a mask", ["image", "{d}/photo.png", "--region", "swirl", "-o", "{d}/out.png"], 1,
-         "expected --region MASK=SPEC"),
+         "--region: expected MASK=SPEC"),
     Case("background alone", ["image", "{d}/photo.png", "-s", "swirl", "--background-style", "mosaic", "-o",
                               "{d}/out.png"], 1, "expected --background-style together with a mask"),
     # video
@@ -174,7 +174,7 @@ CASES = [
          "matches no file", "styled"),
     Case("batch out is a file", ["batch", "{d}/clip.mp4", "--out", "{d}/blocker", "-s", "swirl"], 1,
          "is a file: expected a folder", "none"),
-    Case("batch without styles", ["batch", "{d}/clip.mp4", "--out", "{d}/styled"], 1, "expected styles", "styled"),
+    Case("batch without styles", ["batch", "{d}/clip.mp4", "--out", "{d}/styled"], 1, "--styles: expected --styles or at least one --region", "styled"),
     Case("jobs file missing", ["batch", "{d}/clip.mp4", "--out", "{d}/styled", "-s", "swirl", "--jobs",
                                "{d}/jobs.toml"], 1, "jobs file '{d}/jobs.toml' does not exist", "styled"),
     Case("jobs key near miss", ["batch", "{d}/clip.mp4", "--out", "{d}/styled", "--jobs", "{d}/jobs_typo.toml"], 1,
@@ -207,7 +207,8 @@ def test_bad_input_gets_one_clean_line(case, inputs, tiny_weights):
     assert result.exit_code == case.code, text
     assert len(lines) == 1 and lines[0].startswith("error: "), text
     assert case.message.replace("{d}", str(inputs)) in lines[0], text
-    assert "Traceback" not in text and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in text
+    assert result.exception is None or isinstance(result.exception, SystemExit)
     assert digest(inputs) == before, "an input changed"
     if case.output != "none":
         target = inputs / case.output
@@ -223,7 +224,7 @@ def test_awkward_but_valid_names_work_and_are_shown_as_typed(inputs, tmp_path, t
     shutil.copy(inputs / "photo.png", style)
     out = tmp_path / "100%_done [final].mp4"
     result = CliRunner().invoke(app, ["video", str(clip), "-s", f"{style}:0.5,swirl:0.5", "-o", str(out),
-                                      "--first-iterations", "2", "-i", "1", "--weights", tiny_weights, "--device",
+                                      "--first-iterations", "2", "--iterations", "1", "--weights", tiny_weights, "--device",
                                       "cpu"])
     assert result.exit_code == 0, plain(result.output)
     assert f"wrote {out} (2 frames" in plain(result.output)

@@ -5,6 +5,8 @@ The public API is loaded lazily, so ``import vidstyle.media`` (no torch) stays l
     import vidstyle
     vidstyle.stylize_image("photo.jpg", "vangogh")          # uint8 (H, W, 3) RGB
     vidstyle.stylize_video("in.mp4", "out.mp4", "vangogh:0.6,picasso:0.4")
+    job = vidstyle.Job.from_values({"input": "in.mp4", "output": "out.mp4", "styles": "vangogh", "max_size": 384})
+    vidstyle.run_job(job)                                   # the same work as job.command_line()
 """
 
 from __future__ import annotations
@@ -12,20 +14,24 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .config import FeatureConfig, LossConfig, MaskConfig, OptimConfig, RunConfig, StyleConfig, TemporalConfig, VideoConfig
+from .config import (FeatureConfig, ImageConfig, LossConfig, MaskConfig, OptimConfig, RunConfig, SettingError,
+                     StyleConfig, TemporalConfig, VideoConfig)
 
 _LAZY = {
-    "stylize_image": "vidstyle.stills.pipeline",
+    "stylize_image": "vidstyle.image.pipeline",
     "stylize_video": "vidstyle.video.pipeline",
     "warping_error": "vidstyle.video.metrics",
     "MaskSource": "vidstyle.regions.sources",
+    "Job": "vidstyle.batch.job",
+    "Region": "vidstyle.batch.job",
+    "run_job": "vidstyle.batch.execute",
 }
 
 __all__ = [
-    "FeatureConfig", "LossConfig", "MaskConfig", "OptimConfig", "RunConfig", "StyleConfig", "TemporalConfig",
-    "VideoConfig", *_LAZY,
+    "FeatureConfig", "ImageConfig", "LossConfig", "MaskConfig", "OptimConfig", "RunConfig", "SettingError",
+    "StyleConfig", "TemporalConfig", "VideoConfig", *_LAZY,
 ]
-__version__ = "0.2.0"
+__version__ = "0.3.0"  # the one version number: pyproject.toml reads it from here
 
 
 def __getattr__(name: str) -> Any:

@@ -16,7 +16,7 @@ import json
 import math
 import re
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,6 +42,23 @@ ALL = frozenset({IMAGE, VIDEO})
 LAYER_PATTERN = re.compile(r"(?:conv|relu)[1-5]_[1-4]|pool[1-5]")
 
 
+class SettingError(ValueError):
+    r"""A value given for one setting or input is wrong. ``key`` names it as jobs.toml does (a front end
+    shows its own word: the flag in the CLI, the label in the studio). Other settings the message
+    mentions are written as ``\`key\```, so front ends can name those their way too."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key, self.message = key, message
+        super().__init__(f"{key}: {message}")
+
+    def worded(self, word: Callable[[str], str]) -> str:
+        """The error in a front end's words: ``word(key)`` for this setting and each one it mentions."""
+        return f"{word(self.key)}: {MENTION.sub(lambda m: word(m.group(1)), self.message)}"
+
+
+MENTION = re.compile(r"`([a-z][a-z0-9_]*)`")
+
+
 @dataclass(frozen=True)
 class Setting:
     """How one config field is described, checked and offered.
@@ -64,6 +81,7 @@ class Setting:
     zero_is_none: bool = False
     layers: bool = False  # text items must be VGG19 layer names
     commands: frozenset[str] = ALL
+    key: str | None = None  # the setting's key when its option's name is taken by another command's setting
 
     def flag_for(self, name: str, command: str) -> str:
         """The CLI option of field ``name`` in ``command`` (``image``, ``video``, ``mask``)."""
@@ -72,8 +90,12 @@ class Setting:
         return self.flag or "--" + name.replace("_", "-")
 
     def key_for(self, name: str) -> str:
-        """The jobs.toml key: the video option's name with underscores."""
-        return self.flag_for(name, VIDEO).lstrip("-").replace("-", "_")
+        """The setting's key (jobs.toml, errors): the video option's name with underscores, the image
+        option's for image-only settings."""
+        if self.key:
+            return self.key
+        command = VIDEO if VIDEO in self.commands or MASK in self.commands else IMAGE
+        return self.flag_for(name, command).lstrip("-").replace("-", "_")
 
     def from_user(self, value: Any, kind: Any) -> Any:
         """A value as typed (CLI text, TOML value) -> the field's value, checked.
@@ -185,7 +207,7 @@ def _validate(instance: Any) -> None:
         try:
             spec.check(getattr(instance, item.name), hints[item.name])
         except ValueError as exc:
-            raise ValueError(f"{type(instance).__name__}.{item.name}: {exc}") from None
+            raise SettingError(spec.key_for(item.name), str(exc)) from None
 
 
 class _Validated:
@@ -232,7 +254,7 @@ class OptimConfig(_Validated):
     # Stop early once the loss improves by less than this fraction per
     # iteration (averaged over a window); 0 disables early stopping.
     tolerance: float = setting(0.0, "Stop when the loss improves by less than this fraction per iteration (0: never).",
-                               low=0, high=1, commands={IMAGE})
+                               low=0, high=1, commands={IMAGE}, key="image_tolerance")
     # Coarse-to-fine for cold starts: this many resolutions, each half the next; the coarsest
     # runs the full budget, every finer one fine_iterations. 3 levels with 75 at the finer ones
     # reach within ~5% of the loss of 2 levels with 150 in about a third of the time (BENCHMARKS.md, cold
@@ -258,12 +280,12 @@ class TemporalConfig(_Validated):
                             flag="--no-temporal", negate=True, commands={VIDEO})
     # Weight of the short-term temporal term, on the same dimensionless scale
     # as the content term (see losses.temporal_loss).
-    temporal_weight: float = setting(200.0, "Weight of the temporal term (same scale as --content-weight).",
+    temporal_weight: float = setting(200.0, "Weight of the temporal term (same scale as `content_weight`).",
                                      low=0, high=WEIGHT_CAP, commands={VIDEO})
     long_term: tuple[int, ...] = setting((1,), "Frame offsets of temporal terms, e.g. 1,10,20 (Ruder's long-term "
                                          "consistency).", low=1, high=1000, commands={VIDEO})
-    iterations: int = setting(100, "Budget of each later (warm-started) frame (at half size with --later-scales 2).",
-                              low=1, high=100000, short="-i", flag="--iterations", commands={VIDEO})
+    iterations: int = setting(100, "Budget of each later (warm-started) frame (at half size with `later_scales` 2).",
+                              low=1, high=100000, flag="--iterations", commands={VIDEO})
     # Later frames coarse-to-fine: the warped previous frame is refined at half size, where an
     # iteration costs a quarter, then at full size for at most fine_iterations (BENCHMARKS.md, clip).
     scales: int = setting(2, "Coarse-to-fine levels for later frames (1: full size only).", low=1, high=3,
@@ -306,7 +328,7 @@ class RunConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     style: StyleConfig = field(default_factory=StyleConfig)
     temporal: TemporalConfig = field(default_factory=TemporalConfig)
-    # "auto" is resolved per device at the edge (core.runtime.resolve_precision),
+    # "auto" is resolved per device at the edge (core.device.resolve_precision),
     # from the measurements in BENCHMARKS.md.
     precision: Precision = setting("auto", "Network precision; auto = bf16 where it measured faster (CUDA with "
                                    "native bf16, CPUs with AVX-512 BF16/AMX). Grams and losses stay fp32.")
@@ -336,6 +358,14 @@ class VideoConfig(_Validated):
     crf: int = setting(18, "H.264 quality: constant rate factor (0 lossless ... 51 worst; 18 looks lossless).",
                        low=0, high=51, commands={VIDEO})
     preset: Preset = setting("medium", "H.264 encoder speed/size trade-off.", commands={VIDEO})
+
+
+@dataclass(frozen=True)
+class ImageConfig(_Validated):
+    """A still's output."""
+
+    size: int | None = setting(DEFAULT_SIZE, "Long side of the result in px (0 keeps the content's size).", low=16,
+                               high=MAX_SIDE, zero_is_none=True, commands={IMAGE})
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ runner = CliRunner()
 
 
 def fast(weights: str) -> list[str]:
-    return ["--first-iterations", "2", "-i", "1", "--max-size", "32", "--device", "cpu", "--weights", weights]
+    return ["--first-iterations", "2", "--iterations", "1", "--max-size", "32", "--device", "cpu", "--weights", weights]
 
 
 def count(path) -> int:
@@ -60,10 +60,9 @@ def test_jobs_file_overrides_and_errors(clips, tmp_path):
     jobs.write_text('[defaults]\nstyles = "swirl"\n[clips."c1.mp4"]\nstyles = "mosaic"\nmax_size = 40\nend = "2f"\n'
                     'crf = 23\npreset = "fast"\nno_temporal = true\n')
     defaults, per_clip = load_jobs(jobs, inputs)
-    assert defaults == {("styles",): "swirl"}
-    assert per_clip[inputs[1]] == {("styles",): "mosaic", ("video", "max_size"): 40, ("end",): "2f",
-                                   ("video", "crf"): 23, ("video", "preset"): "fast",
-                                   ("config", "temporal", "enabled"): False}
+    assert defaults == {"styles": "swirl"}
+    assert per_clip[inputs[1]] == {"styles": "mosaic", "max_size": 40, "end": "2f", "crf": 23, "preset": "fast",
+                                   "no_temporal": True}
     bad = {
         '[clips."c1.mp4"]\nstlyes = "x"\n': "[clips.'c1.mp4']: unknown key 'stlyes' (did you mean 'styles'?)",
         '[clips."c1.mp4"]\nmax_size = "big"\n': "key 'max_size': expected an integer",
@@ -90,7 +89,7 @@ def test_jobs_file_errors_stop_before_any_work(clips, tmp_path, tiny_weights):
     result = runner.invoke(app, ["batch", str(clips / "c0.mp4"), str(clips / "c1.mp4"), "--out", str(out), "-s",
                                  "swirl", "--jobs", str(jobs), *fast(tiny_weights)])
     assert result.exit_code == 1
-    assert "clip 'c1.mp4': styles: unknown style 'nosuchstyle'" in plain(result.output)
+    assert "clip 'c1.mp4': --styles: unknown style 'nosuchstyle'" in plain(result.output)
     assert not out.exists() or not list(out.glob("*.mp4"))
 
 

@@ -2,17 +2,24 @@
 
 import shutil
 import tempfile
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from vidstyle.batch.engines import LocalEngine, RayEngine
-from vidstyle.batch.jobs import collect_inputs, jobs_for
-from vidstyle.config import MaskConfig, VideoConfig
+from vidstyle.batch.job import Job
+from vidstyle.batch.jobs import Task, collect_inputs, output_names
+from vidstyle.config import VideoConfig
 from vidstyle.media.decode import iter_frames
 
 from .test_batch import clips  # noqa: F401  (fixture)
+
+
+def tasks(inputs, out_dir, config, threads):
+    names = output_names(inputs, out_dir)
+    return [Task(Job(p, names[p], "mosaic", run=config, video=VideoConfig(max_size=32)), "cpu", threads, str(p))
+            for p in inputs]
 
 
 @pytest.mark.slow
@@ -23,18 +30,16 @@ def test_ray_engine_matches_the_local_engine(clips, tmp_path, monkeypatch, tiny)
     monkeypatch.setenv("RAY_TMPDIR", ray_tmp)
     inputs = collect_inputs([str(clips / "c0.mp4"), str(clips / "c1.mp4"), str(clips / "notavideo.mp4")])
     config = replace(tiny, optim=replace(tiny.optim, iterations=6), temporal=replace(tiny.temporal, iterations=4))
-    base = {"styles": "mosaic", "config": asdict(config), "video": asdict(VideoConfig(max_size=32)),
-            "masks": asdict(MaskConfig()), "device": "cpu", "threads": 1}
-    local = LocalEngine().run(jobs_for(inputs, tmp_path / "local", base, {}), lambda r: None)
+    local = LocalEngine().run(tasks(inputs, tmp_path / "local", config, 1), lambda r: None)
     ray.init(num_cpus=2, num_gpus=1, object_store_memory=80 * 1024 * 1024, include_dashboard=False,
              log_to_driver=False, _temp_dir=ray_tmp)
     try:  # the task pins torch to its one reserved CPU, as the local job pins its own thread
         remote = RayEngine(cpus_per_job=1, gpus_per_job=0.5, retries=1).run(
-            jobs_for(inputs, tmp_path / "ray-out", {**base, "threads": None}, {}), lambda r: None)
+            tasks(inputs, tmp_path / "ray-out", config, None), lambda r: None)
     finally:
         ray.shutdown()
         shutil.rmtree(ray_tmp, ignore_errors=True)
-    assert [r["status"] for r in remote] == [r["status"] for r in local] == ["done", "done", "failed"]
+    assert [r.status for r in remote] == [r.status for r in local] == ["done", "done", "failed"]
     for name in ("c0.mp4", "c1.mp4"):
         frames_local = list(iter_frames(tmp_path / "local" / name))
         frames_ray = list(iter_frames(tmp_path / "ray-out" / name))
@@ -45,15 +50,13 @@ def test_ray_engine_matches_the_local_engine(clips, tmp_path, monkeypatch, tiny)
 @pytest.mark.slow
 def test_local_jobs_side_by_side_match_one_after_another(clips, tmp_path, tiny):  # noqa: F811
     inputs = collect_inputs([str(clips / "c0.mp4"), str(clips / "c1.mp4"), str(clips / "notavideo.mp4")])
-    base = {"styles": "mosaic", "config": asdict(tiny), "video": asdict(VideoConfig(max_size=32)),
-            "masks": asdict(MaskConfig()), "device": "cpu"}
-    from vidstyle.core.runtime import available_cpus
+    from vidstyle.core.device import available_cpus
 
     share = max(1, available_cpus() // 2)  # what each of two side-by-side workers gets
-    one = LocalEngine().run(jobs_for(inputs, tmp_path / "one", {**base, "threads": share}, {}), lambda r: None)
+    one = LocalEngine().run(tasks(inputs, tmp_path / "one", tiny, share), lambda r: None)
     done = []
-    two = LocalEngine(parallel=2).run(jobs_for(inputs, tmp_path / "two", {**base, "threads": None}, {}), done.append)
-    assert [r["status"] for r in two] == [r["status"] for r in one] == ["done", "done", "failed"] and len(done) == 3
+    two = LocalEngine(parallel=2).run(tasks(inputs, tmp_path / "two", tiny, None), done.append)
+    assert [r.status for r in two] == [r.status for r in one] == ["done", "done", "failed"] and len(done) == 3
     for name in ("c0.mp4", "c1.mp4"):  # each worker pinned to its share of the cores, as the sequential jobs were
         a, b = list(iter_frames(tmp_path / "one" / name)), list(iter_frames(tmp_path / "two" / name))
         assert len(a) == len(b) == 3 and all(np.array_equal(x, y) for x, y in zip(a, b))

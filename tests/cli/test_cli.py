@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from vidstyle.cli import app
 from vidstyle.media.decode import iter_frames
-from vidstyle.media.stills import read_image, write_image
+from vidstyle.media.images import read_image, write_image
 
 from ..conftest import plain, translating_clip
 
@@ -31,7 +31,7 @@ def test_image_writes_output_and_steps(tmp_path, content_path, style_image_path,
         (["--styles", "swirl", "--weights", "/nope.pth"], "expected 'embedded', 'torchvision' or a weights file"),
         (["--styles", "swirl", "--init", "/nope.png"], "does not exist"),
         (["--styles", "swirl", "--size", "20"], "expected an image of at least 16x16 px for layer relu5_1, got 20x15"),
-        (["--styles", "swirl", "--size", "100000"], "--size: expected 0 or a value >= 16"),
+        (["--styles", "swirl", "--size", "100000"], "--size: expected a value >= 16 and <= 16384"),
         (["--styles", "swirl", "--size", "9000"], "needs about"),
         (["--styles", "swirl", "--style-weight", "inf"], "--style-weight: expected a finite number"),
         (["--styles", "swirl", "--device", "gpu"], "unknown device 'gpu'"),
@@ -81,7 +81,7 @@ def fake_stylize(seen: dict):
 
 def test_options_reach_the_config(monkeypatch, tmp_path, content_path):
     seen = {}
-    monkeypatch.setattr("vidstyle.stills.pipeline.stylize_plan", fake_stylize(seen))
+    monkeypatch.setattr("vidstyle.image.pipeline.stylize_plan", fake_stylize(seen))
     result = runner.invoke(app, ["image", str(content_path), "-s", "swirl:2,mosaic:1", "-o", str(tmp_path / "o.png"),
                                  "--size", "100", "--style-weight", "3.5", "--tv-weight", "0", "--optimizer", "adam",
                                  "--pooling", "avg", "--preserve-colors", "--style-scale", "0.5", "-i", "7",
@@ -97,7 +97,7 @@ def test_options_reach_the_config(monkeypatch, tmp_path, content_path):
 
 def test_mask_options_reach_the_library(monkeypatch, tmp_path, content_path):
     seen = {}
-    monkeypatch.setattr("vidstyle.stills.pipeline.stylize_plan", fake_stylize(seen))
+    monkeypatch.setattr("vidstyle.image.pipeline.stylize_plan", fake_stylize(seen))
     left = np.zeros((48, 64), np.uint8)
     left[:, :32] = 255
     write_image(tmp_path / "left.png", left)
@@ -117,7 +117,7 @@ def test_mask_options_reach_the_library(monkeypatch, tmp_path, content_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--region", "nomask"], "expected --region MASK=SPEC"),
+        (["--region", "nomask"], "--region: expected MASK=SPEC"),
         ([], "expected --styles or at least one --region MASK=SPEC"),
         (["-s", "swirl", "--mask", "/nope.png"], "does not exist"),
     ],
@@ -135,7 +135,7 @@ def test_video_command_with_a_keyframe_mask_and_log(tmp_path, make_clip, tiny_we
     write_image(tmp_path / "m.png", mask)
     out, log = tmp_path / "out.mp4", tmp_path / "log.jsonl"
     result = runner.invoke(app, ["video", str(clip), "-s", "swirl", "-o", str(out), "--mask", str(tmp_path / "m.png"),
-                                 "--mask-keyframe", "0", "--first-iterations", "3", "-i", "2", "--log", str(log),
+                                 "--mask-keyframe", "0", "--first-iterations", "3", "--iterations", "2", "--log", str(log),
                                  "--device", "cpu", "--weights", tiny_weights])
     assert result.exit_code == 0, plain(result.output)
     assert sum(1 for _ in iter_frames(out)) == 3 and len(log.read_text().splitlines()) == 3
@@ -146,8 +146,8 @@ def test_video_command_with_a_keyframe_mask_and_log(tmp_path, make_clip, tiny_we
     "args, message",
     [
         (["-s", "swirl", "--mask", "/nope.png"], "mask '/nope.png' does not exist"),
-        (["-s", "swirl", "--grabcut", "1,2,3"], "expected --grabcut x,y,w,h"),
-        (["-s", "swirl", "--mask", "x.png", "--grabcut", "1,2,3,4"], "expected one of --mask, --grabcut, --segment"),
+        (["-s", "swirl", "--grabcut", "1,2,3"], "--grabcut: expected x,y,w,h"),
+        (["-s", "swirl", "--mask", "x.png", "--grabcut", "1,2,3,4"], "--mask: expected one of --mask, --grabcut or --segment"),
         (["-s", "swirl", "--long-term", "0,5"], "--long-term: expected a value >= 1 and <= 1000, got 0"),
         (["-s", "swirl", "--start", "abc"], "expected a position like 2.5, 2.5s or 75f"),
         (["--mask", "x.png"], "does not exist"),
@@ -185,7 +185,7 @@ def test_the_mission_command_runs(tmp_path, make_clip, tiny_weights):
     clip = make_clip(translating_clip(3, 48, 64), audio=True)
     out = tmp_path / "out.mp4"
     result = runner.invoke(app, ["video", str(clip), "--styles", "vangogh:0.6,picasso:0.4", "-o", str(out),
-                                 "--first-iterations", "3", "-i", "2", "--weights", tiny_weights, "--device", "cpu"])
+                                 "--first-iterations", "3", "--iterations", "2", "--weights", tiny_weights, "--device", "cpu"])
     assert result.exit_code == 0, plain(result.output)
     assert sum(1 for _ in iter_frames(out)) == 3
 

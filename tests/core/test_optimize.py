@@ -54,7 +54,7 @@ def test_bad_optimizer_and_budget():
 
 def test_initial_images(tmp_path):
     from vidstyle.core.optimize import initial_image
-    from vidstyle.media.stills import write_image
+    from vidstyle.media.images import write_image
 
     content = torch.rand(1, 3, 6, 8)
     assert torch.equal(initial_image("content", content, 0), content)
@@ -94,4 +94,4 @@ def test_residual_levels_keep_the_detail_of_the_start():
     blurred = optimize_coarse_to_fine(start, nothing_to_do, scales=2, iterations=3, fine_iterations=2)
     assert torch.allclose(kept.image, start, atol=1e-5)  # only the coarse level's change is carried up
     assert (blurred.image - start).abs().mean() > 0.05  # a plain upsample loses the detail
-    assert [level["size"] for level in kept.levels] == [[32, 32], [64, 64]]
+    assert [level.size for level in kept.levels] == [(32, 32), (64, 64)]

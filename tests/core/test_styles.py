@@ -13,7 +13,7 @@ from vidstyle.core.weights import load_weights
 @pytest.fixture(scope="module")
 def two_styles(tmp_path_factory):
     from vidstyle.core.textures import render_mosaic, render_swirl
-    from vidstyle.media.stills import write_image
+    from vidstyle.media.images import write_image
 
     folder = tmp_path_factory.mktemp("styles")
     a, b = folder / "a.png", folder / "b.png"
@@ -74,7 +74,7 @@ def test_library_order_env_path_then_user_then_builtin(tmp_path, monkeypatch, tw
 def test_add_refuses_to_overwrite_without_force(two_styles):
     a, b = two_styles
     S.add_style("mine", a)
-    with pytest.raises(FileExistsError, match="use --force"):
+    with pytest.raises(ValueError, match="use `force` to replace it"):
         S.add_style("mine", b)
     target = S.add_style("mine", b, force=True)
     assert target.read_bytes() == b.read_bytes()
@@ -90,7 +90,7 @@ def test_add_refuses_an_undecodable_image(tmp_path):
 
 def _image(path):
     from vidstyle.core.tensors import to_tensor
-    from vidstyle.media.stills import read_image
+    from vidstyle.media.images import read_image
 
     return to_tensor(read_image(path))
 

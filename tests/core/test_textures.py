@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vidstyle.core import textures
-from vidstyle.media.stills import read_image
+from vidstyle.media.images import read_image
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "styles"
 

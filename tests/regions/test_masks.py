@@ -12,7 +12,7 @@ from vidstyle.core.styles import parse_style_spec
 from vidstyle.core.targets import mixed_gram_targets
 from vidstyle.core.tensors import to_tensor
 from vidstyle.core.weights import load_embedded, load_weights
-from vidstyle.media.stills import read_image, write_image
+from vidstyle.media.images import read_image, write_image
 from vidstyle.regions.masks import check_coverage, fit_mask, layer_guides, layer_size, shape_mask
 
 from ..conftest import textured

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from vidstyle.cli import app
 from vidstyle.media.decode import read_frames
-from vidstyle.media.stills import read_image
+from vidstyle.media.images import read_image
 from vidstyle.regions.person import PersonSegmenter
 from vidstyle.video.checkpoint import work_dir_for
 
@@ -45,7 +45,7 @@ def test_inverted_person_mask_keeps_the_person_untouched(tmp_path, tiny_weights)
     out = tmp_path / "background.mp4"
     result = CliRunner().invoke(app, ["video", str(clip), "-o", str(out), "-s", "vangogh", "--segment", "person",
                                       "--invert-mask", "--end", "8f", "--max-size", "160", "--first-iterations", "8",
-                                      "-i", "4", "--keep-frames", "--weights", tiny_weights, "--device", "cpu"])
+                                      "--iterations", "4", "--keep-frames", "--weights", tiny_weights, "--device", "cpu"])
     assert result.exit_code == 0, plain(result.output)
     work = work_dir_for(out)
     from vidstyle.media.sizes import resize

@@ -4,7 +4,7 @@ import pytest
 
 from vidstyle.config import MaskConfig, VideoConfig
 from vidstyle.media.decode import iter_frames
-from vidstyle.media.stills import read_image, write_image
+from vidstyle.media.images import read_image, write_image
 from vidstyle.regions.sources import MaskSource, clip_masks
 from vidstyle.regions.track import grabcut, hysteresis
 from vidstyle.video.checkpoint import work_dir_for
@@ -74,7 +74,7 @@ def test_empty_track_and_grabcut_errors(tmp_path):
     write_image(tmp_path / "empty.png", np.zeros((H, W), np.uint8))
     with pytest.raises(ValueError, match="is empty"):
         list(clip_masks(MaskSource(path=tmp_path / "empty.png"), lambda: iter(frames), H, W))
-    with pytest.raises(ValueError, match="expected --grabcut x,y,w,h inside"):
+    with pytest.raises(ValueError, match="grabcut: expected x,y,w,h inside"):
         grabcut(frames[0], (90, 0, 20, 20))
 
 

@@ -38,7 +38,7 @@ def test_a_signal_stops_the_run_and_its_threads_cleanly(make_clip, tmp_path, tin
     out = tmp_path / "out.mp4"
     log = work_dir_for(out) / "log.jsonl"
     # Long-term offsets keep the prefetch thread computing flows while the main thread optimises.
-    args = command(clip, out, tiny_weights, "--long-term", "1,2,3,4", "--first-iterations", "30", "-i", "30",
+    args = command(clip, out, tiny_weights, "--long-term", "1,2,3,4", "--first-iterations", "30", "--iterations", "30",
                    "--tolerance", "0")
     process = subprocess.Popen(args, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: log.exists() and len(log.read_text().splitlines()) >= 2)

@@ -57,7 +57,7 @@ def test_a_flash_shows_as_a_spike_in_the_per_frame_figures(moving, make_clip, tm
     from vidstyle.video.metrics import plot_per_frame
 
     plot_per_frame(result, tmp_path / "plot.png", [{"frame": i, "terms": {"style": 0.1}} for i in range(6)])
-    from vidstyle.media.stills import read_image
+    from vidstyle.media.images import read_image
 
     assert read_image(tmp_path / "plot.png").shape[0] > 200
 

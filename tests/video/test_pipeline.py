@@ -14,7 +14,7 @@ import pytest
 from vidstyle.config import RunConfig, TemporalConfig, VideoConfig
 from vidstyle.media.decode import Position, iter_frames, parse_position
 from vidstyle.media.probe import probe
-from vidstyle.media.stills import read_image
+from vidstyle.media.images import read_image
 from vidstyle.video.checkpoint import work_dir_for
 from vidstyle.video.metrics import warping_error
 from vidstyle.video.pipeline import stylize_video
@@ -56,7 +56,7 @@ def test_frame_range(make_clip, tmp_path, tiny):
                            video=VideoConfig(max_size=32), device="cpu")
     assert result.frames == 4 and count(tmp_path / "out.mp4") == 4
     frames = list(iter_frames(clip))
-    assert result.log[0]["pts"] > 0  # the range starts at frame 2's own timestamp
+    assert result.log[0].pts > 0  # the range starts at frame 2's own timestamp
     assert len(frames) == 8
 
 
@@ -90,7 +90,7 @@ def test_changed_settings_are_refused_unless_restart(make_clip, tmp_path, tiny):
     keep = VideoConfig(max_size=32, keep_frames=True)
     stylize_video(clip, out, "mosaic", config=tiny, video=keep, device="cpu")
     changed = replace(tiny, temporal=replace(tiny.temporal, temporal_weight=5.0))
-    with pytest.raises(ValueError, match="different settings.*--restart"):
+    with pytest.raises(ValueError, match="different settings.*`restart`"):
         stylize_video(clip, out, "mosaic", config=changed, video=keep, device="cpu")
     result = stylize_video(clip, out, "mosaic", config=changed, video=keep, restart=True, device="cpu")
     assert result.resumed_frames == 0
@@ -111,7 +111,7 @@ def test_a_work_folder_without_finished_frames_never_blocks(make_clip, tmp_path,
 
 def _video_command(clip: Path, out: Path, weights: str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "vidstyle", "video", str(clip), "-s", "mosaic", "-o", str(out), "--max-size", "48",
-            "--first-iterations", "12", "-i", "12", "--tolerance", "0", "--keep-frames", "--device", "cpu",
+            "--first-iterations", "12", "--iterations", "12", "--tolerance", "0", "--keep-frames", "--device", "cpu",
             "--weights", weights, "--threads", "1", *extra]
 
 
@@ -120,7 +120,7 @@ def test_a_killed_run_resumes_to_the_same_video(make_clip, tmp_path, tiny_weight
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = tmp_path / "out.mp4"
     log = work_dir_for(out) / "log.jsonl"
-    process = subprocess.Popen(_video_command(clip, out, tiny_weights, "--first-iterations", "60", "-i", "60"),
+    process = subprocess.Popen(_video_command(clip, out, tiny_weights, "--first-iterations", "60", "--iterations", "60"),
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 3):
@@ -131,7 +131,7 @@ def test_a_killed_run_resumes_to_the_same_video(make_clip, tmp_path, tiny_weight
     assert 3 <= done < 8, "the run should have been killed midway"
     stamps = {p.name: p.stat().st_mtime_ns for p in (work_dir_for(out) / "frames").glob("*.png")}
 
-    finished = subprocess.run(_video_command(clip, out, tiny_weights, "--first-iterations", "60", "-i", "60"),
+    finished = subprocess.run(_video_command(clip, out, tiny_weights, "--first-iterations", "60", "--iterations", "60"),
                               env=env, capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     assert f"{done} resumed" in finished.stdout or f"{len(stamps)} resumed" in finished.stdout
@@ -141,7 +141,7 @@ def test_a_killed_run_resumes_to_the_same_video(make_clip, tmp_path, tiny_weight
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert [e["frame"] for e in entries] == list(range(8))
     uninterrupted = tmp_path / "uninterrupted.mp4"
-    subprocess.run(_video_command(clip, uninterrupted, tiny_weights, "--first-iterations", "60", "-i", "60"),
+    subprocess.run(_video_command(clip, uninterrupted, tiny_weights, "--first-iterations", "60", "--iterations", "60"),
                    check=True, env=env, capture_output=True)
     for i in range(8):
         a = read_image(work_dir_for(uninterrupted) / "frames" / f"{i:06d}.png")
@@ -174,7 +174,7 @@ def test_bad_inputs(tmp_path, make_clip, tiny):
         stylize_video(clip, tmp_path / "o.avi", "mosaic", config=tiny, device="cpu")
     with pytest.raises(ValueError, match="refusing to overwrite the input"):
         stylize_video(clip, clip, "mosaic", config=tiny, device="cpu")
-    with pytest.raises(ValueError, match="expected --start before --end"):
+    with pytest.raises(ValueError, match="start: expected `start` before `end`"):
         stylize_video(clip, tmp_path / "o.mp4", "mosaic", config=tiny, start="5f", end="2f", device="cpu")
     with pytest.raises(ValueError, match="got none that decode"):
         stylize_video(clip, tmp_path / "o.mp4", "mosaic", config=tiny, start="5f", device="cpu")

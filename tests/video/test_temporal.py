@@ -67,7 +67,7 @@ def test_leaving_prefetch_early_stops_and_joins_its_thread():
 
 def test_the_stop_rule_waits_for_style():
     from vidstyle.config import RunConfig
-    from vidstyle.video.frames import stop_rule
+    from vidstyle.video.temporal import stop_rule
 
     may_stop = stop_rule(0.1, RunConfig())
     assert may_stop({"style": 0.12})  # within 1.25 x the shot's median

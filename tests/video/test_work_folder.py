@@ -14,7 +14,7 @@ import pytest
 
 from vidstyle.config import VideoConfig
 from vidstyle.media.decode import iter_frames
-from vidstyle.media.stills import read_image, write_image
+from vidstyle.media.images import read_image, write_image
 from vidstyle.video import checkpoint as checkpoint_module
 from vidstyle.video import pipeline as pipeline_module
 from vidstyle.video.checkpoint import BusyError, Checkpoint, DiskFullError, work_dir_for
@@ -46,7 +46,7 @@ def test_a_second_run_on_the_same_output_is_refused_at_once(clip, tmp_path, tiny
     out = tmp_path / "same.mp4"
     command = [sys.executable, "-m", "vidstyle", "video", str(clip), "-s", "mosaic", "-o", str(out), "--device", "cpu",
                "--weights", tiny_weights, "--max-size", "0", "--no-audio", "--keep-frames", "--precision", "fp32",
-               "--first-iterations", "600", "--fine-iterations", "2", "-i", "3", "--later-fine-iterations", "2",
+               "--first-iterations", "600", "--fine-iterations", "2", "--iterations", "3", "--later-fine-iterations", "2",
                "--tolerance", "0", "--threads", "1"]  # a long first frame: the second run comes meanwhile
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -172,7 +172,7 @@ def test_a_full_disk_during_the_encode_loses_nothing(clip, tmp_path, tiny, refer
 
     args = ["video", str(clip), "-s", "mosaic", "-o", str(out), "--device", "cpu", "--weights",
             tiny.features.weights, "--max-size", "0", "--no-audio", "--keep-frames", "--precision", "fp32",
-            "--first-iterations", "4", "--fine-iterations", "2", "-i", "3", "--later-fine-iterations", "2",
+            "--first-iterations", "4", "--fine-iterations", "2", "--iterations", "3", "--later-fine-iterations", "2",
             "--tolerance", "0"]
     with monkeypatch.context() as patch:
         patch.setattr(pipeline_module, "encode_stylized", full)

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Protocol
 
-from .jobs import Job, JobResult, TransientError, run_clip
+from ..config import SettingError
+from .jobs import ClipResult, Task, TransientError, run_task
 
-OnDone = Callable[[dict], None]
+OnDone = Callable[[ClipResult], None]
 
 
 class Engine(Protocol):
-    def run(self, jobs: Sequence[Job], on_done: OnDone) -> list[dict]:
-        """Run every job; call ``on_done(result)`` as each finishes; return results in job order."""
+    def run(self, tasks: Sequence[Task], on_done: OnDone) -> list[ClipResult]:
+        """Run every task; call ``on_done(result)`` as each finishes; return results in task order."""
         ...
 
 
@@ -30,45 +31,45 @@ class LocalEngine:
     at once in worker processes, each pinned to its share of the cores (``threads``, unless a job sets
     its own), so they do not spin against each other (BENCHMARKS.md, threads)."""
 
-    def __init__(self, on_start: Callable[[Job], None] | None = None, on_frame: Callable | None = None,
+    def __init__(self, on_start: Callable[[Task], None] | None = None, on_frame: Callable | None = None,
                  parallel: int = 1) -> None:
         if parallel < 1:
-            raise ValueError(f"expected --parallel >= 1, got {parallel}")
+            raise SettingError("parallel", f"expected a value >= 1, got {parallel}")
         self.on_start, self.on_frame, self.parallel = on_start, on_frame, parallel
 
-    def run(self, jobs: Sequence[Job], on_done: OnDone) -> list[dict]:
-        if self.parallel > 1 and len(jobs) > 1:
-            return self._run_side_by_side(jobs, on_done)
+    def run(self, tasks: Sequence[Task], on_done: OnDone) -> list[ClipResult]:
+        if self.parallel > 1 and len(tasks) > 1:
+            return self._run_side_by_side(tasks, on_done)
         results = []
-        for job in jobs:
+        for task in tasks:
             if self.on_start:
-                self.on_start(job)
+                self.on_start(task)
             try:
-                result = run_clip(asdict(job), on_frame=self.on_frame)
+                result = run_task(task, on_frame=self.on_frame)
             except TransientError as exc:  # no other worker to retry on
-                result = asdict(JobResult.of(job, "failed", str(exc)))
+                result = ClipResult.of(task, "failed", str(exc))
             results.append(result)
             on_done(result)
         return results
 
-    def _run_side_by_side(self, jobs: Sequence[Job], on_done: OnDone) -> list[dict]:
+    def _run_side_by_side(self, tasks: Sequence[Task], on_done: OnDone) -> list[ClipResult]:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        from ..core.runtime import available_cpus
+        from ..core.device import available_cpus
 
         share = max(1, available_cpus() // self.parallel)
-        results: list[dict | None] = [None] * len(jobs)
+        results: list[ClipResult | None] = [None] * len(tasks)
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads inherited mid-flight
         with ProcessPoolExecutor(max_workers=self.parallel, mp_context=context) as pool:
-            futures = {pool.submit(run_clip, asdict(replace(job, threads=job.threads or share))): i
-                       for i, job in enumerate(jobs)}
+            futures = {pool.submit(run_task, replace(task, threads=task.threads or share)): i
+                       for i, task in enumerate(tasks)}
             for future in as_completed(futures):
                 index = futures[future]
                 try:
                     result = future.result()
-                except Exception as exc:  # a worker died (out of memory, a crash): that job fails alone
-                    result = asdict(JobResult.of(jobs[index], "failed", f"worker failed: {type(exc).__name__}"))
+                except Exception as exc:  # a worker died (out of memory, a crash): that task fails alone
+                    result = ClipResult.of(tasks[index], "failed", f"worker failed: {type(exc).__name__}")
                 results[index] = result
                 on_done(result)
         return [r for r in results if r is not None]
@@ -100,20 +101,21 @@ class RayEngine:
                     ray.init(address=self.address, log_to_driver=False)
             except ConnectionError as exc:
                 raise ValueError(
-                    f"no Ray cluster at {self.address!r} ({exc}); start one with `ray start --head` or use --address local"
+                    f"no Ray cluster at {self.address!r} ({exc}); start a head node with ray start, or use "
+                    "`address` local"
                 ) from None
         return ray
 
-    def run(self, jobs: Sequence[Job], on_done: OnDone) -> list[dict]:
+    def run(self, tasks: Sequence[Task], on_done: OnDone) -> list[ClipResult]:
         ray = self._ray()
-        task = ray.remote(
+        remote = ray.remote(
             num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job, max_retries=self.retries,
             retry_exceptions=[TransientError],
-        )(_remote_clip)
+        )(_remote_task)
         threads = max(1, int(self.cpus_per_job))
-        refs = {task.remote(asdict(replace(job, threads=job.threads or threads)), os.environ.get("VIDSTYLE_HOME")): i
-                for i, job in enumerate(jobs)}
-        results: list[dict | None] = [None] * len(jobs)
+        refs = {remote.remote(replace(task, threads=task.threads or threads), os.environ.get("VIDSTYLE_HOME")): i
+                for i, task in enumerate(tasks)}
+        results: list[ClipResult | None] = [None] * len(tasks)
         pending = list(refs)
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
@@ -122,17 +124,17 @@ class RayEngine:
                 result = ray.get(done[0])
             except Exception as exc:  # the task failed for good (retries exhausted, worker lost)
                 first_line = str(exc).splitlines()[0] if str(exc) else ""
-                result = asdict(JobResult.of(jobs[index], "failed", f"worker failed: {type(exc).__name__}: {first_line}"))
+                result = ClipResult.of(tasks[index], "failed", f"worker failed: {type(exc).__name__}: {first_line}")
             results[index] = result
             on_done(result)
         return [r for r in results if r is not None]
 
 
-def _remote_clip(job: dict, vidstyle_home: str | None) -> dict:
+def _remote_task(task: Task, vidstyle_home: str | None) -> ClipResult:
     """The Ray task: the worker reads the clip and writes the output itself."""
     if vidstyle_home:
         os.environ.setdefault("VIDSTYLE_HOME", vidstyle_home)
-    return run_clip(job)
+    return run_task(task)
 
 
 def make_engine(name: str, *, on_start: Callable | None = None, on_frame: Callable | None = None,

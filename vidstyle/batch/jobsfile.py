@@ -1,4 +1,4 @@
-"""``--jobs jobs.toml``: per-clip overrides for ``vidstyle batch``, validated before any work starts.
+"""``jobs.toml``: per-clip overrides for ``vidstyle batch``, validated before any work starts.
 
     [defaults]              # optional: applies to every clip
     styles = "vangogh"
@@ -9,120 +9,74 @@
     mask = "masks/intro.png"
     max_size = 384
 
-The keys are the video command's options with underscores: the settings
-(``max_size``, ``first_iterations``, ``crf``, ...) come from the config schema
-(``vidstyle.config``), so a new setting is a new key without code here; the
-inputs (``styles``, ``mask``, ``region``, ...) are listed in :data:`INPUT_KEYS`.
+The keys are the keys of :class:`~vidstyle.batch.job.Job` that a video offers (``keys_for("batch")``):
+every setting of the config schema, the mask-source fields and the job's own, so a new setting or mask
+field is a new key without code here. Paths are relative to the jobs file. Each value is checked by the
+same parser the CLI's option uses, before any clip is decoded; errors name the file, the table and the key.
 """
 
 from __future__ import annotations
 
-import copy
 import difflib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config import VIDEO, MaskConfig, RunConfig, VideoConfig, settings_of
-from ..media.decode import parse_position
-from ..regions.sources import parse_names, parse_rect, parse_region
+from ..config import MENTION, SettingError
+from ..regions.sources import FIELDS_BY_KEY, ORIGINS, parse_region
+from .job import Job, parse_value, keys_for
+from .jobs import Task, output_names
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-Overrides = dict[tuple[str, ...], Any]
-Parser = Callable[[Any, Path], Any]  # (value as written, the jobs file's folder) -> value for the job
+Values = dict[str, Any]
 
 
-def _text(value: Any, _: Path) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"expected a non-empty text, got {value!r}")
+def toml_words(exc: SettingError) -> str:
+    """A job error in jobs.toml's words: ``key 'mask_keyframe': ...``, other keys quoted."""
+    return f"key {exc.key!r}: {MENTION.sub(lambda m: repr(m.group(1)), exc.message)}"
+
+
+def absolute(key: str, value: Any, folder: Path) -> Any:
+    """``value`` with its paths made absolute against ``folder`` (mask-source paths and region masks)."""
+    if key in FIELDS_BY_KEY and FIELDS_BY_KEY[key].path and isinstance(value, str) and value.strip():
+        return os.fspath((folder / value).resolve())
+    if key == "region":
+        items = [value] if isinstance(value, str) else value
+        if isinstance(items, list) and all(isinstance(i, str) for i in items):
+            return [f"{os.fspath((folder / m).resolve())}={spec}" for m, spec in map(parse_region, items)]
     return value
 
 
-def _path(value: Any, folder: Path) -> str:
-    """A path relative to the jobs file."""
-    return os.fspath((folder / _text(value, folder)).resolve())
-
-
-def _keyframe(value: Any, _: Path) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"expected a frame index >= 0, got {value!r}")
-    return value
-
-
-def _position(value: Any, _: Path) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"expected seconds (2.5) or a frame like \"75f\", got {value!r}")
-    parse_position(str(value))
-    return str(value)
-
-
-def _regions(value: Any, folder: Path) -> list[list[str]]:
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not items:
-        raise ValueError(f"expected \"MASK=SPEC\" or a list of them, got {value!r}")
-    regions = []
-    for item in items:
-        mask, spec = parse_region(_text(item, folder))
-        regions.append([os.fspath((folder / mask).resolve()), spec])
-    return regions
-
-
-# The inputs a clip may override: key -> (parser, where it lands in a job).
-INPUT_KEYS: dict[str, tuple[Parser, tuple[str, ...]]] = {
-    "styles": (_text, ("styles",)),
-    "background_style": (_text, ("background_style",)),
-    "mask": (_path, ("mask", "path")),
-    "mask_keyframe": (_keyframe, ("mask", "keyframe")),
-    "grabcut": (lambda v, _: list(parse_rect(v)), ("mask", "grabcut")),
-    "segment": (_text, ("mask", "segment")),
-    "classes": (lambda v, _: list(parse_names(v)), ("mask", "classes")),
-    "labels": (_path, ("mask", "labels")),
-    "region": (_regions, ("regions",)),
-    "start": (_position, ("start",)),
-    "end": (_position, ("end",)),
-}
-
-
-def _setting_keys() -> dict[str, tuple[Parser, tuple[str, ...]]]:
-    """One key per setting offered to video commands, parsed and range-checked by its own schema."""
-    keys = {}
-    for root, cls in (("config", RunConfig), ("video", VideoConfig), ("masks", MaskConfig)):
-        for path, item, kind in settings_of(cls):
-            spec = item.metadata["setting"]
-            if VIDEO in spec.commands:
-                keys[spec.key_for(item.name)] = (lambda v, _, s=spec, k=kind: s.from_user(v, k), (root, *path))
-    return keys
-
-
-KEYS: dict[str, tuple[Parser, tuple[str, ...]]] = {**_setting_keys(), **INPUT_KEYS}
-
-
-def _validate(table: dict, where: str, folder: Path) -> Overrides:
-    overrides: Overrides = {}
+def _validate(table: Mapping[str, Any], where: str, folder: Path) -> Values:
+    values: Values = {}
+    keys = keys_for("batch")
     for key, value in table.items():
-        if key not in KEYS:
-            close = difflib.get_close_matches(key, KEYS, n=1)
+        if key not in keys:
+            close = difflib.get_close_matches(key, keys, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(f"{where}: unknown key {key!r}{hint}; the keys are the video options with underscores: "
-                             f"{', '.join(sorted(KEYS))}")
-        parse, target = KEYS[key]
+                             f"{', '.join(sorted(keys))}")
         if isinstance(value, dict):
             raise ValueError(f"{where}: key {key!r}: expected a value, got a table")
         try:
-            overrides[target] = parse(value, folder)
+            value = absolute(key, value, folder)
+            parse_value(key, value, None)
+        except SettingError as exc:
+            raise ValueError(f"{where}: {toml_words(exc)}") from None
         except ValueError as exc:
             raise ValueError(f"{where}: key {key!r}: {exc}") from None
-    return overrides
+        values[key] = value
+    return values
 
 
-def load_jobs(path: Path, inputs: Sequence[Path]) -> tuple[Overrides, dict[Path, Overrides]]:
-    """Validated ``(defaults, {input: overrides})``; every error names the file, the table and the key."""
+def load_jobs(path: Path, inputs: Sequence[Path]) -> tuple[Values, dict[Path, Values]]:
+    """Validated ``(defaults, {input: values})``; every error names the file, the table and the key."""
     if not path.is_file():
         raise FileNotFoundError(f"jobs file {os.fspath(path)!r} does not exist" if not path.is_dir()
                                 else f"jobs file {os.fspath(path)!r} is a directory: expected a TOML file")
@@ -138,10 +92,10 @@ def load_jobs(path: Path, inputs: Sequence[Path]) -> tuple[Overrides, dict[Path,
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise ValueError(f"{name}: 'defaults' must be a table: [defaults]")
-    per_clip: dict[Path, Overrides] = {}
     clips = data.get("clips", {})
     if not isinstance(clips, dict):
         raise ValueError(f"{name}: 'clips' must hold tables: [clips.\"NAME\"]")
+    per_clip: dict[Path, Values] = {}
     for clip, table in clips.items():
         where = f"{name}: [clips.{clip!r}]"
         if not clip.strip():
@@ -150,8 +104,7 @@ def load_jobs(path: Path, inputs: Sequence[Path]) -> tuple[Overrides, dict[Path,
             raise ValueError(f"{where}: expected a table of settings")
         matches = [p for p in inputs if p.name == clip or p == (folder / clip).resolve()]
         if not matches:
-            names = [p.name for p in inputs]
-            close = difflib.get_close_matches(clip, names, n=1)
+            close = difflib.get_close_matches(clip, [p.name for p in inputs], n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(f"{where}: matches none of the inputs{hint}")
         if len(matches) > 1:
@@ -160,23 +113,37 @@ def load_jobs(path: Path, inputs: Sequence[Path]) -> tuple[Overrides, dict[Path,
     return _validate(defaults, f"{name}: [defaults]", folder), per_clip
 
 
-MASK_KINDS = ("path", "grabcut", "segment")  # a job's mask comes from exactly one of these
+def merge(*layers: Mapping[str, Any]) -> Values:
+    """Values of later layers over earlier ones; a layer that names where the mask comes from (``mask``,
+    ``grabcut`` or ``segment``) replaces the other two."""
+    merged: Values = {}
+    for layer in layers:
+        given = {k: v for k, v in layer.items() if v is not None}
+        if any(k in ORIGINS for k in given):
+            merged = {k: v for k, v in merged.items() if k not in ORIGINS}
+        merged.update(given)
+    return merged
 
 
-def apply_overrides(base: dict[str, Any], overrides: Overrides) -> dict[str, Any]:
-    """A deep copy of ``base`` with each override set at its place.
+def tasks_for(inputs: Sequence[Path], out_dir: Path, base: Values, defaults: Values, per_clip: dict[Path, Values],
+              *, device: str = "auto", threads: int | None = None, jobs_file: Path | None = None) -> list[Task]:
+    """One checked :class:`Task` per clip: the command's values, then jobs.toml's defaults, then the clip's."""
+    names = output_names(inputs, out_dir)
+    tasks = []
+    for path in inputs:
+        values = merge(base, defaults, per_clip.get(path, {}), {"input": path, "output": names[path]})
+        try:
+            job = Job.from_values(values)
+        except SettingError as exc:
+            where = f"{os.fspath(jobs_file)}: " if jobs_file else ""
+            raise ClipError(f"{where}clip {path.name!r}", exc) from None
+        tasks.append(Task(job, device, threads, os.fspath(path)))
+    return tasks
 
-    A mask override creates the mask; naming where it comes from (``mask``,
-    ``grabcut`` or ``segment``) replaces the other two.
-    """
-    settings = copy.deepcopy(base)
-    for target, value in overrides.items():
-        if target[0] == "mask" and target[-1] in MASK_KINDS and settings.get("mask"):
-            settings["mask"] = {k: v for k, v in settings["mask"].items() if k not in MASK_KINDS}
-        node = settings
-        for part in target[:-1]:
-            if node.get(part) is None:
-                node[part] = {}
-            node = node[part]
-        node[target[-1]] = value
-    return settings
+
+class ClipError(ValueError):
+    """A clip's job is wrong: ``where`` (the jobs file and the clip) and the job's error, for each front end to word."""
+
+    def __init__(self, where: str, error: SettingError) -> None:
+        self.where, self.error = where, error
+        super().__init__(f"{where}: {error}")

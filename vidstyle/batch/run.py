@@ -1,72 +1,71 @@
-"""A batch from jobs to results: skip finished outputs, split shots, run on an engine, join, report."""
+"""A batch from tasks to results: skip finished outputs, split shots, run on an engine, join, report."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
-from pathlib import Path
 
 from .engines import Engine
-from .jobs import CLIP_ERRORS, Job, JobResult
-from .shots import Shot, detect_shots, join_shots, shot_jobs
+from .jobs import CLIP_ERRORS, ClipResult, Task
+from .shots import Shot, detect_shots, join_shots, shot_tasks
 
 
-def plan_work(jobs: Sequence[Job], split_shots: bool) -> tuple[list[Job], dict[str, dict], dict[str, tuple]]:
-    """``(jobs to run, results already known, {clip: (job, shots)} to join)``.
+def plan_work(tasks: Sequence[Task], split_shots: bool) -> tuple[list[Task], dict[str, ClipResult],
+                                                                  dict[str, tuple[Task, list[Shot]]]]:
+    """``(tasks to run, results already known, {clip: (task, shots)} to join)``.
 
     Clips whose output exists are skipped; with ``split_shots`` each clip with
-    cuts becomes one job per shot. A clip that cannot be read fails alone.
+    cuts becomes one task per shot. A clip that cannot be read fails alone.
     """
-    known: dict[str, dict] = {}
-    work: list[Job] = []
-    splits: dict[str, tuple[Job, list[Shot]]] = {}
-    for job in jobs:
-        if Path(job.output).exists():
-            known[job.input] = asdict(JobResult.of(job, "skipped", "finished output exists"))
+    known: dict[str, ClipResult] = {}
+    work: list[Task] = []
+    splits: dict[str, tuple[Task, list[Shot]]] = {}
+    for task in tasks:
+        job = task.job
+        if job.output.exists():
+            known[task.clip] = ClipResult.of(task, "skipped", "finished output exists")
             continue
         if split_shots:
             try:
-                shots = detect_shots(Path(job.input), start=job.start, end=job.end,
-                                     max_size=job.video.get("max_size"))
+                shots = detect_shots(job.input, start=job.start, end=job.end, max_size=job.video.max_size)
             except CLIP_ERRORS as exc:
-                known[job.input] = asdict(JobResult.of(job, "failed", str(exc).splitlines()[0]))
+                known[task.clip] = ClipResult.of(task, "failed", str(exc).splitlines()[0])
                 continue
             if len(shots) > 1:
-                splits[job.input] = (job, shots)
-                work += shot_jobs(job, shots)
+                splits[task.clip] = (task, shots)
+                work += shot_tasks(task, shots)
                 continue
-        work.append(job)
+        work.append(task)
     return work, known, splits
 
 
-def run_batch(jobs: Sequence[Job], engine: Engine, *, split_shots: bool = False,
-              on_planned: Callable[[int], None] | None = None, on_done: Callable[[dict], None] = lambda r: None,
-              ) -> list[dict]:
-    """Run every job on ``engine``; one result dict per clip, in the order of ``jobs``."""
-    work, results, splits = plan_work(jobs, split_shots)
+def run_batch(tasks: Sequence[Task], engine: Engine, *, split_shots: bool = False,
+              on_planned: Callable[[int], None] | None = None,
+              on_done: Callable[[ClipResult], None] = lambda r: None) -> list[ClipResult]:
+    """Run every task on ``engine``; one result per clip, in the order of ``tasks``."""
+    work, results, splits = plan_work(tasks, split_shots)
     if on_planned:
         on_planned(len(work))
     finished = engine.run(work, on_done)
-    by_clip: dict[str, list[dict]] = {}
-    for job, result in zip(work, finished):
-        by_clip.setdefault(job.clip or job.input, []).append(result)
-    for job in jobs:
-        if job.input in results:
+    by_clip: dict[str, list[ClipResult]] = {}
+    for task, result in zip(work, finished):
+        by_clip.setdefault(task.clip, []).append(result)
+    for task in tasks:
+        if task.clip in results:
             continue
-        parts = by_clip.get(job.input, [])
-        if job.input not in splits:
-            results[job.input] = parts[0]
-        elif all(p["status"] in ("done", "skipped") for p in parts):
-            seconds = sum(p["seconds"] for p in parts)
+        parts = by_clip.get(task.clip, [])
+        if task.clip not in splits:
+            results[task.clip] = parts[0]
+        elif all(p.status in ("done", "skipped") for p in parts):
+            seconds = sum(p.seconds for p in parts)
             try:
-                frames = join_shots(*splits[job.input])
-                results[job.input] = asdict(JobResult.of(job, "done", f"{len(parts)} shots joined", frames=frames,
-                                                         seconds=round(seconds, 2)))
+                frames = join_shots(*splits[task.clip])
+                results[task.clip] = ClipResult.of(task, "done", f"{len(parts)} shots joined", frames=frames,
+                                                   seconds=round(seconds, 2))
             except CLIP_ERRORS as exc:
-                results[job.input] = asdict(JobResult.of(job, "failed", f"joining shots: {exc}"))
-        elif all(p["status"] in ("done", "skipped", "busy") for p in parts):
-            results[job.input] = asdict(JobResult.of(job, "busy", "another run is on some of its shots"))
+                results[task.clip] = ClipResult.of(task, "failed", f"joining shots: {exc}")
+        elif all(p.status in ("done", "skipped", "busy") for p in parts):
+            results[task.clip] = ClipResult.of(task, "busy", "another run is on some of its shots")
         else:
-            reasons = "; ".join(f"shot {p['shot']}: {p['reason']}" for p in parts if p["status"] == "failed")
-            results[job.input] = asdict(JobResult.of(job, "failed", reasons))
-    return [results[job.input] for job in jobs]
+            reasons = "; ".join(f"shot {p.shot}: {p.reason}" for p in parts if p.status == "failed")
+            results[task.clip] = ClipResult.of(task, "failed", reasons)
+    return [results[task.clip] for task in tasks]

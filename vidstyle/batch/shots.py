@@ -12,15 +12,15 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
-from ..config import TemporalConfig, VideoConfig, from_dict
+from ..config import TemporalConfig
 from ..media.decode import parse_position, read_frames
 from ..media.encode import encode_stylized
 from ..media.probe import probe
 from ..media.sizes import even_size, processing_size, resize
-from ..media.stills import read_image
+from ..media.images import read_image
 from ..video.checkpoint import Checkpoint, work_dir_for
 from ..video.temporal import prepare_frames
-from .jobs import Job
+from .jobs import Task
 
 Shot = tuple[str, str | None]  # (start, end) as exact positions: "p/q" seconds
 
@@ -52,44 +52,45 @@ def detect_shots(path: Path, *, start: str | None = None, end: str | None = None
     return [(at(a), e) for a, e in zip(bounds, ends)]
 
 
-def parts_dir(job: Job) -> Path:
-    output = Path(job.output)
+def parts_dir(task: Task) -> Path:
+    output = task.job.output
     return output.parent / ".shots" / output.stem
 
 
-def shot_jobs(job: Job, shots: list[Shot]) -> list[Job]:
-    """One job per shot: silent parts in a hidden folder beside the output."""
+def shot_tasks(task: Task, shots: list[Shot]) -> list[Task]:
+    """One task per shot: silent parts in a hidden folder beside the output."""
     # Keep each shot's frames: the join encodes them once, with the source's timestamps
     # (concatenating encoded parts drifts the timestamps at every join).
-    video = {**job.video, "audio": False, "keep_frames": True}
-    return [replace(job, output=os.fspath(parts_dir(job) / f"shot_{k:03d}.mp4"), start=a, end=b, video=video, shot=k)
+    video = replace(task.job.video, audio=False, keep_frames=True)
+    return [replace(task, job=replace(task.job, output=parts_dir(task) / f"shot_{k:03d}.mp4", start=a, end=b,
+                                      video=video), shot=k)
             for k, (a, b) in enumerate(shots)]
 
 
-def join_shots(job: Job, shots: list[Shot]) -> int:
+def join_shots(task: Task, shots: list[Shot]) -> int:
     """Encode the shots' frames, in order, into the clip's output with the source's audio; returns the frame count."""
+    job = task.job
     info = probe(job.input)
-    settings = from_dict(VideoConfig, job.video)
-    parts = shot_jobs(job, shots)
-    work_dirs = [work_dir_for(Path(part.output)) for part in parts]
-    entries, paths = [], []
+    parts = shot_tasks(task, shots)
+    work_dirs = [work_dir_for(part.job.output) for part in parts]
+    records, paths = [], []
     for work in work_dirs:
         checkpoint = Checkpoint(work, "")
-        for entry in checkpoint.finished():
-            entries.append(entry)
-            paths.append(checkpoint.frame_path(entry["frame"]))
-    if not entries:
+        for record in checkpoint.finished():
+            records.append(record)
+            paths.append(checkpoint.frame_path(record.frame))
+    if not records:
         raise ValueError("expected frames from the shots, got none")
     height, width = read_image(paths[0]).shape[:2]
-    size = (width, height) if settings.output_size == "processing" else even_size(info.height, info.width)[::-1]
-    encode_stylized((read_image(p) for p in paths), entries, Path(job.input), info, Path(job.output), size=size,
-                    settings=settings, scratch=parts_dir(job))
+    size = (width, height) if job.video.output_size == "processing" else even_size(info.height, info.width)[::-1]
+    encode_stylized((read_image(p) for p in paths), [r.timing for r in records], job.input, info, job.output,
+                    size=size, settings=job.video, scratch=parts_dir(task))
     for part, work in zip(parts, work_dirs):
-        Path(part.output).unlink(missing_ok=True)
+        part.job.output.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
-    shutil.rmtree(parts_dir(job), ignore_errors=True)
+    shutil.rmtree(parts_dir(task), ignore_errors=True)
     try:
-        parts_dir(job).parent.rmdir()
+        parts_dir(task).parent.rmdir()
     except OSError:
         pass
-    return len(entries)
+    return len(records)

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 from typer.core import TyperGroup
 
+from ..config import MENTION, SettingError
 from ..core.weights import WeightsUnavailableError
 from ..media.errors import MediaError
 
@@ -108,7 +109,22 @@ app = typer.Typer(cls=Group, help="Neural style transfer for videos and stills (
 styles_app = typer.Typer(help="The style library: names usable in --styles.", no_args_is_help=True)
 
 
-def run_guarded(func: Any, *args: Any, **kwargs: Any) -> Any:
+def word_for(command: str) -> Any:
+    """How ``command`` names a key in errors: its flag (none for the input and output, which the message names)."""
+    from ..batch.job import flag_for
+
+    return lambda key: "" if key in ("input", "output") else flag_for(key, command)
+
+
+def user_message(exc: BaseException, command: str) -> str:
+    """An error in this command's words: the setting it names and the ones it mentions, as flags."""
+    word = word_for(command)
+    if isinstance(exc, SettingError):
+        return exc.worded(word).lstrip(": ") if not word(exc.key) else exc.worded(word)
+    return MENTION.sub(lambda m: word(m.group(1)) or m.group(1), str(exc) or type(exc).__name__)
+
+
+def run_guarded(func: Any, *args: Any, command: str = "video", **kwargs: Any) -> Any:
     """Call a command's body: expected failures become one line and an exit code."""
     try:
         return func(*args, **kwargs)
@@ -117,7 +133,7 @@ def run_guarded(func: Any, *args: Any, **kwargs: Any) -> Any:
     except KeyboardInterrupt:
         fail(INTERRUPTED, 130)
     except USER_ERRORS as exc:
-        fail(str(exc) or type(exc).__name__, 1)
+        fail(user_message(exc, command), 1)
 
 
 def setup_logging(verbose: bool) -> None:

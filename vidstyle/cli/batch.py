@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -12,10 +11,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..config import VIDEO
 from ..media.files import check_input, writable_folder
-from .app import err_console, out, progress_bar, say
-from .options import Device, End, MaskInputs, Settings, Start, Styles, Threads, Verbose, command, user_path
+from .app import err_console, out, progress_bar, say, user_message
+from .options import Device, Threads, Values, Verbose, command, user_path
 
 ENGINE_PANEL = "Engine"
 
@@ -25,19 +23,15 @@ class EngineChoice(str, Enum):
     ray = "ray"
 
 
-@command(VIDEO)
+@command("batch")
 def batch(
     inputs: Annotated[list[str], typer.Argument(metavar="INPUTS...", help="Video files, folders or globs.",
                                                 show_default=False)],
     out_dir: Annotated[Path, typer.Option("--out", parser=user_path, help="Folder for the outputs (NAME.mp4) and batch-report.json.",
                                           show_default=False)],
-    settings: Settings,
-    masks: MaskInputs,
-    styles: Styles = None,
+    values: Values,
     jobs_file: Annotated[Optional[Path], typer.Option("--jobs", parser=user_path, help="Per-clip overrides (TOML): styles, mask, "
                                                       "max_size, start, end, ...", show_default=False)] = None,
-    start: Start = None,
-    end: End = None,
     engine: Annotated[EngineChoice, typer.Option("--engine", help="local: one clip after another here; ray: one task "
                                                  "per clip on a Ray cluster.", rich_help_panel=ENGINE_PANEL)
                       ] = EngineChoice.local,
@@ -61,64 +55,55 @@ def batch(
 ) -> None:
     """Stylize many clips; finished outputs are skipped, interrupted clips resume, failures are isolated."""
     from ..batch.engines import make_engine
-    from ..batch.jobs import collect_inputs, jobs_for, validate_job, write_report
-    from ..batch.jobsfile import apply_overrides, load_jobs
+    from ..batch.jobs import collect_inputs, write_report
+    from ..batch.jobsfile import ClipError, load_jobs, tasks_for
     from ..batch.run import run_batch
-    from ..core.runtime import resolve_device
+    from ..core.device import resolve_device
 
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"--out {os.fspath(out_dir)!r} is a file: expected a folder for the outputs")
     writable_folder(out_dir)
     clips = collect_inputs(inputs)
     resolve_device(device)
-    base: dict[str, Any] = {"styles": styles, "config": asdict(settings.run), "video": asdict(settings.video),
-                            "masks": asdict(settings.masks), "start": start, "end": end, "device": device,
-                            "threads": threads, **masks.to_job()}
-    per_clip: dict = {}
-    if jobs_file is not None:
-        check_input(jobs_file, "jobs file")
-        defaults, per_clip = load_jobs(jobs_file, clips)
-        base = apply_overrides(base, defaults)
-    jobs = jobs_for(clips, out_dir, base, per_clip)
-    for job in jobs:  # every setting of every clip, before any work
-        try:
-            validate_job(job)
-        except ValueError as exc:
-            where = f"{os.fspath(jobs_file)}: " if jobs_file else ""
-            raise ValueError(f"{where}clip {Path(job.input).name!r}: {exc}") from None
+    defaults, per_clip = ({}, {}) if jobs_file is None else load_jobs(check_input(jobs_file, "jobs file"), clips)
+    try:  # every setting of every clip, before any work
+        tasks = tasks_for(clips, out_dir, dict(values), defaults, per_clip, device=device, threads=threads,
+                          jobs_file=jobs_file)
+    except ClipError as exc:
+        raise ValueError(f"{exc.where}: {user_message(exc.error, 'batch')}") from None
     out_dir.mkdir(parents=True, exist_ok=True)
     with progress_bar() as bar:
-        clips_task = bar.add_task("batch", total=None, info=f"{len(jobs)} clips")
+        clips_task = bar.add_task("batch", total=None, info=f"{len(tasks)} clips")
         clip_task = bar.add_task("  clip", total=None, info="", visible=engine == EngineChoice.local and parallel == 1)
 
         def on_planned(count: int) -> None:
-            bar.update(clips_task, total=count, info=f"{len(jobs)} clips, {count} jobs")
+            bar.update(clips_task, total=count, info=f"{len(tasks)} clips, {count} jobs")
 
-        def on_start(job: Any) -> None:
-            shot = f" shot {job.shot}" if job.shot is not None else ""
-            bar.reset(clip_task, total=None, description=f"  {Path(job.input).name}{shot}")
+        def on_start(task: Any) -> None:
+            shot = f" shot {task.shot}" if task.shot is not None else ""
+            bar.reset(clip_task, total=None, description=f"  {task.job.input.name}{shot}")
 
         def on_frame(report: Any) -> None:
             bar.update(clip_task, completed=report.index + 1, total=report.total, info=f"{report.seconds:.1f} s/frame")
 
         runner = make_engine(engine.value, on_start=on_start, on_frame=on_frame, address=address,
                              gpus_per_job=gpus_per_job, cpus_per_job=cpus_per_job, retries=retries, parallel=parallel)
-        results = run_batch(jobs, runner, split_shots=split_shots, on_planned=on_planned,
+        results = run_batch(tasks, runner, split_shots=split_shots, on_planned=on_planned,
                             on_done=lambda result: bar.advance(clips_task))
     report = write_report(out_dir, results)
     _summary(results, report)
-    if any(r["status"] == "failed" for r in results):
+    if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
 
 
-def _summary(results: list[dict], report: Path) -> None:
+def _summary(results: list[Any], report: Path) -> None:
     table = Table("clip", "status", "frames", "time", "reason")
     colours = {"done": "green", "skipped": "cyan", "busy": "yellow", "failed": "red"}
     for r in results:  # user text as Text: names with brackets are shown as they are
-        table.add_row(Text(os.path.basename(r["input"])), Text(r["status"], style=colours[r["status"]]),
-                      str(r["frames"]), f"{r['seconds']:.0f} s", Text(r["reason"]))
+        table.add_row(Text(os.path.basename(r.input)), Text(r.status, style=colours[r.status]), str(r.frames),
+                      f"{r.seconds:.0f} s", Text(r.reason))
     out.print(table)
-    counts = {s: sum(r["status"] == s for r in results) for s in ("done", "skipped", "busy", "failed")}
+    counts = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "busy", "failed")}
     busy = f", {counts['busy']} busy (another run is on them)" if counts["busy"] else ""
     say(f"{counts['done']} done, {counts['skipped']} skipped{busy}, {counts['failed']} failed; report: "
         f"{os.fspath(report)}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -11,9 +10,9 @@ import typer
 
 from ..config import VIDEO
 from ..media.files import atomic_path, check_output
-from ..media.stills import IMAGE_SUFFIXES, is_image_path, write_image
+from ..media.images import IMAGE_SUFFIXES, is_image_path, write_image
 from .app import progress_bar, say
-from .options import Device, End, MaskInputs, Settings, Start, Styles, Threads, Verbose, command, user_path
+from .options import Device, Threads, Values, Verbose, command, user_path
 
 
 def preview_path(output: Path) -> Path:
@@ -27,15 +26,11 @@ def video(
                                                show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", parser=user_path, show_default=False,
                                          help="Output video (.mp4, H.264 + the source's audio).")],
-    settings: Settings,
-    masks: MaskInputs,
-    styles: Styles = None,
+    values: Values,
     preview: Annotated[Optional[int], typer.Option(
         "--preview", min=1, max=24, show_default=False,
         help="Stylize only N evenly spaced frames (each a cold start) into a contact sheet beside -o "
              "(OUT.preview.png, or -o itself when it is an image), and stop.")] = None,
-    start: Start = None,
-    end: End = None,
     restart: Annotated[bool, typer.Option("--restart", help="Discard finished frames of an earlier run and start "
                                           "over.")] = False,
     log_path: Annotated[Optional[Path], typer.Option("--log", parser=user_path, show_default=False,
@@ -46,34 +41,34 @@ def video(
     verbose: Verbose = False,
 ) -> None:
     """Stylize a video, stable from frame to frame (Ruder et al. 2016); interrupted runs resume."""
-    from ..core.runtime import resolve_device, set_threads
-    from ..video.plan import plan_video
+    from ..batch.job import Job
+    from ..core.device import resolve_device, set_threads
+    from ..batch.execute import plan_video_job
 
     if log_path is not None:
         check_output(log_path, (".jsonl", ".json", ".log", ".txt"), (input_path,), "--log file")
     sheet = preview_path(output) if preview else None
     if sheet is not None:
         check_output(sheet, IMAGE_SUFFIXES, (input_path,), "preview")
-    mask, regions = masks.sources(settings.masks)
+    job = Job.from_values({**values, "input": input_path, "output": output if sheet is None else
+                           output.with_suffix(".mp4")})
     set_threads(threads)
     torch_device = resolve_device(device)
-    plan = plan_video(input_path, None if sheet else output, styles, mask=mask, regions=regions,
-                      background_style=masks.background_style, video=settings.video, start=start, end=end,
-                      config=settings.run, device=torch_device)
+    plan = plan_video_job(job, torch_device, preview=sheet is not None)
     if sheet is not None:
-        _preview(plan, preview, sheet, settings, torch_device)
+        _preview(plan, preview, sheet, job, torch_device)
         return
-    _run(plan, input_path, output, settings, restart, log_path, torch_device)
+    _run(plan, input_path, output, job, restart, log_path, torch_device)
 
 
-def _preview(plan: Any, count: int, sheet: Path, settings: Settings, device: Any) -> None:
+def _preview(plan: Any, count: int, sheet: Path, job: Any, device: Any) -> None:
     from ..video.preview import preview_video
 
     with progress_bar() as bar:
         frames_task = bar.add_task("preview", total=count, info="cold starts at the processing size")
         step_task = bar.add_task("  frame", total=None, info="")
         image = preview_video(
-            plan, count, config=settings.run, device=device,
+            plan, count, config=job.run, device=device,
             on_frame=lambda done, total: (bar.update(frames_task, completed=done, total=total),
                                           bar.reset(step_task, total=None)),
             on_step=lambda r: bar.update(step_task, completed=r.iteration, total=r.total, info=f"loss {r.loss:.4g}"))
@@ -83,7 +78,7 @@ def _preview(plan: Any, count: int, sheet: Path, settings: Settings, device: Any
         "the whole clip")
 
 
-def _run(plan: Any, input_path: Path, output: Path, settings: Settings, restart: bool, log_path: Path | None,
+def _run(plan: Any, input_path: Path, output: Path, job: Any, restart: bool, log_path: Path | None,
          device: Any) -> None:
     from ..video.checkpoint import ensure_free
     from ..video.pipeline import run_video
@@ -102,12 +97,12 @@ def _run(plan: Any, input_path: Path, output: Path, settings: Settings, restart:
             bar.update(frames_task, completed=report.index + 1, total=report.total, info=f"{state}{cut}")
             bar.reset(step_task, total=None)
 
-        result = run_video(plan, config=settings.run, video=settings.video, restart=restart, device=device,
+        result = run_video(plan, config=job.run, video=job.video, restart=restart, device=device,
                            on_frame=on_frame, on_step=on_step)
         bar.remove_task(step_task)
     if log_path is not None:
         with atomic_path(log_path) as tmp:
-            tmp.write_text("".join(json.dumps(entry) + "\n" for entry in result.log))
+            tmp.write_text("".join(record.to_json() + "\n" for record in result.log))
     cuts = ", ".join(map(str, result.cuts)) or "none"
     say(f"wrote {os.fspath(output)} ({result.frames} frames, {result.size[0]}x{result.size[1]}; "
         f"{result.resumed_frames} resumed; scene cuts at frames: {cuts})")

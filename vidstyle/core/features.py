@@ -5,13 +5,16 @@ Preprocessing lives here: callers pass RGB in [0, 1].
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..config import Pooling
-from .weights import CONV_LAYERS, VGGWeights
+from ..config import FeatureConfig, Pooling, RunConfig, SettingError
+from ..media.files import check_input
+from .weights import CONV_LAYERS, VGGWeights, load_weights
 
 # Caffe VGG: BGR, 0-255, minus the BGR mean pixel.
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
@@ -119,3 +122,31 @@ class VGGFeatures(nn.Module):
                 out[name] = x
         return out
 
+
+def check_files(config: RunConfig) -> None:
+    """The files a config names (an init image, a weights file) exist, before any work."""
+    if config.optim.init not in ("content", "noise"):
+        try:
+            check_input(Path(config.optim.init), "init image")
+        except (ValueError, OSError) as exc:
+            raise SettingError("init", str(exc)) from None
+    if config.features.weights not in ("embedded", "torchvision"):
+        weights = Path(config.features.weights)
+        if not weights.exists():
+            raise SettingError("weights", f"expected 'embedded', 'torchvision' or a weights file, got "
+                                          f"{config.features.weights!r} (no such file)")
+        try:
+            check_input(weights, "weights file")
+        except (ValueError, OSError) as exc:
+            raise SettingError("weights", str(exc)) from None
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_weights(source: str) -> VGGWeights:
+    return load_weights(source)
+
+
+def load_extractor(features: FeatureConfig, layers: Sequence[str], device: torch.device) -> VGGFeatures:
+    """VGG19 truncated at the deepest of ``layers``, on ``device``; weights are read once per process."""
+    extractor = VGGFeatures(_cached_weights(features.weights), layers, features.pooling)
+    return extractor.to(device=device, memory_format=torch.channels_last)

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ..media.sizes import resize
-from ..media.stills import read_image
+from ..media.images import read_image
 from .tensors import to_tensor
 
 # objective(image) -> (total loss, {term name: value}); it must not call backward.
@@ -28,6 +28,15 @@ class StepReport:
     evaluations: int
 
 
+@dataclass(frozen=True)
+class Level:
+    """One level of a coarse-to-fine run: its size ``(h, w)``, iterations and final loss terms."""
+
+    size: tuple[int, int]
+    iterations: int
+    terms: dict[str, float]
+
+
 @dataclass
 class OptimResult:
     image: torch.Tensor  # (1, 3, H, W) in [0, 1], detached
@@ -36,7 +45,7 @@ class OptimResult:
     loss: float
     terms: dict[str, float]
     history: list[float] = field(default_factory=list)
-    levels: list[dict] = field(default_factory=list)  # coarse-to-fine: size, iterations, terms of each level
+    levels: list[Level] = field(default_factory=list)  # coarse-to-fine, coarsest first
 
 
 def initial_image(init: str, content: torch.Tensor, seed: int) -> torch.Tensor:
@@ -115,7 +124,8 @@ def optimize_pixels(
         if snapshot is not None and snapshot_every > 0 and done % snapshot_every == 0:
             snapshot(done, image.detach())
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"the loss became {float(loss)} at iteration {done}; lower the weights or use --optimizer adam")
+            raise FloatingPointError(f"the loss became {float(loss)} at iteration {done}; lower the weights or use "
+                                     "`optimizer` adam")
         if converged(history, tolerance) and (may_stop is None or may_stop(last_terms)):
             break
     return OptimResult(image.detach(), done, evaluations, history[-1], last_terms, history)
@@ -172,6 +182,6 @@ def optimize_coarse_to_fine(
                                  may_stop=may_stop if level == stop_at else None, **options)
         evaluations += result.evaluations
         history += result.history
-        levels.append({"size": list(size), "iterations": result.iterations, "terms": result.terms})
+        levels.append(Level(tuple(size), result.iterations, result.terms))
     assert result is not None
     return OptimResult(result.image, result.iterations, evaluations, result.loss, result.terms, history, levels)

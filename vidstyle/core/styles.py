@@ -17,8 +17,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import SettingError
 from .. import assets
-from ..media.stills import IMAGE_SUFFIXES, read_image
+from ..media.images import IMAGE_SUFFIXES, read_image
 from . import textures
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -206,7 +207,7 @@ def add_style(name: str, image: Path, *, force: bool = False) -> Path:
     directory = user_library_dir()
     existing = [p for p in _images_in(directory).values() if p.stem == name]
     if existing and not force:
-        raise FileExistsError(f"style {name!r} already exists at {existing[0]}: use --force to replace it")
+        raise SettingError("force", f"style {name!r} already exists at {existing[0]}: use `force` to replace it")
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{name}{image.suffix.lower()}"
     tmp = target.with_name(f".{target.name}.tmp")

@@ -8,7 +8,7 @@ import torch
 
 from ..config import RunConfig, StyleConfig
 from ..media.sizes import fit_long_side, resize
-from ..media.stills import read_image
+from ..media.images import read_image
 from .features import VGGFeatures
 from .losses import gram
 from .styles import StyleEntry

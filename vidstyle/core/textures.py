@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..media.stills import write_image
+from ..media.images import write_image
 
 SIZE = 512
 VERSION = 1  # bump when a renderer changes, so caches are refreshed

@@ -90,7 +90,7 @@ def load_torchvision() -> VGGWeights:
     except Exception as exc:  # urllib raises several unrelated types when offline
         raise WeightsUnavailableError(
             f"cannot download torchvision VGG19 weights ({type(exc).__name__}); "
-            f"put {TORCHVISION_FILE} at {cached} or pass --weights PATH"
+            f"put {TORCHVISION_FILE} at {cached} or give `weights` a file"
         ) from exc
     return _from_torchvision_state(state, "torchvision")
 

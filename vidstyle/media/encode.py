@@ -162,18 +162,17 @@ def encode_video(images: Iterable[np.ndarray], timing: Timing, output: Path, *, 
         muxed.unlink(missing_ok=True)
 
 
-def encode_stylized(images: Iterable[np.ndarray], entries: Sequence[dict], source: Path, info: VideoInfo,
+def encode_stylized(images: Iterable[np.ndarray], stamps: Sequence[tuple[int, int]], source: Path, info: VideoInfo,
                     output: Path, *, size: tuple[int, int], settings: VideoConfig, scratch: Path) -> None:
     """Encode a clip's stylized frames with the source's timing, colour tags and (if asked) audio.
 
-    ``entries`` are the frames' log lines in order (``pts`` and ``duration`` in
-    the source's time base): the output keeps the source's timestamps, and the
-    audio is cut to the span of the frames that were stylized.
+    ``stamps`` are the frames' ``(pts, duration)`` in order, in the source's time base: the output keeps
+    the source's timestamps, and the audio is cut to the span of the frames that were stylized.
     """
-    timing = Timing.from_source([e["pts"] for e in entries], [e["duration"] for e in entries], info.time_base,
+    timing = Timing.from_source([pts for pts, _ in stamps], [duration for _, duration in stamps], info.time_base,
                                 info.fps)
     audio = None
     if settings.audio and info.has_audio:
-        audio = AudioCut(Path(source), entries[0]["pts"] * info.time_base - info.container_start, timing.duration)
+        audio = AudioCut(Path(source), stamps[0][0] * info.time_base - info.container_start, timing.duration)
     encode_video(images, timing, Path(output), size=size, colour=output_colour(info.colour), crf=settings.crf,
                  preset=settings.preset, audio=audio, scratch=scratch)

@@ -11,7 +11,8 @@ into regions at its edges. Small textured islands inside a flat region (specks, 
 dashes: under :data:`MARK_AREA` of the frame) are marks *of that surface*; larger textured areas
 are things of their own. Each flat region gets one affine motion, fitted by RANSAC to the
 confident flow (textured pixels that pass the forward-backward check) on its marks. A region with
-too few marks, or marks bunched in one part of it, takes the motion of its border when it is enclosed (the plain inside of an object),
+too few marks, or marks bunched in one part of it, takes the motion of its border when it is
+enclosed (the plain inside of an object),
 and the camera's when much of its outline is the frame's border (a clear sky, a bare wall): the camera's motion
 is fitted on the marks of such regions and on the large textured areas that reach the border, and
 is zero when there are none. Confident pixels keep the estimator's flow. The result then goes

@@ -124,7 +124,8 @@ def reliability(flow_bwd: torch.Tensor, flow_fwd: torch.Tensor) -> torch.Tensor:
 
 
 def flow_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "dis",
-              check: ReliabilityCheck = "regions", size: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+              check: ReliabilityCheck = "regions",
+              size: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Backward flow of ``grey`` into ``earlier`` and ``grey``'s reliability mask, both ``(1, *, H, W)``.
 
     Both are computed at the greys' size; with ``size`` they are returned resized to it (the

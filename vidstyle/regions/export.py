@@ -12,7 +12,7 @@ from ..media.decode import read_frames
 from ..media.encode import Timing, encode_video
 from ..media.probe import probe
 from ..media.sizes import fit_long_side, processing_size, resize
-from ..media.stills import is_image_path, read_image, write_image
+from ..media.images import is_image_path, read_image, write_image
 from .segment import make_segmenter
 from .sources import MaskSource, clip_masks
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from ..config import SettingError
 from ..core.objective import StyleRegion
 from ..core.styles import StyleEntry, parse_style_spec
 from ..core.targets import Targets
@@ -37,14 +38,15 @@ def style_specs(styles: Spec | None, mask: MaskSource | None, regions: Sequence[
     if styles is not None:
         specs.insert(0, (mask, entries(styles)))
     elif mask is not None:
-        raise ValueError("expected --styles together with the mask (or --region MASK=SPEC)")
+        raise SettingError("styles", "expected `styles` together with the mask (or `region` MASK=SPEC)")
     if not specs:
-        raise ValueError("expected --styles or at least one --region MASK=SPEC, got neither")
+        raise SettingError("styles", "expected `styles` or at least one `region` MASK=SPEC, got neither")
     if any(source is None for source, _ in specs) and len(specs) > 1:
-        raise ValueError("expected --styles with a mask, or --region only: use --background-style for the rest")
+        raise SettingError("region", "expected `styles` with a mask, or `region` only: use `background_style` for the "
+                                     "rest")
     background = entries(background_style) if background_style is not None else None
     if background is not None and specs[0][0] is None:
-        raise ValueError("expected --background-style together with a mask or --region")
+        raise SettingError("background_style", "expected `background_style` together with a mask or `region`")
     return specs, background
 
 

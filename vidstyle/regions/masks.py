@@ -19,36 +19,42 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..config import SettingError
 from ..media.sizes import resize
-from ..media.stills import read_grey
+from ..media.images import read_grey
 
 ASPECT_TOLERANCE = 0.02
 
 
-def fit_mask(mask: np.ndarray, height: int, width: int, name: str = "mask") -> np.ndarray:
-    """Resize ``mask (h, w)`` to the frame if the aspect ratios match; refuse otherwise."""
+def fit_mask(mask: np.ndarray, height: int, width: int, name: str = "mask", key: str = "mask") -> np.ndarray:
+    """Resize ``mask (h, w)`` to the frame if the aspect ratios match; refuse otherwise (naming setting ``key``)."""
     h, w = mask.shape[:2]
     if abs((w / h) / (width / height) - 1) > ASPECT_TOLERANCE:
-        raise ValueError(
+        raise SettingError(key, 
             f"{name} is {w}x{h} (aspect {w / h:.3f}) but the frames are {width}x{height} "
             f"(aspect {width / height:.3f}): expected the same aspect ratio"
         )
     return resize(mask, height, width) if (h, w) != (height, width) else mask
 
 
-def load_mask(path: Path | str, height: int, width: int) -> np.ndarray:
+def load_mask(path: Path | str, height: int, width: int, key: str = "mask") -> np.ndarray:
     """Read an image as a soft mask at ``(height, width)``: grey levels / 255."""
-    grey = read_grey(path)
-    return fit_mask(grey, height, width, f"mask {os.fspath(path)!r}").astype(np.float32) / 255.0
+    try:
+        grey = read_grey(path)
+    except (ValueError, OSError) as exc:
+        raise SettingError(key, str(exc)) from None
+    return fit_mask(grey, height, width, f"mask {os.fspath(path)!r}", key).astype(np.float32) / 255.0
 
 
-def check_coverage(mask: np.ndarray, name: str = "mask") -> None:
-    """Refuse masks that select nothing or everything (after inversion)."""
+def check_coverage(mask: np.ndarray, name: str = "mask", key: str = "mask") -> None:
+    """Refuse masks that select nothing or everything (after inversion); the error names setting ``key``."""
     selected = float((mask >= 0.5).mean())
     if selected < 1e-3:
-        raise ValueError(f"{name} is empty (no pixel above 50%): expected a region to stylize; check it or --invert-mask")
+        raise SettingError(key, f"{name} is empty (no pixel above 50%): expected a region to stylize; check it or "
+                           "`invert_mask`")
     if selected > 1 - 1e-3:
-        raise ValueError(f"{name} covers the whole frame: expected a region; drop the mask to stylize everything")
+        raise SettingError(key, f"{name} covers the whole frame: expected a region; drop the mask to stylize "
+                           "everything")
 
 
 def shape_mask(mask: np.ndarray, *, invert: bool = False, feather: int = 0) -> np.ndarray:

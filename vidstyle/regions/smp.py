@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..config import SettingError
 from .. import assets
 
 FAMILIES = {  # hub id pattern -> shipped class list
@@ -75,7 +76,7 @@ def load_model(model: str) -> tuple[torch.nn.Module, dict]:
 
 
 def label_names(model: str, labels: Path | None, num_classes: int) -> list[str]:
-    """Class names, index-ordered: --labels, labels.json / config.json of a local model, or a known family."""
+    """Class names, index-ordered: ``labels``, labels.json / config.json of a local model, or a known family."""
     local = Path(model).expanduser()
     candidates = [labels] if labels is not None else []
     if local.is_dir():
@@ -83,7 +84,7 @@ def label_names(model: str, labels: Path | None, num_classes: int) -> list[str]:
     for path in candidates:
         if not path.is_file():
             if path is labels:
-                raise FileNotFoundError(f"labels file {os.fspath(labels)!r} does not exist")
+                raise SettingError("labels", f"labels file {os.fspath(labels)!r} does not exist")
             continue
         data = json.loads(path.read_text())
         if isinstance(data, dict):
@@ -99,7 +100,8 @@ def label_names(model: str, labels: Path | None, num_classes: int) -> list[str]:
             names = json.loads(assets.path("labels", shipped).read_text())
             if len(names) == num_classes:
                 return names
-    raise ValueError(f"model {model!r} has no class names: pass --labels labels.json (a list of {num_classes} names)")
+    raise SettingError("labels", f"model {model!r} has no class names: give `labels` labels.json (a list of "
+                                  f"{num_classes} names)")
 
 
 def preprocessing(config: dict) -> dict:
@@ -121,7 +123,7 @@ class SmpSegmenter:
     def __init__(self, model: str, classes: Sequence[str], labels: Path | None = None,
                  device: torch.device | str = "cpu") -> None:
         if not classes:
-            raise ValueError("expected --classes with an smp --segment model, e.g. --classes sky,building")
+            raise SettingError("classes", "expected `classes` with an smp `segment` model, e.g. sky,building")
         self.net, config = load_model(model)
         self.device = torch.device(device)
         self.net = self.net.to(self.device)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..config import FlowMethod, MaskConfig, from_dict
-from ..media.stills import IMAGE_SUFFIXES, is_image_path
+from ..config import FlowMethod, MaskConfig, SettingError
+from ..media.images import IMAGE_SUFFIXES, is_image_path
 from ..media.decode import iter_frames
 from ..media.probe import probe
 from .masks import check_coverage, fit_mask, load_mask, shape_mask, snap
@@ -27,12 +28,68 @@ Segmenter = Callable[[list[np.ndarray]], list[np.ndarray]]  # RGB frames -> soft
 
 
 @dataclass(frozen=True)
+class SourceField:
+    """One thing a user says about where a region's masks come from, described once: the front ends make
+    their option (CLI) and key (jobs.toml, studio) from it. ``key`` names it everywhere (errors too);
+    ``attribute`` is the :class:`MaskSource` field it fills; ``origin``: one of the exclusive kinds a
+    source comes from; ``path``: a file (relative to a jobs file in TOML)."""
+
+    key: str
+    attribute: str
+    help: str
+    parse: Callable[[Any], Any]
+    show: Callable[[Any], Any] = str
+    metavar: str | None = None
+    origin: bool = False
+    path: bool = False
+    integer: bool = False
+
+
+def _frame_index(value: Any) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected a frame index >= 0, got {value!r}")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a non-empty text, got {value!r}")
+    return value
+
+
+def _path(value: Any) -> Path:
+    return Path(_text(value) if not isinstance(value, Path) else value)
+
+
+SOURCE_FIELDS: tuple[SourceField, ...] = (
+    SourceField("mask", "path", "Restrict `styles` to a region: a mask image (grey = soft weight), a mask video or a "
+                "folder of per-frame masks.", _path, metavar="PATH", origin=True, path=True),
+    SourceField("mask_keyframe", "keyframe", "The `mask` (or `grabcut`) is drawn on this frame; propagate it by flow.",
+                _frame_index, integer=True),
+    SourceField("grabcut", "grabcut", "x,y,w,h: a GrabCut object mask from this rectangle, in source pixels (no model "
+                "needed).", lambda v: parse_rect(v), lambda r: ",".join(map(str, r)), origin=True),
+    SourceField("segment", "segment", "Segmentation: 'person' (built in, offline), or an smp model (a save_pretrained "
+                "folder or a Hugging Face id such as smp-hub/segformer-b2-1024x1024-city-160k) with `classes`.", _text,
+                origin=True),
+    SourceField("classes", "classes", "Classes of an smp `segment` model to style, e.g. sky,building.",
+                lambda v: parse_names(v), ",".join),
+    SourceField("labels", "labels", "JSON list of an smp model's class names (ADE20K and Cityscapes models need none).",
+                _path, metavar="PATH", path=True),
+)
+FIELDS_BY_KEY = {f.key: f for f in SOURCE_FIELDS}
+ORIGINS = tuple(f.key for f in SOURCE_FIELDS if f.origin) + ("mask array",)
+
+
+@dataclass(frozen=True)
 class MaskSource:
     """Where a region's masks come from; exactly one of ``path``, ``image``, ``grabcut`` or ``segment``.
 
     ``path`` is a mask image, a mask video or a folder of per-frame masks;
     with ``keyframe`` the image is drawn on that frame and propagated by flow.
-    ``image`` is an in-memory ``(H, W)`` mask (grey levels or [0, 1]).
+    ``image`` is an in-memory ``(H, W)`` mask (grey levels or [0, 1]). The fields are
+    described for users in :data:`SOURCE_FIELDS`; errors name those keys.
     """
 
     path: Path | None = None
@@ -43,17 +100,43 @@ class MaskSource:
     labels: Path | None = None
     options: MaskConfig = MaskConfig()
     image: np.ndarray | None = field(default=None, compare=False, repr=False)
+    key: str = field(default="mask", compare=False, repr=False)  # the setting that gave it, for errors: mask, region
 
     def __post_init__(self) -> None:
-        given = [name for name, value in (("--mask", self.path), ("mask array", self.image),
-                                          ("--grabcut", self.grabcut), ("--segment", self.segment))
+        given = [f"`{name}`" if name != "mask array" else name
+                 for name, value in zip(ORIGINS, (self.path, self.grabcut, self.segment, self.image))
                  if value is not None]
         if len(given) != 1:
-            raise ValueError(f"expected one of --mask, --grabcut or --segment, got {' and '.join(given) or 'none'}")
+            raise SettingError(self.key, f"expected one of `mask`, `grabcut` or `segment`, got "
+                                         f"{' and '.join(given) or 'none'}")
         if self.keyframe is not None and self.keyframe < 0:
-            raise ValueError(f"expected --mask-keyframe >= 0, got {self.keyframe}")
+            raise SettingError("mask_keyframe", f"expected a frame index >= 0, got {self.keyframe}")
         if self.classes and self.segment is None:
-            raise ValueError("expected --classes together with --segment")
+            raise SettingError("classes", "expected `classes` together with `segment`")
+        if self.labels is not None and self.segment is None:
+            raise SettingError("labels", "expected `labels` together with `segment`")
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any], options: MaskConfig = MaskConfig()) -> MaskSource | None:
+        """A source from user values by key (parsed), or None when no origin is given."""
+        if not any(values.get(key) is not None for key in ORIGINS[:-1]):
+            for key in ("classes", "labels"):
+                if values.get(key):
+                    raise SettingError(key, f"expected `{key}` together with `segment`")
+            return None
+        return cls(**{FIELDS_BY_KEY[key].attribute: value for key, value in values.items()
+                      if key in FIELDS_BY_KEY and value not in (None, ())}, options=options)
+
+    def values(self) -> dict[str, Any]:
+        """The source as user values by key (the inverse of :meth:`from_values`)."""
+        if self.image is not None:
+            raise SettingError("mask", "expected a mask file, got an in-memory mask: save it to a file")
+        out = {}
+        for spec in SOURCE_FIELDS:
+            value = getattr(self, spec.attribute)
+            if value not in (None, ()):
+                out[spec.key] = value
+        return out
 
     @classmethod
     def of(cls, mask: MaskSource | str | Path | np.ndarray, options: MaskConfig = MaskConfig()) -> MaskSource:
@@ -65,7 +148,7 @@ class MaskSource:
         return cls(path=Path(mask), options=options)
 
     def at_scale(self, factor: float) -> MaskSource:
-        """The same source with ``--grabcut`` (given in source pixels) scaled to the processing size."""
+        """The same source with ``grabcut`` (given in source pixels) scaled to the processing size."""
         if self.grabcut is None or factor == 1:
             return self
         x, y, w, h = self.grabcut
@@ -79,29 +162,12 @@ class MaskSource:
             return "array"
         return f"grabcut {self.grabcut}" if self.grabcut else f"segment {self.segment!r}"
 
-    def to_dict(self) -> dict:
-        """Plain data (paths as strings) for batch jobs and run hashes; in-memory masks cannot travel."""
-        if self.image is not None:
-            raise ValueError("expected a mask file, got an in-memory mask: save it to a file for batch jobs")
-        return {"path": None if self.path is None else os.fspath(self.path), "keyframe": self.keyframe,
-                "grabcut": list(self.grabcut) if self.grabcut else None, "segment": self.segment,
-                "classes": list(self.classes), "labels": None if self.labels is None else os.fspath(self.labels),
-                "options": asdict(self.options)}
 
-    @classmethod
-    def from_dict(cls, data: dict) -> MaskSource:
-        return cls(path=Path(data["path"]) if data.get("path") else None, keyframe=data.get("keyframe"),
-                   grabcut=tuple(data["grabcut"]) if data.get("grabcut") else None, segment=data.get("segment"),
-                   classes=tuple(data.get("classes") or ()),
-                   labels=Path(data["labels"]) if data.get("labels") else None,
-                   options=from_dict(MaskConfig, data.get("options") or {}))
-
-
-def folder_masks(folder: Path) -> list[Path]:
+def folder_masks(folder: Path, key: str = "mask") -> list[Path]:
     """The folder's images in name order: one mask per frame."""
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise ValueError(f"mask folder {os.fspath(folder)!r} has no images: expected one per frame")
+        raise SettingError(key, f"mask folder {os.fspath(folder)!r} has no images: expected one per frame")
     return files
 
 
@@ -116,19 +182,19 @@ def _batched(frames: Iterator[np.ndarray], size: int) -> Iterator[list[np.ndarra
         yield batch
 
 
-def _video_masks(path: Path, height: int, width: int) -> Iterator[np.ndarray]:
+def _video_masks(path: Path, height: int, width: int, key: str) -> Iterator[np.ndarray]:
     name = f"mask video {os.fspath(path)!r}"
     for frame in iter_frames(path):
         grey = frame.mean(axis=2).astype(np.float32) / 255  # masks are grey: any channel mix will do
-        yield fit_mask(grey, height, width, name)
+        yield fit_mask(grey, height, width, name, key)
 
 
-def _paired(frames: Iterator[np.ndarray], masks: Iterator[np.ndarray], name: str) -> Iterator[tuple]:
+def _paired(frames: Iterator[np.ndarray], masks: Iterator[np.ndarray], name: str, key: str) -> Iterator[tuple]:
     """``(frame, mask)`` in step; refuse a source that runs out before the clip does."""
     for index, frame in enumerate(frames):
         mask = next(masks, None)
         if mask is None:
-            raise ValueError(f"{name} has {index} masks: expected one per frame (at least {index + 1})")
+            raise SettingError(key, f"{name} has {index} masks: expected one per frame (at least {index + 1})")
         yield frame, mask
 
 
@@ -142,31 +208,33 @@ def raw_masks(source: MaskSource, frames: Frames, height: int, width: int, metho
     """Unshaped soft masks ``float32 (height, width)``, one per frame of ``frames()``."""
     smoothing = source.options.smoothing
     if source.image is not None:
-        still = fit_mask(np.asarray(source.image, np.float32), height, width)
+        still = fit_mask(np.asarray(source.image, np.float32), height, width, key=source.key)
         still = still / 255.0 if still.max() > 1 else still
         yield from (still for _ in frames())
     elif source.grabcut is not None:
         key = source.keyframe or 0
         first = next((f for i, f in enumerate(frames()) if i == key), None)
         if first is None:
-            raise ValueError(f"expected --mask-keyframe within the clip, got {key}")
+            raise SettingError("mask_keyframe", f"expected a frame within the clip, got {key}")
         yield from keyframe_track(frames(), grabcut(first, source.grabcut), key, method)
     elif source.segment is not None:
         if segmenter is None:
-            raise ValueError(f"expected a segmenter for --segment {source.segment!r}")
+            raise SettingError("segment", f"expected a segmenter for {source.segment!r}")
         yield from smooth(_segmented(frames(), segmenter), smoothing, method)
     elif source.path.is_dir():
-        loaded = (load_mask(f, height, width) for f in folder_masks(source.path))
-        yield from smooth(_paired(frames(), loaded, f"mask folder {os.fspath(source.path)!r}"), smoothing, method)
+        loaded = (load_mask(f, height, width, source.key) for f in folder_masks(source.path, source.key))
+        yield from smooth(_paired(frames(), loaded, f"mask folder {os.fspath(source.path)!r}", source.key), smoothing,
+                          method)
     elif is_image_path(source.path):
-        still = load_mask(source.path, height, width)
+        still = load_mask(source.path, height, width, source.key)
         if source.keyframe is None:
             yield from (still for _ in frames())
         else:
             yield from keyframe_track(frames(), hysteresis(still, 0.5, 0.5), source.keyframe, method)
     else:
-        decoded = _video_masks(source.path, height, width)
-        yield from smooth(_paired(frames(), decoded, f"mask video {os.fspath(source.path)!r}"), smoothing, method)
+        decoded = _video_masks(source.path, height, width, source.key)
+        yield from smooth(_paired(frames(), decoded, f"mask video {os.fspath(source.path)!r}", source.key), smoothing,
+                          method)
 
 
 def clip_masks(source: MaskSource, frames: Frames, height: int, width: int, method: FlowMethod = "dis",
@@ -182,7 +250,7 @@ def clip_masks(source: MaskSource, frames: Frames, height: int, width: int, meth
         lowest, highest = min(lowest, coverage), max(highest, coverage)
         yield shape_mask(shaped, feather=options.feather)
     if sample is not None and (highest < 1e-3 or lowest > 1 - 1e-3):
-        check_coverage(sample, f"mask {source.describe()}")
+        check_coverage(sample, f"mask {source.describe()}", source.key)
 
 
 def still_mask(source: MaskSource, image: np.ndarray, segmenter: Segmenter | None = None) -> np.ndarray:
@@ -199,7 +267,7 @@ def parse_rect(text: str | Sequence[int]) -> tuple[int, int, int, int]:
         if len(values) != 4:
             raise ValueError
     except (TypeError, ValueError):
-        raise ValueError(f"expected --grabcut x,y,w,h in pixels, got {text!r}") from None
+        raise ValueError(f"expected x,y,w,h in pixels, got {text!r}") from None
     return values  # type: ignore[return-value]
 
 
@@ -207,7 +275,7 @@ def parse_region(text: str) -> tuple[Path, str]:
     """``"MASK=SPEC"`` -> (mask path, style spec); the last '=' splits, so mask names may hold one."""
     mask, sep, spec = text.rpartition("=")
     if not sep or not mask.strip() or not spec.strip():
-        raise ValueError(f"expected --region MASK=SPEC such as sky.png=swirl:0.7,mosaic:0.3, got {text!r}")
+        raise ValueError(f"expected MASK=SPEC such as sky.png=swirl:0.7,mosaic:0.3, got {text!r}")
     return Path(mask), spec
 
 
@@ -225,17 +293,19 @@ def check_source(source: MaskSource, height: int, width: int) -> None:
     if source.grabcut is not None:
         x, y, w, h = source.grabcut
         if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
-            raise ValueError(f"expected --grabcut x,y,w,h inside the {width}x{height} frame, got {x},{y},{w},{h}")
+            raise SettingError("grabcut", f"expected x,y,w,h inside the {width}x{height} frame, got "
+                                          f"{x},{y},{w},{h}")
     if source.path is None:
         return
     if not source.path.exists():
-        raise FileNotFoundError(f"mask {os.fspath(source.path)!r} does not exist")
+        raise SettingError(source.key, f"mask {os.fspath(source.path)!r} does not exist")
     if source.path.is_dir():
-        load_mask(folder_masks(source.path)[0], height, width)
+        load_mask(folder_masks(source.path, source.key)[0], height, width, source.key)
     elif is_image_path(source.path):
-        still = load_mask(source.path, height, width)
+        still = load_mask(source.path, height, width, source.key)
         if source.keyframe is None:
-            check_coverage(shape_mask(still, invert=source.options.invert), f"mask {source.describe()}")
+            check_coverage(shape_mask(still, invert=source.options.invert), f"mask {source.describe()}", source.key)
     else:
         info = probe(source.path)
-        fit_mask(np.zeros((info.height, info.width), np.float32), height, width, f"mask video {source.describe()}")
+        fit_mask(np.zeros((info.height, info.width), np.float32), height, width, f"mask video {source.describe()}",
+                 source.key)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 import cv2
 import numpy as np
 
+from ..config import SettingError
 from ..config import FlowMethod
 from ..motion.flow import compute_flow, flow_pair, flow_to_tensor, to_grey, warp
 from .masks import mask_tensor
@@ -49,7 +50,7 @@ def keyframe_track(frames: Iterator[np.ndarray], keyframe_mask: np.ndarray, keyf
         if index == keyframe:
             break
     if len(before) <= keyframe:
-        raise ValueError(f"expected --mask-keyframe within the clip's {len(before)} frames, got {keyframe}")
+        raise SettingError("mask_keyframe", f"expected a frame within the clip's {len(before)} frames, got {keyframe}")
     backward = [keyframe_mask]
     for t in range(keyframe - 1, -1, -1):
         backward.append(propagate(backward[-1], before[t + 1], before[t], method))
@@ -84,7 +85,7 @@ def grabcut(frame: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
     x, y, w, h = rect
     height, width = frame.shape[:2]
     if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
-        raise ValueError(f"expected --grabcut x,y,w,h inside the {width}x{height} frame, got {x},{y},{w},{h}")
+        raise SettingError("grabcut", f"expected x,y,w,h inside the {width}x{height} frame, got {x},{y},{w},{h}")
     labels = np.zeros((height, width), np.uint8)
     background, foreground = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     # GrabCut models colours with GMMs: channel order does not matter, RGB goes in as is.

@@ -18,12 +18,14 @@ import logging
 import os
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ..media.files import atomic_path
-from ..media.stills import encode_image, read_grey, read_image
+from ..media.images import encode_image, read_grey, read_image
+from .record import FrameRecord
 
 try:
     import fcntl
@@ -157,7 +159,7 @@ class Checkpoint:
             if item.name != LOCK_NAME:
                 shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
 
-    def open(self, restart: bool) -> list[dict]:
+    def open(self, restart: bool) -> list[FrameRecord]:
         """Lock and create or validate the directory; return the log of the finished frames (a contiguous,
         verified prefix). Raises :class:`BusyError` when another run holds it."""
         self.lock.acquire(self.target)
@@ -170,7 +172,7 @@ class Checkpoint:
             if entries:
                 raise ValueError(
                     f"{self.directory} holds {len(entries)} finished frames made with different settings: "
-                    "rerun with the same options, or add --restart to discard them"
+                    "rerun with the same settings, or `restart` to discard them"
                 )
             self._clear()  # nothing finished: nothing worth keeping
             stored = None
@@ -181,49 +183,49 @@ class Checkpoint:
         self._rewrite_log(entries)
         return entries
 
-    def finished(self, verify: bool = True) -> list[dict]:
-        """Log entries of the finished frames: the contiguous prefix whose PNG exists, has its log line, and
+    def finished(self, verify: bool = True) -> list[FrameRecord]:
+        """Records of the finished frames: the contiguous prefix whose PNG exists, has its log line, and
         (``verify``) matches the hash in it. The first damaged frame ends the prefix (see :attr:`damaged`)."""
-        entries: list[dict] = []
+        records: list[FrameRecord] = []
         if not self.log_path.is_file():
-            return entries
+            return records
         for line in self.log_path.read_text().splitlines():
             try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
+                record = FrameRecord.from_json(line)
+            except ValueError:
                 break  # a torn last line from a kill: that frame is redone
-            index = len(entries)
+            index = len(records)
             path = self.frame_path(index)
-            if entry.get("frame") != index:
+            if record.frame != index:
                 break
             if not path.is_file():
                 self.damaged = f"frame {index} is missing from {self.frames_dir}"
                 break
-            if verify and bytes_digest(path.read_bytes()) != entry.get("sha256"):
+            if verify and bytes_digest(path.read_bytes()) != record.sha256:
                 self.damaged = f"frame {index} in {self.frames_dir} is damaged"
                 break
-            entries.append(entry)
-        return entries
+            records.append(record)
+        return records
 
-    def _rewrite_log(self, entries: list[dict]) -> None:
-        write_checked(self.log_path, "".join(json.dumps(e) + "\n" for e in entries).encode())
+    def _rewrite_log(self, records: list[FrameRecord]) -> None:
+        write_checked(self.log_path, "".join(r.to_json() + "\n" for r in records).encode())
 
-    def save(self, index: int, frame: np.ndarray, entry: dict) -> dict:
+    def save(self, frame: np.ndarray, record: FrameRecord) -> FrameRecord:
         """Frame first (atomically), then its log line with the frame's hash: a frame counts once both exist.
-        Returns the entry as logged."""
+        Returns the record as logged."""
         data = encode_image(frame, ".png")
-        write_checked(self.frame_path(index), data)
-        entry = {**entry, "sha256": bytes_digest(data)}
+        write_checked(self.frame_path(record.frame), data)
+        record = replace(record, sha256=bytes_digest(data))
         try:
             with self.log_path.open("a") as handle:
-                handle.write(json.dumps(entry) + "\n")
+                handle.write(record.to_json() + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError as exc:
             if exc.errno == errno.ENOSPC:  # a torn line is not trusted on resume
                 raise DiskFullError(self.log_path) from None
             raise
-        return entry
+        return record
 
     def load(self, index: int) -> np.ndarray:
         return read_image(self.frame_path(index))

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..config import FlowMethod, ReliabilityCheck
+from ..config import FlowMethod, ReliabilityCheck, SettingError
 from ..core.tensors import to_tensor
 from ..media.decode import iter_frames
 from ..media.files import check_input
@@ -127,7 +127,7 @@ def plot_per_frame(result: WarpingError, target: Path, log: list[dict] | None = 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ValueError("--plot needs matplotlib: pip install matplotlib (or 'vidstyle[plot]')") from None
+        raise SettingError("plot", "needs matplotlib: pip install matplotlib (or 'vidstyle[plot]')") from None
     from ..media.files import atomic_path
 
     panels = 3 if log else 2

@@ -22,16 +22,20 @@ import torch
 
 from ..config import RunConfig, VideoConfig
 from ..core.optimize import StepReport
-from ..core.runtime import load_extractor, resolve_config, resolve_device
+from ..core.device import resolve_config, resolve_device
+from ..core.features import load_extractor
 from ..core.targets import StyleTargets
 from ..core.tensors import to_tensor
 from ..media.encode import encode_stylized
 from ..regions.guides import Spec
 from ..regions.sources import MaskSource, clip_masks
 from .checkpoint import Checkpoint, DiskFullError, work_dir_for
-from .frames import FrameStyle, guard_size, stylize_frame
 from .plan import VideoPlan, plan_video
-from .temporal import FlowFunction, Prefetch, prepare_frames, temporal_offsets
+from ..paint.paint import paint
+from ..paint.start import Start, cold_start
+from ..paint.style import Styling
+from .record import FrameRecord
+from .temporal import FlowFunction, FramePrep, Prefetch, guard_size, prepare_frames, temporal_offsets, warm_start
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +60,9 @@ class VideoResult:
     output: Path
     frames: int
     resumed_frames: int
-    cuts: list[int]  # frame indices (relative to --start) where a new shot began
+    cuts: list[int]  # frame indices (relative to the start of the range) where a new shot began
     size: tuple[int, int]  # (width, height) of the output
-    log: list[dict]
+    log: list[FrameRecord]
 
 
 def stylize_video(
@@ -110,22 +114,22 @@ def run_video(plan: VideoPlan, *, config: RunConfig, video: VideoConfig, restart
         targets = StyleTargets(extractor, config, to_tensor(first_image, device))
         if plan.masked:
             _write_masks(checkpoint, plan, config)
-        styling = FrameStyle(targets, [spec for _, spec in plan.specs], plan.background, plan.masked,
-                             lambda i: [checkpoint.load_mask(r, i) for r in range(len(plan.specs))],
-                             config.loss.style_layers, device)
-        log_entries = _frame_loop(plan, checkpoint, finished, extractor, styling, config, on_frame, on_step, flow)
-        size = _encode(plan, checkpoint, video, log_entries)
-    cuts = [e["frame"] for e in log_entries if e["cut"]]
-    return VideoResult(plan.output, len(log_entries), len(finished), cuts, size, log_entries)
+        styling = Styling(targets, [spec for _, spec in plan.specs], plan.background, plan.masked,
+                          lambda i: [checkpoint.load_mask(r, i) for r in range(len(plan.specs))],
+                          config.loss.style_layers, device)
+        records = _frame_loop(plan, checkpoint, finished, extractor, styling, config, on_frame, on_step, flow)
+        size = _encode(plan, checkpoint, video, records)
+    cuts = [r.frame for r in records if r.cut]
+    return VideoResult(plan.output, len(records), len(finished), cuts, size, records)
 
 
-def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[dict], extractor, styling: FrameStyle,
-                config: RunConfig, on_frame, on_step, flow: FlowFunction | None) -> list[dict]:
+def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRecord], extractor, styling: Styling,
+                config: RunConfig, on_frame, on_step, flow: FlowFunction | None) -> list[FrameRecord]:
     """Optimise every unfinished frame in order, checkpointing each; returns the whole per-frame log."""
-    known_cuts = {e["frame"]: e["cut"] for e in finished}
+    known_cuts = {r.frame: r.cut for r in finished}
     keep = max(temporal_offsets(config.temporal), default=1)
     stylized: dict[int, np.ndarray] = {}  # only the frames the temporal offsets need
-    entries = list(finished)
+    records = list(finished)
     shot_start = 0
     shot_styles: dict[tuple, list[float]] = {}  # style losses of the current shot's frames, by level size
     judged = guard_size(plan.height, plan.width, config)
@@ -138,55 +142,60 @@ def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[dict], e
                 shot_start, shot_styles = prep.index, {}
             total = None if total is None else max(total, prep.index + 1)
             if prep.index < len(finished):
-                _record(shot_styles, finished[prep.index])
+                record = finished[prep.index]
+                _remember(shot_styles, record)
                 if prep.index >= len(finished) - keep:
                     stylized[prep.index] = checkpoint.load(prep.index)
                 if on_frame:
-                    e = finished[prep.index]
-                    on_frame(FrameReport(prep.index, total, e["iterations"], e["evaluations"], e["loss"], e["terms"],
-                                         e["seconds"], e["cut"], resumed=True))
+                    on_frame(_report(record, total, resumed=True))
                 continue
             started = time.perf_counter()
             styles = shot_styles.get(judged)
             level = float(np.median(styles)) if styles else None
-            frame, result = stylize_frame(prep, stylized, shot_start, extractor, styling, config, on_step, level)
-            entry = {
-                "frame": prep.index, "pts": prep.pts, "duration": prep.duration, "iterations": result.iterations,
-                "evaluations": result.evaluations, "loss": result.loss, "terms": result.terms,
-                "seconds": round(time.perf_counter() - started, 3), "cut": prep.cut and prep.index > 0,
-                "shot_start": shot_start, "reliable": prep.reliable_fraction,
-                "histogram_correlation": prep.histogram_correlation, "levels": result.levels,
-            }
-            entry = checkpoint.save(prep.index, frame, entry)
-            _record(shot_styles, entry)
-            entries.append(entry)
+
+            def strategy(target: torch.Tensor, prep: FramePrep = prep) -> Start:
+                warm = None if prep.cut or not config.temporal.enabled else warm_start(
+                    prep, stylized, target, shot_start, config, level)
+                return warm or cold_start(target, config, tolerance=0.0)
+
+            frame, result = paint(to_tensor(prep.content, styling.device), styling, strategy, extractor, config,
+                                  index=prep.index, on_step=on_step)
+            record = checkpoint.save(frame, FrameRecord(
+                prep.index, prep.pts, prep.duration, result.iterations, result.evaluations, result.loss, result.terms,
+                round(time.perf_counter() - started, 3), prep.cut and prep.index > 0, shot_start,
+                prep.reliable_fraction, prep.histogram_correlation, tuple(result.levels)))
+            _remember(shot_styles, record)
+            records.append(record)
             stylized[prep.index] = frame
             stylized.pop(prep.index - keep, None)
             if on_frame:
-                on_frame(FrameReport(prep.index, total, result.iterations, result.evaluations, result.loss,
-                                     result.terms, entry["seconds"], entry["cut"]))
-    if not entries:
+                on_frame(_report(record, total))
+    if not records:
         raise ValueError(f"expected frames in {os.fspath(plan.input)!r} within the range, got none that decode")
-    if on_frame and total != len(entries):  # the container's estimate was off (e.g. 78 claimed, 77 decode)
-        e = entries[-1]
-        on_frame(FrameReport(e["frame"], len(entries), e["iterations"], e["evaluations"], e["loss"], e["terms"],
-                             e["seconds"], e["cut"], resumed=len(entries) == len(finished)))
-    return entries
+    if on_frame and total != len(records):  # the container's estimate was off (e.g. 78 claimed, 77 decode)
+        on_frame(_report(records[-1], len(records), resumed=len(records) == len(finished)))
+    return records
 
 
-def _record(shot_styles: dict[tuple, list[float]], entry: dict) -> None:
+def _report(record: FrameRecord, total: int | None, resumed: bool = False) -> FrameReport:
+    return FrameReport(record.frame, total, record.iterations, record.evaluations, record.loss, record.terms,
+                       record.seconds, record.cut, resumed)
+
+
+def _remember(shot_styles: dict[tuple, list[float]], record: FrameRecord) -> None:
     """Add a finished frame's style loss at each of its pyramid sizes to its shot's record."""
-    for level in entry["levels"]:
-        shot_styles.setdefault(tuple(level["size"]), []).append(level["terms"]["style"])
+    for level in record.levels:
+        shot_styles.setdefault(tuple(level.size), []).append(level.terms["style"])
 
 
-def _encode(plan: VideoPlan, checkpoint: Checkpoint, video: VideoConfig, entries: list[dict]) -> tuple[int, int]:
+def _encode(plan: VideoPlan, checkpoint: Checkpoint, video: VideoConfig, records: list[FrameRecord]
+            ) -> tuple[int, int]:
     """Encode the finished frames (+ audio) atomically; returns the output's (width, height)."""
     size = plan.output_size(video)
-    images = (checkpoint.load(i) for i in range(len(entries)))
+    images = (checkpoint.load(i) for i in range(len(records)))
     try:
-        encode_stylized(images, entries, plan.input, plan.info, plan.output, size=size, settings=video,
-                        scratch=checkpoint.directory)
+        encode_stylized(images, [r.timing for r in records], plan.input, plan.info, plan.output, size=size,
+                        settings=video, scratch=checkpoint.directory)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise DiskFullError(plan.output) from None

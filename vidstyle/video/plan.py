@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import RunConfig, TemporalConfig, VideoConfig
+from ..config import RunConfig, SettingError, TemporalConfig, VideoConfig
 from ..core.features import check_size
-from ..core.runtime import check_files, check_memory
+from ..core.device import check_memory
+from ..core.features import check_files
 from ..core.styles import StyleEntry
 from ..media.decode import Frame, Position, parse_position, read_frames
 from ..media.files import check_input, check_output
@@ -111,7 +112,7 @@ def plan_video(input_path: Path | str, output: Path | str | None, styles: Spec |
         check_output(output, VIDEO_SUFFIXES, (input_path,))
     first, last = (parse_position(start) if start else None), (parse_position(end) if end else None)
     if first is not None and last is not None and _before(last, first):
-        raise ValueError(f"expected --start before --end, got {start!r} and {end!r}")
+        raise SettingError("start", f"expected `start` before `end`, got {start!r} and {end!r}")
     info = probe(input_path)
     if next(read_frames(input_path, first, last, info), None) is None:
         raise ValueError(f"expected frames in {os.fspath(input_path)!r} within the range, got none that decode")

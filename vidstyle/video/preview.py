@@ -13,15 +13,17 @@ import torch
 
 from ..config import RunConfig
 from ..core.optimize import StepReport
-from ..core.runtime import load_extractor, resolve_config
+from ..core.device import resolve_config
+from ..core.features import load_extractor
 from ..core.targets import StyleTargets
 from ..core.tensors import to_tensor
 from ..media.decode import count_frames
 from ..media.sheet import contact_sheet
 from ..regions.sources import clip_masks
-from .frames import FrameStyle, stylize_frame
+from ..paint.paint import paint
+from ..paint.start import cold_start
+from ..paint.style import Styling
 from .plan import VideoPlan
-from .temporal import FramePrep
 
 
 def preview_indices(total: int, count: int) -> list[int]:
@@ -52,12 +54,12 @@ def preview_video(plan: VideoPlan, count: int, *, config: RunConfig, device: tor
                 masks[i].append(mask)
     extractor = load_extractor(config.features, config.loss.style_layers + config.loss.content_layers, device)
     targets = StyleTargets(extractor, config, to_tensor(picked[0][1].image, device))
-    styling = FrameStyle(targets, [spec for _, spec in plan.specs], plan.background, plan.masked, lambda i: masks[i],
-                         config.loss.style_layers, device)
+    styling = Styling(targets, [spec for _, spec in plan.specs], plan.background, plan.masked, lambda i: masks[i],
+                      config.loss.style_layers, device)
     sources, results = [], []
     for done, (index, frame) in enumerate(picked):
-        prep = FramePrep(index, frame.image, frame.pts, frame.duration, cut=True)  # a cold start, like a shot's first
-        image, _ = stylize_frame(prep, {}, index, extractor, styling, config, on_step)
+        image, _ = paint(to_tensor(frame.image, device), styling, lambda t: cold_start(t, config, tolerance=0.0),
+                         extractor, config, index=index, on_step=on_step)  # a cold start, like a shot's first
         seconds = float((frame.pts - plan.info.start_pts) * plan.info.time_base)
         sources.append((frame.image, f"frame {index} ({seconds:.2f} s)"))
         results.append((image, "stylized"))

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..config import TemporalConfig
+from ..config import RunConfig, TemporalConfig
 from ..core.objective import TemporalTerm
+from ..core.optimize import pyramid_sizes
 from ..core.tensors import luminance, to_tensor
 from ..media.decode import Frame
 from ..media.sizes import resize
-from ..motion.flow import closest_first, explained_fraction, flow_pair, histogram_correlation, resize_flow, resize_weights, to_grey, warp
+from ..paint.start import Budget, Start
+from ..motion.flow import (closest_first, explained_fraction, flow_pair, histogram_correlation, resize_flow,
+                           resize_weights, to_grey, warp)
 
 
 @dataclass
@@ -70,8 +73,9 @@ def prepare_frames(
 
     Frames are resized to ``size`` (processing) and, for the flow, to ``flow_size``; both default to
     the frames' own size. ``flow`` replaces the estimator (a caller's own flow, or the exact flow of a
-    generated clip when measuring); what it returns is resized to the processing size. Frames before ``skip_before`` are finished already: they get no
-    flow, and their cut flags come from ``known_cuts``. Nothing is warped across a cut.
+    generated clip when measuring); what it returns is resized to the processing size. Frames before
+    ``skip_before`` are finished already: they get no flow, and their cut flags come from
+    ``known_cuts``. Nothing is warped across a cut.
     """
     known_cuts = known_cuts or {}
     estimate = flow or estimated_flow(config)
@@ -163,29 +167,47 @@ class Prefetch:
         self._worker.join()
 
 
-def warm_start(
-    prep: FramePrep, stylized: Mapping[int, np.ndarray], content: torch.Tensor, shot_start: int,
-    *, grey: bool = False,
-) -> tuple[torch.Tensor, list[TemporalTerm]]:
-    """Ruder's ``prevWarped`` init and the temporal terms with closest-first long-term weights.
+def stop_rule(style_level: float | None, config: RunConfig) -> Callable[[dict], bool] | None:
+    """``may_stop`` for a warm frame: early stopping waits until the frame's style loss is within
+    ``style_guard`` of its shot's median so far (a frame that quits early in a bad state is a visible flash)."""
+    guard = config.temporal.style_guard
+    if not style_level or guard <= 0:
+        return None
+    limit = guard * style_level
+    return lambda terms: terms["style"] <= limit
+
+
+def guard_size(height: int, width: int, config: RunConfig) -> tuple[int, int]:
+    """The size at which a later frame's early stop is judged: its coarsest pyramid level."""
+    return pyramid_sizes(height, width, config.temporal.scales)[0]
+
+
+def warm_start(prep: FramePrep, stylized: Mapping[int, np.ndarray], target: torch.Tensor, shot_start: int,
+               config: RunConfig, style_level: float | None = None) -> Start | None:
+    """Ruder's ``prevWarped`` start of a later frame, with its temporal terms (closest-first long-term weights)
+    and the later frames' budget; None when no earlier frame of the shot is at hand (then it is a cold start).
 
     ``stylized`` maps earlier frame indices to their stylized ``uint8`` frames. The init is the closest
     earlier frame warped, unreliable pixels included (as Ruder et al.): pixels that start from the raw
     content need many iterations to look painted, and a frame that stops before would speckle (measured
-    in BENCHMARKS.md, stability). With ``grey`` (luminance-only transfer) warped frames are compared by
-    luminance.
+    in BENCHMARKS.md, stability). Most of the work is done at the coarse level, which stops early only once
+    the frame is as stylized as its shot (``style_level``: the shot's median style loss at that size); the
+    full-size level then refines the warped detail (residual). With colour preservation the warped frames
+    are compared by luminance.
     """
+    grey = config.style.preserve_colors
     warped, masks = [], []
     for j in sorted(prep.flows):
         if prep.index - j < shot_start or prep.index - j not in stylized:
             continue
         flow_bwd, mask = prep.flows[j]
-        earlier = to_tensor(stylized[prep.index - j], content.device)
-        image = warp(earlier, flow_bwd.to(content.device))
+        earlier = to_tensor(stylized[prep.index - j], target.device)
+        image = warp(earlier, flow_bwd.to(target.device))
         warped.append(luminance(image) if grey else image)
-        masks.append(mask.to(content.device))
+        masks.append(mask.to(target.device))
     if not warped:
-        return content.clone(), []
-    init = warped[0].clone()
-    terms = [TemporalTerm(w, c) for w, c in zip(warped, closest_first(masks))]
-    return init, terms
+        return None
+    temporal = config.temporal
+    budget = Budget(temporal.scales, temporal.iterations, temporal.fine_iterations, temporal.tolerance,
+                    residual=True, may_stop=stop_rule(style_level, config), stop_level=0)
+    return Start(warped[0].clone(), budget, [TemporalTerm(w, c) for w, c in zip(warped, closest_first(masks))])

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vidstyle.core import runtime
+from vidstyle.core import device as runtime
 
 
 @pytest.mark.parametrize("capability, expected", [((7, 5), "fp32"), ((7, 0), "fp32"), ((8, 0), "bf16"), ((9, 0), "bf16")])
@@ -31,7 +31,7 @@ def test_threads_default_to_the_cores_this_process_may_use():
     try:
         assert runtime.set_threads(None) == runtime.available_cpus() == torch.get_num_threads()
         assert runtime.set_threads(1) == 1 == torch.get_num_threads()
-        with pytest.raises(ValueError, match="expected --threads >= 1"):
+        with pytest.raises(ValueError, match="threads: expected a value >= 1"):
             runtime.set_threads(0)
     finally:
         torch.set_num_threads(before)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vidstyle.media.files import atomic_path, check_input, check_output, ensure_not_input
-from vidstyle.media.stills import read_image, write_image
+from vidstyle.media.images import read_image, write_image
 
 
 def test_write_then_read_png_is_lossless(tmp_path):

@@ -43,5 +43,5 @@ def test_seeded_noise_init_is_reproducible(content_image, style_image_path, tiny
 
 def test_a_missing_init_image_is_refused_before_any_work(content_image, tiny, tmp_path):
     config = dataclasses.replace(tiny, optim=OptimConfig(init=str(tmp_path / "nope.png")))
-    with pytest.raises(FileNotFoundError, match="--init image .*nope.png' does not exist"):
+    with pytest.raises(ValueError, match="init: init image .*nope.png' does not exist"):
         stylize_image(content_image, "swirl", size=32, config=config, device="cpu")

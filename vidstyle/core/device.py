@@ -1,20 +1,15 @@
-"""Device, precision, threads and model loading, decided once at the edge and followed by everything else."""
+"""Device, precision, threads and memory, decided once at the edge and followed by everything else."""
 
 from __future__ import annotations
 
 import difflib
-import functools
 import os
-from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
-from ..config import FeatureConfig, RunConfig
-from ..media.files import check_input
-from .features import VGGFeatures
-from .weights import VGGWeights, load_weights
+from ..config import SettingError
+from ..config import RunConfig
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 # Measured peak memory of one optimisation step per pixel of the image: VGG19 forward+backward
@@ -29,18 +24,18 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name not in DEVICES and not (name.startswith("cuda:") and name[5:].isdigit()):
         close = difflib.get_close_matches(name, DEVICES, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"unknown device {name!r}{hint}: expected one of {', '.join(DEVICES)} or cuda:N")
+        raise SettingError("device", f"unknown device {name!r}{hint}: expected one of {', '.join(DEVICES)} or cuda:N")
     mps = getattr(torch.backends, "mps", None)
     has_mps = bool(mps and mps.is_available())
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ValueError("expected a CUDA device, got none: use --device cpu or auto")
+            raise SettingError("device", "expected a CUDA device, got none: use cpu or auto")
         if ":" in name and int(name[5:]) >= torch.cuda.device_count():
-            raise ValueError(f"expected a CUDA device index below {torch.cuda.device_count()}, got {name!r}")
+            raise SettingError("device", f"expected a CUDA device index below {torch.cuda.device_count()}, got {name!r}")
     if name == "mps" and not has_mps:
-        raise ValueError("expected an Apple MPS device, got none: use --device cpu or auto")
+        raise SettingError("device", "expected an Apple MPS device, got none: use cpu or auto")
     return torch.device(name)
 
 
@@ -101,21 +96,9 @@ def set_threads(threads: int | None) -> int:
     """
     count = available_cpus() if threads is None else threads
     if count < 1:
-        raise ValueError(f"expected --threads >= 1, got {count}")
+        raise SettingError("threads", f"expected a value >= 1, got {count}")
     torch.set_num_threads(count)
     return count
-
-
-def check_files(config: RunConfig) -> None:
-    """The files a config names (an --init image, a --weights file) exist, before any work."""
-    if config.optim.init not in ("content", "noise"):
-        check_input(Path(config.optim.init), "--init image")
-    if config.features.weights not in ("embedded", "torchvision"):
-        weights = Path(config.features.weights)
-        if not weights.exists():
-            raise FileNotFoundError(f"expected 'embedded', 'torchvision' or a weights file for --weights, got "
-                                    f"{config.features.weights!r} (no such file)")
-        check_input(weights, "--weights file")
 
 
 def estimate_bytes(height: int, width: int, optimizer: str = "lbfgs") -> int:
@@ -139,21 +122,11 @@ def available_bytes(device: torch.device) -> int | None:
     return None
 
 
-def check_memory(height: int, width: int, device: torch.device, optimizer: str = "lbfgs") -> None:
-    """Refuse a size that cannot fit, before anything is allocated."""
+def check_memory(height: int, width: int, device: torch.device, optimizer: str = "lbfgs",
+                 key: str = "max_size") -> None:
+    """Refuse a size that cannot fit, before anything is allocated; the error names the size setting ``key``."""
     needed = estimate_bytes(height, width, optimizer)
     free = available_bytes(device)
     if free is not None and needed > free:
-        raise ValueError(f"a {width}x{height} image needs about {needed / 2**30:.1f} GiB on {device.type}, "
-                         f"{free / 2**30:.1f} GiB are available: use a smaller --size/--max-size")
-
-
-@functools.lru_cache(maxsize=4)
-def _cached_weights(source: str) -> VGGWeights:
-    return load_weights(source)
-
-
-def load_extractor(features: FeatureConfig, layers: Sequence[str], device: torch.device) -> VGGFeatures:
-    """VGG19 truncated at the deepest of ``layers``, on ``device``; weights are read once per process."""
-    extractor = VGGFeatures(_cached_weights(features.weights), layers, features.pooling)
-    return extractor.to(device=device, memory_format=torch.channels_last)
+        raise SettingError(key, f"a {width}x{height} image needs about {needed / 2**30:.1f} GiB on {device.type}, "
+                                f"{free / 2**30:.1f} GiB are available: use a smaller one")

@@ -8,19 +8,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..config import DEFAULT_SIZE, MaskConfig, RunConfig
-from ..core.features import check_size
-from ..core.objective import Objective
-from ..core.optimize import OptimResult, StepReport, initial_image, optimize_coarse_to_fine
-from ..core.runtime import check_files, check_memory, load_extractor, resolve_config, resolve_device
+from ..core.device import check_memory, resolve_config, resolve_device
+from ..core.features import check_files, check_size, load_extractor
+from ..core.optimize import StepReport
 from ..core.styles import StyleEntry
 from ..core.targets import StyleTargets
-from ..core.tensors import combine_luminance, luminance, to_tensor, to_uint8
+from ..core.tensors import to_tensor
+from ..media.images import read_image
 from ..media.sizes import fit_long_side, resize
-from ..media.stills import read_image
-from ..regions.guides import Spec, composite, frame_regions, style_specs
+from ..paint.paint import paint
+from ..paint.start import cold_start
+from ..paint.style import Styling
+from ..regions.guides import Spec, style_specs
 from ..regions.segment import make_segmenter
 from ..regions.sources import MaskSource, still_mask
 
@@ -56,7 +57,7 @@ def plan_still(content: np.ndarray | str | Path, styles: Spec | None = None, *, 
     check_files(config)
     check_size(height, width, config.loss.style_layers + config.loss.content_layers)
     if device is not None:
-        check_memory(height, width, device, config.optim.optimizer)
+        check_memory(height, width, device, config.optim.optimizer, key="size")
     sources = [(MaskSource.of(m, mask_options), spec) for m, spec in regions]
     main = None if mask is None else MaskSource.of(mask, mask_options)
     specs, background = style_specs(styles, main, sources, background_style)
@@ -104,48 +105,13 @@ def stylize_plan(plan: StillPlan, *, config: RunConfig, device: torch.device,
     """Optimise a checked :class:`StillPlan` (see :func:`plan_still`); returns ``uint8 (H, W, 3)``."""
     config = resolve_config(config, device)
     torch.manual_seed(config.optim.seed)
-    result = _optimize(to_tensor(plan.image, device), plan.specs, plan.masks, plan.background, config, callback,
-                       save_every, on_snapshot)
-    return to_uint8(result.image)
-
-
-def _optimize(content, specs, masks, background, config: RunConfig, callback, save_every, on_snapshot) -> OptimResult:
-    loss_cfg = config.loss
-    extractor = load_extractor(config.features, loss_cfg.style_layers + loss_cfg.content_layers, content.device)
-    target_content = luminance(content) if config.style.preserve_colors else content
-    targets = StyleTargets(extractor, config, content)  # style images sized per pyramid level
-    whole = len(masks) == 1 and masks[0] is None and background is None
-
-    def regions_at(size: tuple[int, int]):
-        if whole:
-            return targets.get(specs[0], size), None
-        return frame_regions([targets.get(spec, size) for spec in specs], [resize(m, *size) for m in masks],
-                             targets.get(background, size) if background else None, loss_cfg.style_layers,
-                             content.device)
-
-    def make_objective(size: tuple[int, int]) -> Objective:
-        full = size == tuple(content.shape[-2:])
-        scaled = target_content if full else F.interpolate(target_content, size=size, mode="area")
-        return Objective(extractor, loss_cfg, regions_at(size)[0], scaled, bf16=config.precision == "bf16")
-
-    union = regions_at(tuple(content.shape[-2:]))[1]
-
-    def finish(image: torch.Tensor) -> torch.Tensor:
-        image = combine_luminance(image, content) if config.style.preserve_colors else image
-        return composite(image, content, union)
-
-    snapshot = None
-    if save_every > 0 and on_snapshot is not None:
-        def snapshot(iteration: int, image: torch.Tensor) -> None:
-            if image.shape == content.shape:
-                on_snapshot(Snapshot(iteration, to_uint8(finish(image))))
-
-    init = initial_image(config.optim.init, target_content, config.optim.seed)
-    result = optimize_coarse_to_fine(
-        init, make_objective, scales=config.optim.scales, optimizer=config.optim.optimizer,
-        iterations=config.optim.iterations, fine_iterations=config.optim.fine_iterations,
-        learning_rate=config.optim.learning_rate,
-        tolerance=config.optim.tolerance, callback=callback, snapshot=snapshot, snapshot_every=save_every,
-    )
-    result.image = finish(result.image)
-    return result
+    content = to_tensor(plan.image, device)
+    layers = config.loss.style_layers
+    extractor = load_extractor(config.features, layers + config.loss.content_layers, device)
+    masked = not (len(plan.masks) == 1 and plan.masks[0] is None and plan.background is None)
+    styling = Styling(StyleTargets(extractor, config, content), plan.specs, plan.background, masked,
+                      lambda _: list(plan.masks), layers, device)
+    snapshot = None if on_snapshot is None else (lambda i, image: on_snapshot(Snapshot(i, image)))
+    image, _ = paint(content, styling, lambda target: cold_start(target, config), extractor, config,
+                     on_step=callback, snapshot=snapshot, snapshot_every=save_every)
+    return image
