@@ -186,3 +186,28 @@ def test_a_full_disk_during_the_encode_loses_nothing(clip, tmp_path, tiny, refer
     assert again.exit_code == 0 and "6 resumed" in plain(again.output), plain(again.output)
     assert sum(1 for _ in iter_frames(out)) == 6
     assert all(np.array_equal(a, b) for a, b in zip(frames_of(out), reference))
+
+
+def test_batch_reports_a_clip_another_run_holds_as_busy_and_goes_on(make_clip, tmp_path, tiny_weights):
+    from typer.testing import CliRunner
+
+    from vidstyle.cli import app
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name in ("a", "b"):
+        make_clip(translating_clip(3, 32, 48), name=f"clips/{name}.mp4", audio=False)
+    out = tmp_path / "out"
+    with Checkpoint(work_dir_for(out / "a.mp4"), "another run", str(out / "a.mp4")) as held:
+        held.open(restart=False)
+        result = CliRunner().invoke(app, ["batch", str(clips), "--out", str(out), "-s", "mosaic", "--device", "cpu",
+                                          "--weights", tiny_weights, "--first-iterations", "2", "--iterations", "1",
+                                          "--max-size", "0"])
+    text = plain(result.output)
+    assert result.exit_code == 0, text
+    assert "1 done, 0 skipped, 1 busy (another run is on them), 0 failed" in text
+    import json
+
+    report = {Path(r["input"]).name: r for r in json.loads((out / "batch-report.json").read_text())}
+    assert report["a.mp4"]["status"] == "busy" and f"pid {os.getpid()}" in report["a.mp4"]["reason"]
+    assert report["b.mp4"]["status"] == "done" and (out / "b.mp4").is_file() and not (out / "a.mp4").exists()
