@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -42,6 +43,47 @@ def machine() -> str:
             f"torch {torch.__version__}")
 
 
+# Headings of files written before sections were tagged, to keep their sections on a partial run.
+HEADINGS = {"clip": "## Whole clip", "stability": "## Temporal stability", "cold_start": "## Cold starts",
+            "steps": "## One step", "long_input": "## Long inputs", "threads": "## Threads", "memory": "## Memory"}
+
+
+def _commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                           text=True).stdout.strip()
+    return (result.stdout.strip() or "unknown") + ("+changes" if dirty else "")
+
+
+def _merged(previous: str, fresh: dict[str, str]) -> list[str]:
+    """Every section in SECTIONS order: the fresh ones, else the previous file's (marked as an earlier run)."""
+    old_commit = re.search(r"\(commit ([^)]+)\)", previous)
+    parts = re.split(r"(?m)^(?=<!-- bench section |## )", previous)
+    found: dict[str, str] = {}
+    for part in parts:
+        tag = re.match(r"<!-- bench section (\w+), commit ([^ ]+) -->", part)
+        name = tag.group(1) if tag else next((n for n, h in HEADINGS.items() if part.startswith(h)), None)
+        if name and name not in found:
+            if not tag:
+                part = (f"<!-- bench section {name}, commit {old_commit.group(1) if old_commit else 'unknown'} -->\n"
+                        + part)
+            found[name] = part
+    out = []
+    for name, _ in SECTIONS:
+        if name in fresh:
+            out.append(fresh[name])
+        elif name in found:
+            part = found[name]
+            commit = re.match(r"<!-- bench section \w+, commit ([^ ]+) -->", part).group(1)
+            lines = part.split("\n")
+            heading = next(i for i, line in enumerate(lines) if line.startswith("## "))
+            if "*Earlier run" not in part:
+                lines.insert(heading + 1, f"\n*Earlier run: measured at commit {commit}, not re-run with this "
+                                          "file's header commit.*")
+            out.append("\n".join(lines))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
@@ -57,6 +99,7 @@ def main() -> None:
     device = torch.device(args.device)
     started = time.perf_counter()
     sections = []
+    args.only_names = [name for name, _ in SECTIONS if not args.only or name in args.only]
     for name, run in SECTIONS:
         if args.only and name not in args.only:
             continue
@@ -65,9 +108,9 @@ def main() -> None:
         markdown, data = run(args.work, device)
         print(f"[bench] {name} done in {time.perf_counter() - t0:.0f} s: {json.dumps(data, default=str)}",
               file=sys.stderr, flush=True)
-        sections.append(markdown)
+        sections.append(f"<!-- bench section {name}, commit {_commit()} -->\n" + markdown)
     total = time.perf_counter() - started
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = _commit()
     header = (
         "# Benchmarks\n\n"
         f"Produced by `python -m bench --device {args.device}` (commit {commit or 'unknown'}) in {total / 60:.1f} min on: "
@@ -75,6 +118,11 @@ def main() -> None:
         f"code at commit {common.BASELINE_COMMIT} (before this work) from a git worktree. Re-run the command to refresh "
         "this file; numbers from other machines are not comparable.\n"
     )
+    if args.only and args.output.is_file():
+        sections = _merged(args.output.read_text(), dict(zip(args.only_names, sections)))
+        header = header.replace("Every comparison below is measured side by side in this one run",
+                                "Every comparison below is measured side by side within its section; sections "
+                                "marked *earlier run* were not re-run this time and say which commit they measured")
     args.output.write_text(header + "\n" + "\n".join(sections))
     print(f"[bench] wrote {args.output} in {total:.0f} s", file=sys.stderr)
 

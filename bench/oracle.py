@@ -7,7 +7,6 @@ resized to the processing size like the estimated ones.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -39,7 +38,7 @@ def main() -> None:
     result = stylize_video(Path(clip), Path(output), style, config=config, video=VideoConfig(max_size=int(size)),
                            end=f"{frames}f", restart=True, device=sys.argv[9] if len(sys.argv) > 9 else "cpu",
                            flow=known_flow(data["flows"], data["valid"]))
-    Path(log).write_text("".join(json.dumps(entry) + "\n" for entry in result.log))
+    Path(log).write_text("".join(record.to_json() + "\n" for record in result.log))
 
 
 if __name__ == "__main__":

@@ -85,7 +85,8 @@ def _full_step(extractor, targets, frames, device, config: RunConfig, bf16: bool
     """One L-BFGS iteration of a warm frame with everything on: two masked regions, temporal term."""
     content = to_tensor(frames[1], device)
     prep = list(prepare_frames([Frame(i, i, 1, f) for i, f in enumerate(frames[:2])], config.temporal))[1]
-    init, terms = warm_start(prep, {0: frames[0]}, content, 0)
+    start = warm_start(prep, {0: frames[0]}, content, 0, config)
+    init, terms = start.init, start.temporal
     mask = np.zeros(frames[0].shape[:2], np.float32)
     mask[:, : mask.shape[1] // 2] = 1
     style, _ = frame_regions([targets, targets], [mask, 1 - mask], None, config.loss.style_layers, device)

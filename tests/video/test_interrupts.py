@@ -66,8 +66,17 @@ def test_a_kill_during_the_encode_leaves_nothing_after_the_rerun(make_clip, tmp_
                    "--keep-frames", "--preset", "veryslow", "--crf", "0")
     subprocess.run(args, env=ENV, check=True, capture_output=True)
     out.unlink()
-    process = subprocess.Popen(args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(lambda: any(".part" in p.name for p in work.iterdir()) or process.poll() is not None)
+    # Python's fault handler: if the run ever hangs, SIGABRT makes it print every thread's stack to stderr.
+    stderr = tmp_path / "stderr.txt"
+    with open(stderr, "w") as sink:
+        process = subprocess.Popen(args, env={**ENV, "PYTHONFAULTHANDLER": "1"}, stdout=subprocess.DEVNULL,
+                                   stderr=sink)
+    try:
+        wait_for(lambda: any(".part" in p.name for p in work.iterdir()) or process.poll() is not None, 300)
+    except AssertionError:
+        process.send_signal(signal.SIGABRT)
+        process.wait()
+        pytest.fail(f"the resumed run neither encoded nor ended: {stderr.read_text()[-4000:]}")
     process.send_signal(signal.SIGKILL)
     process.wait()
     if out.exists():

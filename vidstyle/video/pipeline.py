@@ -27,6 +27,7 @@ from ..core.features import load_extractor
 from ..core.targets import StyleTargets
 from ..core.tensors import to_tensor
 from ..media.encode import encode_stylized
+from ..motion.flow import warp
 from ..regions.guides import Spec
 from ..regions.sources import MaskSource, clip_masks
 from .checkpoint import Checkpoint, DiskFullError, work_dir_for
@@ -53,6 +54,7 @@ class FrameReport:
     seconds: float
     cut: bool
     resumed: bool = False  # loaded from the work directory, not recomputed
+    warp_error: float | None = None  # against the previous result, by the pipeline's own flow (a progress signal)
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,8 @@ def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRec
             record = checkpoint.save(frame, FrameRecord(
                 prep.index, prep.pts, prep.duration, result.iterations, result.evaluations, result.loss, result.terms,
                 round(time.perf_counter() - started, 3), prep.cut and prep.index > 0, shot_start,
-                prep.reliable_fraction, prep.histogram_correlation, tuple(result.levels)))
+                prep.reliable_fraction, prep.histogram_correlation, tuple(result.levels),
+                warp_error=_warp_error(prep, stylized, frame)))
             _remember(shot_styles, record)
             records.append(record)
             stylized[prep.index] = frame
@@ -179,7 +182,17 @@ def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRec
 
 def _report(record: FrameRecord, total: int | None, resumed: bool = False) -> FrameReport:
     return FrameReport(record.frame, total, record.iterations, record.evaluations, record.loss, record.terms,
-                       record.seconds, record.cut, resumed)
+                       record.seconds, record.cut, resumed, record.warp_error)
+
+
+def _warp_error(prep: FramePrep, stylized: dict[int, np.ndarray], frame: np.ndarray) -> float | None:
+    """The frame's warping error against the previous result, by the flow it was warm-started with."""
+    if 1 not in prep.flows or prep.index - 1 not in stylized:
+        return None
+    flow, weight = prep.flows[1]
+    current, previous = to_tensor(frame), to_tensor(stylized[prep.index - 1])
+    difference = (current - warp(previous, flow)).pow(2).mean(1, keepdim=True)
+    return round(float((difference * weight).sum() / weight.sum().clamp_min(1.0)), 8)
 
 
 def _remember(shot_styles: dict[tuple, list[float]], record: FrameRecord) -> None:

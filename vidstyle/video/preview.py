@@ -37,12 +37,23 @@ def preview_indices(total: int, count: int) -> list[int]:
 
 def preview_video(plan: VideoPlan, count: int, *, config: RunConfig, device: torch.device,
                   on_frame: Callable[[int, int], None] | None = None,
-                  on_step: Callable[[StepReport], None] | None = None) -> np.ndarray:
-    """The contact sheet of ``count`` frames of the plan: ``uint8 (H, W, 3)`` RGB."""
+                  on_step: Callable[[StepReport], None] | None = None, indices: list[int] | None = None,
+                  on_image: Callable[[int, np.ndarray], None] | None = None, image_every: int = 0) -> np.ndarray:
+    """The contact sheet of ``count`` evenly spaced frames of the plan (or of ``indices``): ``uint8 (H, W, 3)``.
+
+    ``on_image(iteration, image)`` sees each frame form, every ``image_every`` iterations at full size.
+    """
     config = resolve_config(config, device)
     total = count_frames(plan.info, plan.start, plan.end)
-    wanted = set(preview_indices(total, count))
-    picked = [(i, f) for i, f in enumerate(plan.frames()) if i in wanted]
+    wanted = set(preview_indices(total, count) if indices is None else indices)
+    picked = []
+    for i, frame in enumerate(plan.frames()):  # decode no further than the last frame wanted
+        if i in wanted:
+            picked.append((i, frame))
+        if i >= max(wanted, default=0):
+            break
+    if not picked:
+        raise ValueError(f"expected frames {sorted(wanted)} in the clip's {total} frames, got none")
     masks: dict[int, list[np.ndarray]] = {i: [] for i, _ in picked}
     for region, (source, _) in enumerate(plan.specs):
         if source is None:
@@ -59,7 +70,8 @@ def preview_video(plan: VideoPlan, count: int, *, config: RunConfig, device: tor
     sources, results = [], []
     for done, (index, frame) in enumerate(picked):
         image, _ = paint(to_tensor(frame.image, device), styling, lambda t: cold_start(t, config, tolerance=0.0),
-                         extractor, config, index=index, on_step=on_step)  # a cold start, like a shot's first
+                         extractor, config, index=index, on_step=on_step, snapshot=on_image,
+                         snapshot_every=image_every)  # a cold start, like a shot's first
         seconds = float((frame.pts - plan.info.start_pts) * plan.info.time_base)
         sources.append((frame.image, f"frame {index} ({seconds:.2f} s)"))
         results.append((image, "stylized"))

@@ -27,6 +27,9 @@ class FrameRecord:
     histogram_correlation: float | None
     levels: tuple[Level, ...] = ()
     sha256: str = ""  # of the frame's PNG in the work folder
+    # Short-term warping error of the result against the previous result, with the pipeline's own flow and
+    # reliability: a progress signal (a flash shows as a spike), not a measure of stability (see metrics).
+    warp_error: float | None = None
 
     @property
     def timing(self) -> tuple[int, int]:
