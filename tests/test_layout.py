@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "vidstyle"
 # Lower ranks are lower layers; a module imports its own subpackage or strictly lower ranks.
 RANKS = {"assets": 0, "config": 0, "media": 1, "core": 2, "motion": 2, "regions": 3, "paint": 4, "image": 5, "video": 5,
-         "batch": 6, "cli": 7, "studio": 7, "__init__": 8, "__main__": 8}
+         "batch": 6, "studio": 7, "cli": 8, "__init__": 9, "__main__": 9}
 
 
 def module_name(root: Path, path: Path) -> str:
@@ -87,3 +87,15 @@ def test_the_checker_finds_a_cycle_hidden_in_a_lazy_import(tmp_path):
     graph = import_graph(package)
     assert graph["pkg.sub.a"] == {"pkg.b"} and graph["pkg.b"] == {"pkg.sub.a"}
     assert find_cycles(graph) == [["pkg.b", "pkg.sub.a", "pkg.b"]]
+
+
+def test_only_the_studio_imports_gradio():
+    """Gradio is an optional extra: nothing outside ``vidstyle/studio`` may import it, even lazily."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n.split(".")[0] in ("gradio", "gradio_client") for n in names):
+                found.append(path.relative_to(PACKAGE).as_posix())
+    assert found and all(p.startswith("studio/") for p in found), found

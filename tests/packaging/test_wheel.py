@@ -18,5 +18,6 @@ def test_the_wheel_ships_the_assets_and_their_credits(tmp_path):
     expected = {f"vidstyle/assets/paintings/{p}.jpg" for p in ("vangogh", "matisse", "leger", "mondrian")} | {
         "vidstyle/assets/models/selfie_segmentation.tflite", "vidstyle/assets/models/selfie_segmentation_landscape.tflite",
         "vidstyle/assets/models/LICENSE-mediapipe-Apache-2.0.txt", "vidstyle/assets/NOTICE.md",
-        "vidstyle/assets/labels/ade20k.json", "vidstyle/assets/labels/cityscapes.json"}
+        "vidstyle/assets/labels/ade20k.json", "vidstyle/assets/labels/cityscapes.json",
+        "vidstyle/studio/__init__.py", "vidstyle/studio/app.py", "vidstyle/cli/studio.py"}
     assert expected <= names, sorted(expected - names)

@@ -6,7 +6,7 @@ No tensor maths and no library work here.
 
 from __future__ import annotations
 
-from . import video, image, mask, metrics, batch, styles  # noqa: F401,I001  (registration order = --help order)
+from . import video, image, mask, metrics, batch, studio, styles  # noqa: F401,I001  (registration order = --help order)
 from .app import app, styles_app
 
 app.add_typer(styles_app, name="styles")

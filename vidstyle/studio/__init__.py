@@ -1,0 +1,1 @@
+"""The browser studio (``vidstyle studio``, the ``studio`` extra): the only package that imports Gradio."""
