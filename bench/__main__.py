@@ -92,9 +92,19 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="names of sections to run (default: all)",
                         choices=[name for name, _ in SECTIONS])
     parser.add_argument("--smoke", action="store_true", help="tiny budgets to check the suite runs (numbers meaningless)")
+    parser.add_argument("--stability-frames", type=int, help="frames of each stability run (default 16)")
+    parser.add_argument("--per-frame-frames", type=int, help="frames of the --no-temporal rows (default 6)")
+    parser.add_argument("--truth", nargs="*", default=(), help="ground-truth clips to run (default: all)")
+    parser.add_argument("--real", nargs="*", default=(), help="real clips to run, by file stem (default: all)")
+    parser.add_argument("--candidates", nargs="*", default=(),
+                        help="candidate options to run, by their first flag without dashes, e.g. reliability (default: all)")
+    parser.add_argument("--without-before", action="store_true",
+                        help=f"stability tables without the row of the code at {common.BEFORE_COMMIT}")
     args = parser.parse_args()
     if args.smoke:
         common.smoke()
+    common.trim(args.stability_frames, args.per_frame_frames, args.truth, args.real, args.candidates,
+                not args.without_before)
     args.work.mkdir(parents=True, exist_ok=True)
     device = torch.device(args.device)
     started = time.perf_counter()

@@ -35,6 +35,10 @@ class Budget:
     stability_first: int = 100
     memory_frames: tuple[int, int] = (10, 300)
     long_frames: int = 10000
+    truth: tuple[str, ...] = ()  # ground-truth clips to run (empty: all)
+    real: tuple[str, ...] = ()  # real clips to run, by file stem (empty: all)
+    candidates: tuple[str, ...] = ()  # candidate options to run, by first flag (empty: all)
+    before: bool = True  # stability tables: a row for the code before the ruler work (BEFORE_COMMIT)
     smoke: bool = False
     extra: list[str] = field(default_factory=list)  # CLI options added to every run (smoke budgets)
 
@@ -48,6 +52,16 @@ def smoke() -> None:
                     stability_first=3,
                     memory_frames=(3, 6), long_frames=300, smoke=True,
                     extra=["--first-iterations", "3", "--iterations", "2", "--later-fine-iterations", "1"])
+
+
+def trim(frames: int | None, per_frame: int | None, truth, real, candidates, before: bool = True) -> None:
+    """A shorter run (BENCHMARKS.md says what was run): fewer frames, clips or candidates."""
+    global BUDGET
+    from dataclasses import replace
+
+    BUDGET = replace(BUDGET, stability_frames=frames or BUDGET.stability_frames,
+                     per_frame_frames=per_frame or BUDGET.per_frame_frames, truth=tuple(truth), real=tuple(real),
+                     candidates=tuple(candidates), before=before)
 
 
 def rel(path: Path | str) -> str:

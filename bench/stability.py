@@ -64,15 +64,18 @@ def _runs(clip: Path, work: Path, ruler, device, truth_npz: Path | None) -> list
     device_args = ["--device", device.type]
     smoke = ["--iterations", "2"] if budget.smoke else []
     plan: list[tuple[str, Path | None, list[str], int]] = [("default", ROOT, [], frames)]
-    for commit, label in ((common.BASELINE_COMMIT, "code at 4d85da8"), (common.BEFORE_COMMIT, "code before this "
-                                                                         f"work ({common.BEFORE_COMMIT})")):
+    commits = [(common.BASELINE_COMMIT, "code at 4d85da8")]
+    if budget.before:
+        commits.append((common.BEFORE_COMMIT, f"code before this work ({common.BEFORE_COMMIT})"))
+    for commit, label in commits:
         code = common.checkout(work, commit)
         if code is not None:
             plan.append((label, code, [], frames))
     plan.append(("`--no-temporal` (per frame)", ROOT, ["--no-temporal"], per_frame))
     if truth_npz is not None:
         plan.append(("ground-truth flow (the floor)", None, [], frames))
-    plan += [(name, ROOT, extra, frames) for name, extra in CANDIDATES]
+    plan += [(name, ROOT, extra, frames) for name, extra in CANDIDATES
+             if not budget.candidates or extra[0].lstrip("-") in budget.candidates]
     rows = []
     for index, (name, code, extra, count) in enumerate(plan):
         out, log = work / f"stability-{clip.stem}-{index}.mp4", work / f"stability-{clip.stem}-{index}.jsonl"
@@ -125,10 +128,10 @@ def follow_strip(work: Path, truth, rows_out: Path) -> Path | None:
     from .ruler import frames_of
     from vidstyle.media.images import write_image
 
-    frames = frames_of(rows_out, 12)
-    if len(frames) < 12:
+    frames = frames_of(rows_out, common.BUDGET.stability_frames)[-4:]  # the last four: the longest-carried paint
+    if len(frames) < 4:
         return None
-    strip = np.concatenate([np.concatenate(frames[8:10], 1), np.concatenate(frames[10:12], 1)], 0)
+    strip = np.concatenate([np.concatenate(frames[0:2], 1), np.concatenate(frames[2:4], 1)], 0)
     target = ROOT / "docs" / "stability-follow.jpg"
     write_image(target, strip)
     return target
@@ -138,7 +141,7 @@ def stability(work: Path, device) -> tuple[str, dict]:
     budget = common.BUDGET
     sections, data = [], {}
     strip = None
-    for truth in truth_clips(work):
+    for truth in (t for t in truth_clips(work) if not budget.truth or t.name in budget.truth):
         rows = _runs(truth.path, work, truth_ruler(truth, budget.stability_frames), device,
                      truth.path.with_suffix(".npz"))
         data[truth.name] = rows
@@ -146,13 +149,22 @@ def stability(work: Path, device) -> tuple[str, dict]:
             strip = follow_strip(work, truth, work / f"stability-{truth.path.stem}-0.mp4")
         sections.append(f"### ({chr(ord('a') + len(sections))}) {truth.title}: ground truth\n\n{_table(rows)}\n\n"
                         f"{_verdict(rows, real=False)}.\n")
-    for clip in (c for c in (BOTTLE, AGAIN) if c.is_file()):
+    for clip in (c for c in (BOTTLE, AGAIN) if c.is_file() and (not budget.real or c.stem in budget.real)):
         rows = _runs(clip, work, outside_ruler(clip, budget.stability_frames, work), device, None)
         data[clip.stem] = rows
         sections.append(f"### `{clip.name}` (real, still camera): DeepFlow and Ruder's check\n\n{_table(rows)}\n\n"
                         f"{_verdict(rows, real=True)}.\n")
     commands = "\n".join(r["command"] for rows in data.values() for r in rows)
-    picture = (f"\n![Four consecutive frames of (b), default settings, at the source size]"
+    skipped = [name for name, extra in CANDIDATES if budget.candidates and extra[0].lstrip("-") not in budget.candidates]
+    trimmed = ""
+    if skipped or budget.truth or budget.real or not budget.before:
+        trimmed = ("\n**A shortened run** (the full one takes hours on 2 cores): "
+                   + "; ".join(filter(None, [
+                       f"candidates not run: {', '.join(skipped)}" if skipped else "",
+                       f"ground-truth clips run: {', '.join(budget.truth)}" if budget.truth else "",
+                       f"real clips run: {', '.join(budget.real)}" if budget.real else "",
+                       "" if budget.before else f"no row for the code at {common.BEFORE_COMMIT}"])) + ".\n")
+    picture = (f"\n![The last four frames of (b), default settings, at the source size]"
                f"({rel(strip)})\n" if strip else "")
     md = f"""## Temporal stability, by rulers the pipeline did not make
 
@@ -171,7 +183,7 @@ filled, at the processing size): shown only to compare, it is not how the method
 
 *code at 4d85da8* and *code before this work* run those commits from git worktrees; *ground-truth flow* is this
 commit fed the exact flow and validity in place of its own (`bench/oracle.py`): the floor a perfect flow gives.
-
+{trimmed}
 {chr(10).join(sections)}
 {picture}
 ```
