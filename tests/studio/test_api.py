@@ -69,7 +69,7 @@ def test_bad_inputs_get_a_clear_message_and_the_server_goes_on(setup, tmp_path):
         ("/render", request(region="sky"), "'sky'"),  # Gradio refuses a value that is not a choice
         ("/render", request(region="brushed mask"), "paint the region"),
         ("/render", request(region="brushed mask", mask=os.fspath(outside / "big.png")), "writes only into"),
-        ("/render", request(region="GrabCut box", box="3,4"), "click two corners"),
+        ("/render", request(region="GrabCut box", box="3,4,5"), "click the object"),
         ("/render", request(size=5000), "maximum value 1024"),
         ("/render", request(first=0), "minimum value 1"),
         ("/preview", request(frame=99) + [99], "no frame 99"),

@@ -116,7 +116,7 @@ def test_a_request_builds_the_job_the_command_line_would(folders):
     ({"region": "sky"}, "Region: expected one of"),
     ({"region": "brushed mask"}, "paint the region"),
     ({"region": "brushed mask", "mask": "/etc/hostname"}, "writes only into"),
-    ({"region": "GrabCut box"}, "click two corners"),
+    ({"region": "GrabCut box"}, "click the object"),
     ({"styles": [("nosuch", 1.0)]}, "no style 'nosuch'"),
 ])
 def test_bad_requests_are_refused_with_the_pages_words(folders, changes, words):
@@ -153,3 +153,5 @@ def test_a_brushed_mask_and_a_grabcut_box_become_regions_shown_across_the_clip(f
                     box=tuple(int(v) for v in box.split(",")))
     strip, message = views.mask_strip(library, boxed, count=3)
     assert message == "" and strip is not None
+    clicked = Request("walk.mp4", [("vangogh", 1.0)], size=64, region="GrabCut box", box=(60, 2))
+    assert clicked.job(library).values()["grabcut"] == "43,0,21,16"  # a third of 64x48 around the click, inside

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -78,3 +79,54 @@ def test_a_killed_server_resumes_the_render_and_its_output_equals_an_uninterrupt
     assert len(resumed) == len(uninterrupted) == 16
     for a, b in zip(resumed, uninterrupted):
         assert np.array_equal(a, b)
+
+
+def wait_status(studio, render_id: str, wanted: set[str], seconds: float = 120) -> dict:
+    deadline = time.time() + seconds
+    while studio.status(render_id)["status"] not in wanted and time.time() < deadline:
+        time.sleep(0.05)
+    return studio.status(render_id)
+
+
+@pytest.mark.slow
+def test_pause_resume_and_cancel_a_render_and_a_preview_goes_first(tmp_path, make_clip, tiny_weights):
+    from vidstyle.studio.jobs import Studio
+    from vidstyle.studio.library import Library
+    from vidstyle.studio.session import Request
+    from vidstyle.video.checkpoint import work_dir_for
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    os.replace(make_clip(translating_clip(12, 48, 64, dx=1.0), audio=False), clips / "walk.mp4")
+    studio = Studio(Library([clips], tmp_path / "out", weights=tiny_weights), device="cpu")
+    try:
+        base = Request("walk.mp4", [("vangogh", 1.0)], size=64, first_iterations=20, iterations=20)
+        render, _ = studio.render(base)
+        deadline = time.time() + 60
+        while studio.status(render.id)["frame"] < 2 and time.time() < deadline:
+            time.sleep(0.02)
+        assert studio.pause(render.id) == "pausing after the frame in progress"
+        paused = wait_status(studio, render.id, {"paused"})
+        assert paused["status"] == "paused" and paused["frame"] < 12
+        assert work_dir_for(Path(render.output)).is_dir()  # its finished frames wait in the work folder
+
+        # A preview runs while the render waits; then the render resumes from its frames and finishes.
+        preview = studio.preview(base, [5])
+        deadline = time.time() + 60
+        while studio.status(preview.id)["status"] not in ("done", "failed") and time.time() < deadline:
+            time.sleep(0.05)
+        assert studio.status(preview.id)["status"] == "done" and Path(studio.status(preview.id)["image"]).is_file()
+        assert studio.resume(render.id) == "queued to resume"
+        done = wait_status(studio, render.id, {"done", "failed"})
+        assert done["status"] == "done" and done["frame"] == 12 and Path(render.output).is_file(), done
+        assert Path(done["latest"]).is_file() and len([e for e in done["warp_errors"] if e is not None]) >= 8
+
+        other, _ = studio.render(Request(**{**base.to_dict(), "size": 48}))
+        deadline = time.time() + 60
+        while studio.status(other.id)["frame"] < 1 and time.time() < deadline:
+            time.sleep(0.02)
+        assert studio.cancel(other.id) == "cancelling"
+        assert wait_status(studio, other.id, {"cancelled"})["status"] == "cancelled"
+        assert not work_dir_for(Path(other.output)).exists() and not Path(other.output).exists()
+    finally:
+        studio.close()

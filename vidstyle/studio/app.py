@@ -38,7 +38,7 @@ def build(studio: Studio) -> Any:
                 # The page narrows it to the clip on opening; API callers may ask any frame (the library checks).
                 frame = gr.Slider(0, 1 << 20, value=0, step=1, label="Frame", elem_id="frame")
             with gr.Column(scale=2):
-                shown = gr.Image(label="Source frame (click two corners for a GrabCut box)", type="numpy",
+                shown = gr.Image(label="Source frame (GrabCut: click the object, or two corners around it)", type="numpy",
                                  interactive=False, elem_id="frame-image")
         with gr.Row():
             with gr.Column():
@@ -71,7 +71,7 @@ def build(studio: Studio) -> Any:
                                        elem_id="brush")
                 use_brush = gr.Button("Use this mask", visible=False, elem_id="use-brush")
                 mask_path = gr.Textbox(label="Mask", interactive=False, elem_id="mask-path")
-                box = gr.Textbox(label="GrabCut box (x,y,w,h)", elem_id="box")
+                box = gr.Textbox(label="GrabCut: a click (x,y) or a box (x,y,w,h)", elem_id="box")
                 background = gr.Dropdown(names, value=None, label="Background style (what the region leaves)",
                                          elem_id="background-style", allow_custom_value=True)
                 background_weight = gr.Slider(0, 1, value=1.0, step=0.05, label="Background weight",

@@ -39,6 +39,14 @@ def spec_of(picks: list[tuple[str, float]] | list[list], library: Library | None
     return ",".join(parts) or None
 
 
+def click_box(point: tuple[int, ...], facts: Any) -> tuple[int, int, int, int]:
+    """A single click as a GrabCut box: a third of the frame on each side, centred on the click, inside the frame."""
+    width, height = max(1, facts.width // 3), max(1, facts.height // 3)
+    x = min(max(0, int(point[0]) - width // 2), facts.width - width)
+    y = min(max(0, int(point[1]) - height // 2), facts.height - height)
+    return x, y, width, height
+
+
 @dataclass(frozen=True)
 class Request:
     """The page's controls: what to stylize, with which styles, where, how large and how long."""
@@ -92,9 +100,10 @@ class Request:
             values["mask"] = library.writable(Path(self.mask))
             values["mask_keyframe"] = None if still else int(self.keyframe)
         elif self.region == "GrabCut box":
-            if not self.box:
-                raise Refused("GrabCut box: click two corners on the frame first")
-            values["grabcut"] = ",".join(str(int(v)) for v in self.box)
+            if not self.box or len(self.box) not in (2, 4):
+                raise Refused("GrabCut box: click the object (or two corners around it) on the frame first")
+            box = self.box if len(self.box) == 4 else click_box(self.box, library.facts(self.source))
+            values["grabcut"] = ",".join(str(int(v)) for v in box)
             values["mask_keyframe"] = None if still else int(self.keyframe)
         if self.region != "none":
             values["background_style"] = spec_of(self.background, library)

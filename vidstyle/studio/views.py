@@ -18,6 +18,7 @@ from ..config import SettingError
 from ..media.decode import count_frames
 from ..media.images import is_image_path, write_image
 from ..media.sheet import contact_sheet
+from ..media.sizes import fit_long_side
 from ..video.preview import preview_indices
 from .jobs import Studio
 from .library import Library, Refused
@@ -41,7 +42,7 @@ def request_of(library: Library, values: Sequence[Any]) -> Request:
      background_weight, end) = values
     corners = [int(float(v)) for v in str(box or "").replace(" ", "").split(",") if v]
     return Request(source or "", [(s1, w1), (s2, w2), (s3, w3)], float(strength), bool(keep), int(size),
-                   region or "none", mask or None, tuple(corners) if len(corners) == 4 else None, int(frame or 0),
+                   region or "none", mask or None, tuple(corners) if len(corners) in (2, 4) else None, int(frame or 0),
                    [(background, background_weight)] if background else [], int(first), int(later),
                    int(end) if end else None)
 
@@ -104,10 +105,10 @@ def save_brush(library: Library, edited: Any) -> tuple[str, str]:
 
 
 def add_corner(library: Library, name: str | None, box: str | None, x: int, y: int) -> str:
-    """A click on the shown frame: the first corner, or with the second the GrabCut box in source pixels."""
+    """A click on the shown frame, in source pixels: the object (a box around it), or with a second click the
+    two corners of the GrabCut box; a third click starts again."""
     facts = library.facts(name)
-    shown = library.frame(name, 0, FRAME_SIDE).shape[1]
-    scale = facts.width / shown
+    scale = facts.width / fit_long_side(facts.height, facts.width, FRAME_SIDE)[1]  # the frame as the page shows it
     px, py = int(round(x * scale)), int(round(y * scale))
     parts = [p for p in str(box or "").replace(" ", "").split(",") if p]
     if len(parts) != 2:
