@@ -9,6 +9,7 @@ worktree under the work folder). Real clips are read from ``../shared/data``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import re
@@ -98,11 +99,16 @@ def main() -> None:
     parser.add_argument("--real", nargs="*", default=(), help="real clips to run, by file stem (default: all)")
     parser.add_argument("--candidates", nargs="*", default=(),
                         help="candidate options to run, by their first flag without dashes, e.g. reliability (default: all)")
+    parser.add_argument("--clip-frames", type=int, help="frames of the whole-clip runs (default 60)")
+    parser.add_argument("--clip-sizes", type=int, nargs="*", help="long sides of the whole-clip runs (default 256 512)")
     parser.add_argument("--without-before", action="store_true",
                         help=f"stability tables without the row of the code at {common.BEFORE_COMMIT}")
     args = parser.parse_args()
     if args.smoke:
         common.smoke()
+    if args.clip_frames or args.clip_sizes:
+        common.BUDGET = dataclasses.replace(common.BUDGET, clip_frames=args.clip_frames or common.BUDGET.clip_frames,
+                                            clip_sizes=tuple(args.clip_sizes or common.BUDGET.clip_sizes))
     common.trim(args.stability_frames, args.per_frame_frames, args.truth, args.real, args.candidates,
                 not args.without_before)
     args.work.mkdir(parents=True, exist_ok=True)
