@@ -129,7 +129,7 @@ def main() -> None:
     commit = _commit()
     header = (
         "# Benchmarks\n\n"
-        f"Produced by `python -m bench --device {args.device}` (commit {commit or 'unknown'}) in {total / 60:.1f} min on: "
+        f"Produced by `python -m bench {' '.join(sys.argv[1:]) or '--device ' + args.device}` (commit {commit or 'unknown'}) in {total / 60:.1f} min on: "
         f"{machine()}.\n\nEvery comparison below is measured side by side in this one run; *baseline* columns run the "
         f"code at commit {common.BASELINE_COMMIT} (before this work) from a git worktree. Re-run the command to refresh "
         "this file; numbers from other machines are not comparable.\n"

@@ -152,7 +152,7 @@ def stability(work: Path, device) -> tuple[str, dict]:
     for clip in (c for c in (BOTTLE, AGAIN) if c.is_file() and (not budget.real or c.stem in budget.real)):
         rows = _runs(clip, work, outside_ruler(clip, budget.stability_frames, work), device, None)
         data[clip.stem] = rows
-        sections.append(f"### `{clip.name}` (real, still camera): DeepFlow and Ruder's check\n\n{_table(rows)}\n\n"
+        sections.append(f"### `{clip.name}` (real): DeepFlow and Ruder's check\n\n{_table(rows)}\n\n"
                         f"{_verdict(rows, real=True)}.\n")
     commands = "\n".join(r["command"] for rows in data.values() for r in rows)
     skipped = [name for name, extra in CANDIDATES if budget.candidates and extra[0].lstrip("-") not in budget.candidates]
