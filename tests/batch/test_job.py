@@ -143,3 +143,15 @@ def test_no_library_message_names_a_flag():
                 if re.search(r"(^|[\s(`'\"])--[a-z]", text):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {text}")
     assert offenders == []
+
+
+@pytest.mark.parametrize("start, end, refused", [("10f", "5f", True), ("2s", "1s", True), ("5f", "5f", True),
+                                                 ("1f", "5f", False), ("1s", "5f", False)])
+def test_a_range_that_ends_before_it_starts_is_refused_by_key(start, end, refused, tmp_path):
+    values = {"input": ROOT / "samples" / "clip.mp4", "output": tmp_path / "out.mp4", "styles": "vangogh",
+              "start": start, "end": end}
+    if refused:
+        with pytest.raises(SettingError, match="start"):
+            Job.from_values(values)
+    else:
+        assert Job.from_values(values).values()["end"] == end  # mixed units are checked once decoded

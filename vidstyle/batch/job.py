@@ -29,6 +29,7 @@ from ..media.files import check_input, check_output
 from ..media.images import IMAGE_SUFFIXES, is_image_path
 from ..regions.guides import style_specs
 from ..regions.sources import FIELDS_BY_KEY, SOURCE_FIELDS, MaskSource, SourceField, parse_region
+from ..video.plan import not_after
 
 VIDEO_OUTPUTS = (".mp4", ".m4v")
 ROOTS = (("run", RunConfig), ("video", VideoConfig), ("masks", MaskConfig), ("image", ImageConfig))
@@ -239,7 +240,7 @@ class Job:
         style_specs(self.styles, self.mask, [(r.source, r.styles) for r in self.regions], self.background_style)
         first = _keyed("start", parse_position, self.start) if self.start else None
         last = _keyed("end", parse_position, self.end) if self.end else None
-        if first is not None and last is not None and _not_before(first, last):
+        if first is not None and last is not None and not_after(last, first):
             raise SettingError("start", f"expected `start` before `end`, got {self.start!r} and {self.end!r}")
         return self
 
@@ -314,15 +315,6 @@ def _keyed(key: str, check: Callable, *args: Any) -> Any:
         raise
     except (ValueError, OSError) as exc:
         raise SettingError(key, str(exc)) from None
-
-
-def _not_before(first: Any, last: Any) -> bool:
-    """``last <= first`` when both are in the same unit (mixed units are checked once decoded)."""
-    if first.frame is not None and last.frame is not None:
-        return last.frame <= first.frame
-    if first.seconds is not None and last.seconds is not None:
-        return last.seconds <= first.seconds
-    return False
 
 
 def _get(config: Any, path: tuple[str, ...]) -> Any:

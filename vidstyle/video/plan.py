@@ -111,7 +111,7 @@ def plan_video(input_path: Path | str, output: Path | str | None, styles: Spec |
     if output is not None:
         check_output(output, VIDEO_SUFFIXES, (input_path,))
     first, last = (parse_position(start) if start else None), (parse_position(end) if end else None)
-    if first is not None and last is not None and _before(last, first):
+    if first is not None and last is not None and not_after(last, first):
         raise SettingError("start", f"expected `start` before `end`, got {start!r} and {end!r}")
     info = probe(input_path)
     if next(read_frames(input_path, first, last, info), None) is None:
@@ -130,7 +130,7 @@ def plan_video(input_path: Path | str, output: Path | str | None, styles: Spec |
     return VideoPlan(input_path, output, info, specs, background, first, last, height, width, segmenters)
 
 
-def _before(a: Position, b: Position) -> bool:
+def not_after(a: Position, b: Position) -> bool:
     """``a <= b`` when both are in the same unit (mixed units are checked once decoded)."""
     if a.frame is not None and b.frame is not None:
         return a.frame <= b.frame
