@@ -237,8 +237,14 @@ class Studio:
                     item.status, item.message = "failed", "internal error (see the server's log)"
 
     def _check(self, item_id: str, render: bool) -> None:
+        """Raise :class:`Stop` if asked: a cancel at any step; a pause or stepping aside only between a render's
+        frames (``render``), so the frame in progress is finished and kept."""
         with self._lock:
-            why = self._stops.pop(item_id, None)
+            why = self._stops.get(item_id)
+            if why is not None and (render or why == "cancel"):
+                del self._stops[item_id]
+            else:
+                why = None
             if why is None and render and any(p.status == "queued" for p in self.previews.values()):
                 why = "step aside"
         if why is not None:
@@ -291,12 +297,11 @@ class Studio:
                                   "step aside": "waiting for a preview"}[stop.why]
                 if stop.why == "cancel":
                     self._discard(render)
-        except BusyError as exc:
+        except (BusyError, ValueError, OSError, Refused) as exc:
             with self._lock:
                 render.status, render.message = "failed", in_words(exc)
-        except (ValueError, OSError, Refused) as exc:
-            with self._lock:
-                render.status, render.message = "failed", in_words(exc)
+        with self._lock:
+            self._stops.pop(render.id, None)  # a pause asked too late to act (an image has no frames between)
         self._save()
 
     def _run_preview(self, preview: Preview) -> None:
