@@ -103,14 +103,21 @@ def main() -> None:
     parser.add_argument("--clip-sizes", type=int, nargs="*", help="long sides of the whole-clip runs (default 256 512)")
     parser.add_argument("--without-before", action="store_true",
                         help=f"stability tables without the row of the code at {common.BEFORE_COMMIT}")
+    parser.add_argument("--clip-without-baseline", action="store_true",
+                        help=f"whole-clip table without the row of the code at {common.BASELINE_COMMIT} (the slowest)")
+    parser.add_argument("--previous", metavar="COMMIT",
+                        help="stability tables with a row for the code at COMMIT too (e.g. the default a change replaces)")
     args = parser.parse_args()
     if args.smoke:
         common.smoke()
-    if args.clip_frames or args.clip_sizes:
+    if args.clip_frames or args.clip_sizes or args.clip_without_baseline:
         common.BUDGET = dataclasses.replace(common.BUDGET, clip_frames=args.clip_frames or common.BUDGET.clip_frames,
-                                            clip_sizes=tuple(args.clip_sizes or common.BUDGET.clip_sizes))
+                                            clip_sizes=tuple(args.clip_sizes or common.BUDGET.clip_sizes),
+                                            clip_baseline=not args.clip_without_baseline)
     common.trim(args.stability_frames, args.per_frame_frames, args.truth, args.real, args.candidates,
                 not args.without_before)
+    if args.previous:
+        common.BUDGET = dataclasses.replace(common.BUDGET, previous=args.previous)
     args.work.mkdir(parents=True, exist_ok=True)
     device = torch.device(args.device)
     started = time.perf_counter()

@@ -27,7 +27,7 @@ def _run(name: str, size: int, work: Path, code: Path, extra: list[str], ruler) 
 
 def clip(work: Path, device) -> tuple[str, dict]:
     budget = common.BUDGET
-    codes = {"baseline": common.checkout(work, common.BASELINE_COMMIT),
+    codes = {"baseline": common.checkout(work, common.BASELINE_COMMIT) if budget.clip_baseline else None,
              "before": common.checkout(work, common.BEFORE_COMMIT)}
     base_extra = ["--device", device.type] + (["--first-iterations", "3", "--iterations", "2"] if budget.smoke else [])
     new_extra = ["--device", device.type] + budget.extra
@@ -62,13 +62,15 @@ def clip(work: Path, device) -> tuple[str, dict]:
                         f"wall time (later frames {d['later']:.1f} s vs {b['later']:.1f} s) for "
                         f"{d['ratio'] / b['ratio']:.2f}x its warping-error ratio.")
     commands = "\n".join(run["command"] for runs in data.values() for run in runs.values())
+    skipped = "" if budget.clip_baseline else (f" This run has no *baseline* row (`--clip-without-baseline`: the code "
+                                               f"at {common.BASELINE_COMMIT} is the slowest to run).")
     md = f"""## Whole clip: wall time and quality, side by side
 
 `{rel(BOTTLE)}`, first {budget.clip_frames} frames, Starry Night, every default (output at the source size with
 its encode). *baseline* runs the code at commit {common.BASELINE_COMMIT} (before the stability and speed work),
 *before* the code at {common.BEFORE_COMMIT} (before the independent ruler), *default* this commit. All are measured
 alike: warping error at the input's size with DeepFlow and Ruder's check on the input (the outside ruler), over
-the input's own. Later frames are every frame but the first.
+the input's own. Later frames are every frame but the first.{skipped}
 
 | long side | code | wall time | first frame | later frame (mean) | VGG evaluations per later frame (any size) | E(out)/E(in) | mean style loss, later | mean content loss, later |
 |---|---|---|---|---|---|---|---|---|

@@ -39,6 +39,8 @@ class Budget:
     real: tuple[str, ...] = ()  # real clips to run, by file stem (empty: all)
     candidates: tuple[str, ...] = ()  # candidate options to run, by first flag (empty: all)
     before: bool = True  # stability tables: a row for the code before the ruler work (BEFORE_COMMIT)
+    clip_baseline: bool = True  # whole-clip table: a row for the code at BASELINE_COMMIT
+    previous: str | None = None  # stability tables: a row for this commit too (the default it replaces)
     smoke: bool = False
     extra: list[str] = field(default_factory=list)  # CLI options added to every run (smoke budgets)
 

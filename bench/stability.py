@@ -67,6 +67,8 @@ def _runs(clip: Path, work: Path, ruler, device, truth_npz: Path | None) -> list
     commits = [(common.BASELINE_COMMIT, "code at 4d85da8")]
     if budget.before:
         commits.append((common.BEFORE_COMMIT, f"code before this work ({common.BEFORE_COMMIT})"))
+    if budget.previous:
+        commits.append((budget.previous, f"code at {budget.previous} (the previous default)"))
     for commit, label in commits:
         code = common.checkout(work, commit)
         if code is not None:
@@ -119,6 +121,10 @@ def _verdict(rows: list[dict], real: bool) -> str:
     floor = by.get("ground-truth flow (the floor)")
     if floor:
         parts.append(f"ground-truth flow {floor['ratio']:.3g}")
+    previous = next((r for r in rows if r["name"].endswith("(the previous default)")), None)
+    if previous:
+        parts.append(f"default / previous default {default['ratio'] / previous['ratio']:.2f} (worst frame "
+                     f"{previous['worst']:.2f}x, sharpness {previous['sharp']:.2f} there)")
     parts.append(f"worst frame {default['worst']:.2f}x the median (target <= 3)")
     return "; ".join(parts)
 

@@ -142,3 +142,21 @@ def test_unknown_check():
     image = np.zeros((16, 16), np.uint8)
     with pytest.raises(ValueError, match="expected a reliability check"):
         flow_pair(image, image, check="deepflow")
+
+
+def test_bicubic_warps_keep_the_detail_that_repeated_bilinear_warps_blur():
+    rng = np.random.default_rng(0)
+    paint = to_tensor(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8))  # detail down to one pixel
+    half = torch.zeros(1, 2, 48, 48)
+    half[:, 0] = 0.5  # half a pixel to the right, then back: the paint carried over frames
+
+    def detail(mode: str) -> float:
+        image = paint
+        for _ in range(4):
+            image = warp(warp(image, half, mode), -half, mode).clamp(0, 1)
+        inner = image[..., 8:-8, 8:-8] - image[..., 8:-8, 8:-8].mean()
+        return float(inner.pow(2).mean())
+
+    original = float((paint[..., 8:-8, 8:-8] - paint[..., 8:-8, 8:-8].mean()).pow(2).mean())
+    assert detail("bilinear") < 0.5 * original
+    assert detail("bicubic") > 1.3 * detail("bilinear")

@@ -179,3 +179,19 @@ def test_bad_inputs(tmp_path, make_clip, tiny):
     with pytest.raises(ValueError, match="got none that decode"):
         stylize_video(clip, tmp_path / "o.mp4", "mosaic", config=tiny, start="5f", device="cpu")
     assert not (tmp_path / "o.mp4").exists() and not work_dir_for(tmp_path / "o.mp4").exists()
+
+
+def test_a_shots_first_frame_is_settled_the_way_its_later_frames_are_painted(make_clip, tmp_path, tiny):
+    shot = translating_clip(3, 96, 128)
+    clip = make_clip(shot + [255 - f for f in translating_clip(3, 96, 128, seed=7)])
+    video = VideoConfig(max_size=128)
+    result = stylize_video(clip, tmp_path / "out.mp4", "mosaic", config=tiny, video=video, device="cpu")
+    cold = stylize_video(clip, tmp_path / "cold.mp4", "mosaic", device="cpu", video=video,
+                         config=replace(tiny, temporal=replace(tiny.temporal, enabled=False)))
+    assert [r.shot_start for r in result.log] == [0, 0, 0, 3, 3, 3]
+    for first in (0, 3):
+        record = result.log[first]
+        # The cold start, then one later frame's pass (held to the cold result by a temporal term).
+        assert record.evaluations == cold.log[first].evaluations + result.log[first + 1].evaluations
+        assert record.terms["temporal"] >= 0 and "temporal" not in cold.log[first].terms
+        assert [level.size for level in record.levels] == [level.size for level in result.log[first + 1].levels]

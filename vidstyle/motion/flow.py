@@ -84,11 +84,16 @@ def _grid(flow: torch.Tensor) -> torch.Tensor:
     return torch.stack([x, y], dim=-1)
 
 
-def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Backward warp: ``out(p) = image(p + flow(p))``, bilinear; ``(B, C, H, W)`` with ``flow (B, 2, H, W)``."""
+def warp(image: torch.Tensor, flow: torch.Tensor, mode: str = "bilinear") -> torch.Tensor:
+    """Backward warp: ``out(p) = image(p + flow(p))``; ``(B, C, H, W)`` with ``flow (B, 2, H, W)``.
+
+    ``mode`` is grid_sample's: ``bilinear`` (masks, flows, the metrics: Ruder's warp) or ``bicubic``, which
+    keeps more of the detail that a stylized frame carried through many warps would otherwise lose; its
+    overshoot is the caller's to clamp.
+    """
     if flow.shape[1] != 2 or flow.shape[-2:] != image.shape[-2:]:
         raise ValueError(f"expected a flow of shape (B, 2, {image.shape[-2]}, {image.shape[-1]}), got {tuple(flow.shape)}")
-    return F.grid_sample(image, _grid(flow).to(image.dtype), mode="bilinear", padding_mode="border", align_corners=True)
+    return F.grid_sample(image, _grid(flow).to(image.dtype), mode=mode, padding_mode="border", align_corners=True)
 
 
 def inside_frame(flow: torch.Tensor) -> torch.Tensor:

@@ -36,7 +36,8 @@ from ..paint.paint import paint
 from ..paint.start import Start, cold_start
 from ..paint.style import Styling
 from .record import FrameRecord
-from .temporal import FlowFunction, FramePrep, Prefetch, guard_size, prepare_frames, temporal_offsets, warm_start
+from .temporal import (FlowFunction, FramePrep, Prefetch, guard_size, prepare_frames, settle_start, temporal_offsets,
+                       warm_start)
 
 log = logging.getLogger(__name__)
 
@@ -155,15 +156,23 @@ def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRec
             styles = shot_styles.get(judged)
             level = float(np.median(styles)) if styles else None
 
+            cold: list[bool] = []
+
             def strategy(target: torch.Tensor, prep: FramePrep = prep) -> Start:
                 warm = None if prep.cut or not config.temporal.enabled else warm_start(
                     prep, stylized, target, shot_start, config, level)
+                cold.append(warm is None)
                 return warm or cold_start(target, config, tolerance=0.0)
 
-            frame, result = paint(to_tensor(prep.content, styling.device), styling, strategy, extractor, config,
-                                  index=prep.index, on_step=on_step)
+            content = to_tensor(prep.content, styling.device)
+            frame, result = paint(content, styling, strategy, extractor, config, index=prep.index, on_step=on_step)
+            iterations, evaluations = result.iterations, result.evaluations
+            if cold[0] and config.temporal.enabled:  # a shot's first frame: settle it as later frames will be
+                frame, result = paint(content, styling, lambda target, f=frame: settle_start(f, target, config),
+                                      extractor, config, index=prep.index, on_step=on_step)
+                iterations, evaluations = iterations + result.iterations, evaluations + result.evaluations
             record = checkpoint.save(frame, FrameRecord(
-                prep.index, prep.pts, prep.duration, result.iterations, result.evaluations, result.loss, result.terms,
+                prep.index, prep.pts, prep.duration, iterations, evaluations, result.loss, result.terms,
                 round(time.perf_counter() - started, 3), prep.cut and prep.index > 0, shot_start,
                 prep.reliable_fraction, prep.histogram_correlation, tuple(result.levels),
                 warp_error=_warp_error(prep, stylized, frame)))

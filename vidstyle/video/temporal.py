@@ -202,7 +202,9 @@ def warm_start(prep: FramePrep, stylized: Mapping[int, np.ndarray], target: torc
             continue
         flow_bwd, mask = prep.flows[j]
         earlier = to_tensor(stylized[prep.index - j], target.device)
-        image = warp(earlier, flow_bwd.to(target.device))
+        # Bicubic: bilinear warps blur the paint a little more every frame (sharpness of later frames 0.46-0.80
+        # of the first's with bilinear, 0.77-0.96 bicubic; BENCHMARKS.md, stability).
+        image = warp(earlier, flow_bwd.to(target.device), "bicubic").clamp(0, 1)
         warped.append(luminance(image) if grey else image)
         masks.append(mask.to(target.device))
     if not warped:
@@ -211,3 +213,20 @@ def warm_start(prep: FramePrep, stylized: Mapping[int, np.ndarray], target: torc
     budget = Budget(temporal.scales, temporal.iterations, temporal.fine_iterations, temporal.tolerance,
                     residual=True, may_stop=stop_rule(style_level, config), stop_level=0)
     return Start(warped[0].clone(), budget, [TemporalTerm(w, c) for w, c in zip(warped, closest_first(masks))])
+
+
+def settle_start(frame: np.ndarray, target: torch.Tensor, config: RunConfig) -> Start:
+    """A shot's first frame once more, from its cold result, the way every later frame is optimised: the later
+    frames' levels and budget, held by a temporal term to the cold result itself (every pixel reliable).
+
+    A cold start ends at the full-size optimum; a later frame refines mostly at half size, where the style
+    loss settles elsewhere. Without this pass the shot's first warm frame jumps to that equilibrium, a visible
+    flash (the largest frame-to-frame change of the clip; BENCHMARKS.md, stability); with it the jump happens
+    inside the first frame, at the price of one later frame's time per shot.
+    """
+    image = to_tensor(frame, target.device)
+    image = luminance(image) if config.style.preserve_colors else image
+    temporal = config.temporal
+    budget = Budget(temporal.scales, temporal.iterations, temporal.fine_iterations, temporal.tolerance,
+                    residual=True, stop_level=0)
+    return Start(image.clone(), budget, [TemporalTerm(image, torch.ones_like(image[:, :1]))])
