@@ -59,7 +59,13 @@ def _commit() -> str:
 def _merged(previous: str, fresh: dict[str, str]) -> list[str]:
     """Every section in SECTIONS order: the fresh ones, else the previous file's (marked as an earlier run)."""
     old_commit = re.search(r"\(commit ([^)]+)\)", previous)
-    parts = re.split(r"(?m)^(?=<!-- bench section |## )", previous)
+    pieces = re.split(r"(?m)^(?=<!-- bench section |## )", previous)
+    parts: list[str] = []
+    for piece in pieces:  # a section's tag line belongs to the heading below it
+        if parts and parts[-1].startswith("<!-- bench section ") and parts[-1].count("\n") <= 1:
+            parts[-1] += piece
+        else:
+            parts.append(piece)
     found: dict[str, str] = {}
     for part in parts:
         tag = re.match(r"<!-- bench section (\w+), commit ([^ ]+) -->", part)
@@ -98,7 +104,8 @@ def main() -> None:
     parser.add_argument("--truth", nargs="*", default=(), help="ground-truth clips to run (default: all)")
     parser.add_argument("--real", nargs="*", default=(), help="real clips to run, by file stem (default: all)")
     parser.add_argument("--candidates", nargs="*", default=(),
-                        help="candidate options to run, by their first flag without dashes, e.g. reliability (default: all)")
+                        help="candidate options to run (stability tables and the whole clip), by their first flag "
+                             "without dashes, e.g. reliability (default: all; none: no candidate)")
     parser.add_argument("--clip-frames", type=int, help="frames of the whole-clip runs (default 60)")
     parser.add_argument("--clip-sizes", type=int, nargs="*", help="long sides of the whole-clip runs (default 256 512)")
     parser.add_argument("--without-before", action="store_true",
