@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from vidstyle.config import RunConfig, TemporalConfig, VideoConfig
 from vidstyle.media.decode import Position, iter_frames, parse_position
@@ -195,3 +196,19 @@ def test_a_shots_first_frame_is_settled_the_way_its_later_frames_are_painted(mak
         assert record.evaluations == cold.log[first].evaluations + result.log[first + 1].evaluations
         assert record.terms["temporal"] >= 0 and "temporal" not in cold.log[first].terms
         assert [level.size for level in record.levels] == [level.size for level in result.log[first + 1].levels]
+
+
+def test_a_preview_shows_the_frame_the_render_paints(make_clip, tmp_path, tiny):
+    from vidstyle.media.sheet import CAPTION, MARGIN
+    from vidstyle.video.plan import plan_video
+    from vidstyle.video.preview import preview_video
+
+    clip = make_clip(translating_clip(2, 160, 208))  # 160 px high: the sheet's tile size, so tiles are not scaled
+    video = VideoConfig(max_size=208, keep_frames=True)
+    out = tmp_path / "out.mp4"
+    stylize_video(clip, out, "mosaic", config=tiny, video=video, device="cpu")
+    rendered = read_image(work_dir_for(out) / "frames" / "000000.png")
+    plan = plan_video(clip, None, "mosaic", video=video, config=tiny)
+    sheet = preview_video(plan, 1, config=tiny, device=torch.device("cpu"), indices=[0])
+    top = MARGIN + 160 + CAPTION + MARGIN  # below the source row
+    assert np.array_equal(sheet[top:top + 160, MARGIN:MARGIN + 208], rendered)  # cold start, then settled

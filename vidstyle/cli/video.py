@@ -29,8 +29,8 @@ def video(
     values: Values,
     preview: Annotated[Optional[int], typer.Option(
         "--preview", min=1, max=24, show_default=False,
-        help="Stylize only N evenly spaced frames (each a cold start) into a contact sheet beside -o "
-             "(OUT.preview.png, or -o itself when it is an image), and stop.")] = None,
+        help="Stylize only N evenly spaced frames (each painted as a shot's first frame) into a contact sheet "
+             "beside -o (OUT.preview.png, or -o itself when it is an image), and stop.")] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Discard finished frames of an earlier run and start "
                                           "over.")] = False,
     log_path: Annotated[Optional[Path], typer.Option("--log", parser=user_path, show_default=False,

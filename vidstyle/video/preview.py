@@ -1,4 +1,5 @@
-"""``--preview N``: a few evenly spaced frames, each a cold start at the processing size, on one sheet.
+"""``--preview N``: a few evenly spaced frames, each painted as a shot's first frame (a cold start, then settled)
+at the processing size, on one sheet.
 
 A minute's look at a style mix or a mask before committing to the whole clip:
 the sources on the top row, their stylizations below.
@@ -24,6 +25,7 @@ from ..paint.paint import paint
 from ..paint.start import cold_start
 from ..paint.style import Styling
 from .plan import VideoPlan
+from .temporal import settle_start
 
 
 def preview_indices(total: int, count: int) -> list[int]:
@@ -69,9 +71,12 @@ def preview_video(plan: VideoPlan, count: int, *, config: RunConfig, device: tor
                       config.loss.style_layers, device)
     sources, results = [], []
     for done, (index, frame) in enumerate(picked):
-        image, _ = paint(to_tensor(frame.image, device), styling, lambda t: cold_start(t, config, tolerance=0.0),
-                         extractor, config, index=index, on_step=on_step, snapshot=on_image,
-                         snapshot_every=image_every)  # a cold start, like a shot's first
+        content = to_tensor(frame.image, device)
+        image, _ = paint(content, styling, lambda t: cold_start(t, config, tolerance=0.0), extractor, config,
+                         index=index, on_step=on_step, snapshot=on_image, snapshot_every=image_every)
+        if config.temporal.enabled:  # settled, like a shot's first frame in the render
+            image, _ = paint(content, styling, lambda t, cold=image: settle_start(cold, t, config), extractor, config,
+                             index=index, on_step=on_step, snapshot=on_image, snapshot_every=image_every)
         seconds = float((frame.pts - plan.info.start_pts) * plan.info.time_base)
         sources.append((frame.image, f"frame {index} ({seconds:.2f} s)"))
         results.append((image, "stylized"))
