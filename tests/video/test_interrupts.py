@@ -38,10 +38,13 @@ def test_a_signal_stops_the_run_and_its_threads_cleanly(make_clip, tmp_path, tin
     out = tmp_path / "out.mp4"
     log = work_dir_for(out) / "log.jsonl"
     # Long-term offsets keep the prefetch thread computing flows while the main thread optimises.
-    args = command(clip, out, tiny_weights, "--long-term", "1,2,3,4", "--first-iterations", "30", "--iterations", "30",
+    # Later frames of about a second each: the signal lands mid-run, however late this process polls (one CI run
+    # with 0.4 s frames finished all 12 before its signal arrived).
+    args = command(clip, out, tiny_weights, "--long-term", "1,2,3,4", "--first-iterations", "30", "--iterations", "100",
                    "--tolerance", "0")
     process = subprocess.Popen(args, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: log.exists() and len(log.read_text().splitlines()) >= 2)
+    assert process.poll() is None, "the run ended before the signal could be sent"
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == code, stderr
