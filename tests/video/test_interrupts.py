@@ -42,7 +42,10 @@ def test_a_signal_stops_the_run_and_its_threads_cleanly(make_clip, tmp_path, tin
     # with 0.4 s frames finished all 12 before its signal arrived).
     args = command(clip, out, tiny_weights, "--long-term", "1,2,3,4", "--first-iterations", "30", "--iterations", "100",
                    "--tolerance", "0")
-    process = subprocess.Popen(args, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A run started from a background job inherits SIGINT ignored (and Python then keeps it so): give the run
+    # the default disposition, as a terminal's foreground job has.
+    process = subprocess.Popen(args, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait_for(lambda: log.exists() and len(log.read_text().splitlines()) >= 2)
     assert process.poll() is None, "the run ended before the signal could be sent"
     process.send_signal(sig)
