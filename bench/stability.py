@@ -20,7 +20,7 @@ CANDIDATES: list[tuple[str, list[str]]] = [
     ("flow at the processing size (`--flow-size 0`)", ["--flow-size", "0"]),
     ("no region fill (`--reliability ruder`)", ["--reliability", "ruder"]),
     ("DeepFlow (`--flow deepflow`)", ["--flow", "deepflow"]),
-    ("later frames mostly at half size (`--later-scales 2`, the faster path)", ["--later-scales", "2"]),
+    ("later frames at full size only (`--later-scales 1`)", ["--later-scales", "1"]),
 ]
 
 

@@ -284,18 +284,14 @@ class TemporalConfig(_Validated):
                                      low=0, high=WEIGHT_CAP, commands={VIDEO})
     long_term: tuple[int, ...] = setting((1,), "Frame offsets of temporal terms, e.g. 1,10,20 (Ruder's long-term "
                                          "consistency).", low=1, high=1000, commands={VIDEO})
-    iterations: int = setting(100, "Budget of each later (warm-started) frame (its half-size level with "
-                              "`--later-scales 2`).",
+    iterations: int = setting(100, "Budget of each later (warm-started) frame (at half size with `later_scales` 2).",
                               low=1, high=100000, flag="--iterations", commands={VIDEO})
-    # Later frames at full size: steadier and sharper on every clip of the stability bench than refining at
-    # half size (2: the half size, where an iteration costs a quarter, then fine_iterations at full size),
-    # which stays the faster path (BENCHMARKS.md, stability and clip).
-    scales: int = setting(1, "Levels of a later frame (1: full size only; 2: mostly at half size, then "
-                          "`--later-fine-iterations` at full size: faster, less steady).", low=1, high=3,
+    # Later frames coarse-to-fine: the warped previous frame is refined at half size, where an
+    # iteration costs a quarter, then at full size for at most fine_iterations (BENCHMARKS.md, clip).
+    scales: int = setting(2, "Coarse-to-fine levels for later frames (1: full size only).", low=1, high=3,
                           flag="--later-scales", commands={VIDEO})
-    fine_iterations: int = setting(6, "Budget of a later frame's full-size level after the half-size one "
-                                   "(`--later-scales 2`).", low=1, high=100000, flag="--later-fine-iterations",
-                                   commands={VIDEO})
+    fine_iterations: int = setting(6, "Budget of a later frame's full-size level after the half-size one.", low=1,
+                                   high=100000, flag="--later-fine-iterations", commands={VIDEO})
     tolerance: float = setting(2e-3, "Later frames stop when the loss improves by less than this fraction per "
                                "iteration (averaged over 10).", low=0, high=1, commands={VIDEO})
     # ... but only once the frame is as stylized as its shot: a frame that quits early is a visible flash.
