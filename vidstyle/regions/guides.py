@@ -69,6 +69,39 @@ def frame_regions(
     return regions, union
 
 
+PARTS = 6  # overlapping parts an even mix is matched in (2x3 on a 16:9 frame)
+
+
+def part_weights(height: int, width: int, parts: int = PARTS) -> list[np.ndarray]:
+    """Overlapping parts of an ``height x width`` image, ``float32 (H, W)`` each, that sum to 1 everywhere: a
+    grid of about ``parts`` cells shaped like the image, each a raised-cosine bump over its neighbours' centres."""
+    cols = max(1, round((parts * width / height) ** 0.5))
+    rows = max(1, round(parts / cols))
+
+    def bumps(count: int, length: int) -> list[np.ndarray]:
+        x = (np.arange(length) + 0.5) / length * count - 0.5  # cell centres at 0, 1, ..., count - 1
+        out = []
+        for i in range(count):
+            bump = np.cos(np.clip(np.abs(x - i), 0, 1) * np.pi / 2) ** 2
+            if i == 0:
+                bump[x < 0] = 1.0
+            if i == count - 1:
+                bump[x > count - 1] = 1.0
+            out.append(bump)
+        return out
+
+    return [(row[:, None] * col[None, :]).astype(np.float32) for row in bumps(rows, height)
+            for col in bumps(cols, width)]
+
+
+def even_regions(targets: Targets, size: tuple[int, int], layers: Sequence[str],
+                 device: torch.device) -> list[StyleRegion]:
+    """The same (mixed) ``targets`` in each of :func:`part_weights`' parts at ``size``: every part of the image is
+    asked for the whole mix, which a split into one region per style does not meet."""
+    return [StyleRegion(targets, layer_guides(mask_tensor(part, device), layers, erode=False))
+            for part in part_weights(*size)]
+
+
 def composite(stylized: torch.Tensor, content: torch.Tensor, union: torch.Tensor | None) -> torch.Tensor:
     """``union * stylized + (1 - union) * content``; where the union is 0 the content is kept exactly."""
     if union is None:
