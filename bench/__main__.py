@@ -20,12 +20,13 @@ from pathlib import Path
 
 import torch
 
-from . import clip, common, runtime, stability, steps
+from . import clip, common, mix, runtime, stability, steps
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = [
     ("clip", clip.clip),
     ("stability", stability.stability),
+    ("mix", mix.mix),
     ("cold_start", steps.cold_start),
     ("steps", steps.overhead),
     ("long_input", runtime.long_input),
@@ -45,7 +46,7 @@ def machine() -> str:
 
 
 # Headings of files written before sections were tagged, to keep their sections on a partial run.
-HEADINGS = {"clip": "## Whole clip", "stability": "## Temporal stability", "cold_start": "## Cold starts",
+HEADINGS = {"clip": "## Whole clip", "stability": "## Temporal stability", "mix": "## A mix of styles", "cold_start": "## Cold starts",
             "steps": "## One step", "long_input": "## Long inputs", "threads": "## Threads", "memory": "## Memory"}
 
 
