@@ -20,7 +20,7 @@ from ..conftest import translating_clip
 REQUEST = {"source": "walk.mp4", "style_1": "vangogh", "weight_1": 1.0, "style_2": None, "weight_2": 0.0,
            "style_3": None, "weight_3": 0.0, "strength": 10, "keep": False, "size": 64, "first": 5, "later": 3,
            "region": "none", "mask": "", "box": "", "frame": 0, "background": None, "background_weight": 1.0,
-           "end": 0}
+           "end": 0, "even": False}
 
 
 def snapshot(folder: Path, skip: Path) -> dict[str, float]:

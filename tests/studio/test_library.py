@@ -110,6 +110,9 @@ def test_a_request_builds_the_job_the_command_line_would(folders):
     assert line.startswith("vidstyle video ") and "vangogh:0.6,picasso:0.4" in line and "--invert-mask" in line
     assert job.to_toml().startswith('[clips."walk.mp4"]')
     assert Request.from_dict(request.to_dict()) == request
+    assert "--even-mix" not in line
+    even = Request(**{**request.to_dict(), "region": "none", "even_mix": True}).job(library)
+    assert even.values()["even_mix"] is True and "--even-mix" in even.command_line() and even.output != job.output
 
 
 @pytest.mark.parametrize("changes, words", [

@@ -58,6 +58,8 @@ def build(studio: Studio) -> Any:
                 gr.Markdown("### Settings")
                 strength = gr.Slider(1, 100, value=10, step=1, label="Style strength", elem_id="strength")
                 keep = gr.Checkbox(False, label="Keep colours", elem_id="keep-colours")
+                even = gr.Checkbox(False, label="Even mix: every style all over the picture (slower)",
+                                   elem_id="even-mix")
                 size = gr.Slider(32, 1024, value=256, step=16, label="Processing size (long side, px)",
                                  elem_id="size")
                 first = gr.Slider(1, 1000, value=300, step=1, label="First-frame iterations", elem_id="first-its")
@@ -108,7 +110,7 @@ def build(studio: Studio) -> Any:
         timer = gr.Timer(1.0)
 
         request_inputs = [source, *picks, strength, keep, size, first, later, region, mask_path, box, frame,
-                          background, background_weight, end]
+                          background, background_weight, end, even]
 
         def request(*values: Any):
             return views.request_of(library, values)

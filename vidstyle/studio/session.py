@@ -23,7 +23,7 @@ REGIONS = ("none", "person", "background", "brushed mask", "GrabCut box")
 # The page's words for the settings a message may name.
 LABELS = {
     "styles": "Styles", "background_style": "Background styles", "style_weight": "Style strength",
-    "preserve_colors": "Keep colours", "max_size": "Processing size", "size": "Processing size",
+    "preserve_colors": "Keep colours", "even_mix": "Even mix", "max_size": "Processing size", "size": "Processing size",
     "first_iterations": "First-frame iterations", "iterations": "Later-frame iterations",
     "mask": "Brushed mask", "mask_keyframe": "Mask frame", "grabcut": "GrabCut box", "segment": "Region",
     "invert_mask": "Region", "input": "Clip", "output": "Output", "start": "First frame", "end": "Last frame",
@@ -64,6 +64,7 @@ class Request:
     first_iterations: int = 300
     iterations: int = 100
     end: int | None = None  # frames: render only the first N (None: the whole clip)
+    even_mix: bool = False  # a mix of styles asked of every part of the picture (--even-mix)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Request:
@@ -81,6 +82,7 @@ class Request:
         still = is_image_path(source)
         values: dict[str, Any] = {"input": source, "styles": spec_of(self.styles, library),
                                   "style_weight": float(self.style_weight), "preserve_colors": bool(self.preserve_colors),
+                                  "even_mix": bool(self.even_mix),
                                   "first_iterations": int(self.first_iterations)}
         if library.weights:
             values["weights"] = library.weights

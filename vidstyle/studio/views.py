@@ -39,12 +39,12 @@ def guarded(action: Callable[[], Any], fallback: Any) -> tuple[Any, str]:
 def request_of(library: Library, values: Sequence[Any]) -> Request:
     """The page's widget values (in ``app.request_inputs`` order) as a :class:`Request`."""
     (source, s1, w1, s2, w2, s3, w3, strength, keep, size, first, later, region, mask, box, frame, background,
-     background_weight, end) = values
+     background_weight, end, even) = values
     corners = [int(float(v)) for v in str(box or "").replace(" ", "").split(",") if v]
     return Request(source or "", [(s1, w1), (s2, w2), (s3, w3)], float(strength), bool(keep), int(size),
                    region or "none", mask or None, tuple(corners) if len(corners) in (2, 4) else None, int(frame or 0),
                    [(background, background_weight)] if background else [], int(first), int(later),
-                   int(end) if end else None)
+                   int(end) if end else None, bool(even))
 
 
 def open_media(library: Library, name: str | None) -> tuple[str, int, np.ndarray | None, str]:
