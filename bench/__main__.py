@@ -154,7 +154,7 @@ def main() -> None:
         header = header.replace("Every comparison below is measured side by side in this one run",
                                 "Every comparison below is measured side by side within its section; sections "
                                 "marked *earlier run* were not re-run this time and say which commit they measured")
-    args.output.write_text(header + "\n" + "\n".join(sections))
+    args.output.write_text(header + "\n" + "\n\n".join(section.strip("\n") + "\n" for section in sections))
     print(f"[bench] wrote {args.output} in {total:.0f} s", file=sys.stderr)
 
 
