@@ -273,7 +273,7 @@ class StyleConfig(_Validated):
     # A mixed Gram target is met as well by splitting the image into regions of each style as by blending
     # them; guided Grams on overlapping parts (Gatys et al. 2017) ask every part for the mix (README, Styles).
     even_mix: bool = setting(False, "Match a mix of styles in each of about six overlapping parts of the image, so every "
-                             "style spreads over the whole picture instead of taking regions of its own (about 1.4x "
+                             "style spreads over the whole picture instead of taking regions of its own (1.3-1.4x "
                              "the time; whole-image mixes only).")
 
 
