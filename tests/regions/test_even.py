@@ -1,5 +1,8 @@
 """An even mix (``--even-mix``): every part of the image is asked for the whole mix of styles."""
 
+import os
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -17,6 +20,7 @@ from vidstyle.regions.guides import even_regions, part_weights
 from ..conftest import textured
 
 LAYERS = ("relu1_1", "relu2_1", "relu3_1")
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "clip.mp4"
 
 
 def test_parts_cover_the_image_once_and_follow_its_shape():
@@ -68,3 +72,21 @@ def test_even_mix_reaches_the_objective_of_a_mix_only(tiny, monkeypatch):
     seen.clear()
     stylize_image(content, "swirl", size=None, config=config, device="cpu")  # one style: nothing to mix
     assert seen and all(not isinstance(style, list) for style in seen)
+
+
+def test_even_mix_with_a_mask_is_refused_naming_the_key(tiny, tmp_path):
+    import pytest
+
+    import vidstyle
+    from vidstyle.config import SettingError
+
+    config = replace(tiny, style=StyleConfig(even_mix=True))
+    content = textured(48, 64, seed=3)
+    mask = np.zeros((48, 64), np.float32)
+    mask[:, :32] = 1
+    with pytest.raises(SettingError, match="whole-image mix") as caught:
+        stylize_image(content, "swirl:0.5,mosaic:0.5", size=None, mask=mask, config=config, device="cpu")
+    assert caught.value.key == "even_mix"
+    with pytest.raises(SettingError, match="even_mix"):
+        vidstyle.Job.from_values({"input": os.fspath(SAMPLE), "output": os.fspath(tmp_path / "out.mp4"),
+                                  "styles": "swirl:0.5,mosaic:0.5", "segment": "person", "even_mix": True}).check()

@@ -237,7 +237,8 @@ class Job:
                 raise SettingError(source.key, f"mask {os.fspath(source.path)!r} does not exist")
             if source is not None and source.labels is not None:
                 _keyed("labels", check_input, source.labels, "labels file")
-        style_specs(self.styles, self.mask, [(r.source, r.styles) for r in self.regions], self.background_style)
+        style_specs(self.styles, self.mask, [(r.source, r.styles) for r in self.regions], self.background_style,
+                    self.run.style.even_mix)
         first = _keyed("start", parse_position, self.start) if self.start else None
         last = _keyed("end", parse_position, self.end) if self.end else None
         if first is not None and last is not None and not_after(last, first):

@@ -29,7 +29,7 @@ def entries(styles: Spec) -> tuple[StyleEntry, ...]:
 
 
 def style_specs(styles: Spec | None, mask: MaskSource | None, regions: Sequence[tuple[MaskSource, Spec]],
-                background_style: Spec | None) -> tuple[Specs, tuple[StyleEntry, ...] | None]:
+                background_style: Spec | None, even_mix: bool = False) -> tuple[Specs, tuple[StyleEntry, ...] | None]:
     """Check how styles, masks and regions combine and resolve every spec (stills and video alike).
 
     Returns ``[(mask or None, entries)]`` (the ``styles`` first) and the background entries.
@@ -44,6 +44,9 @@ def style_specs(styles: Spec | None, mask: MaskSource | None, regions: Sequence[
     if any(source is None for source, _ in specs) and len(specs) > 1:
         raise SettingError("region", "expected `styles` with a mask, or `region` only: use `background_style` for the "
                                      "rest")
+    if even_mix and specs[0][0] is not None:
+        raise SettingError("even_mix", "expected a whole-image mix of styles: with a mask or `region`, each region "
+                                       "keeps its own styles")
     background = entries(background_style) if background_style is not None else None
     if background is not None and specs[0][0] is None:
         raise SettingError("background_style", "expected `background_style` together with a mask or `region`")

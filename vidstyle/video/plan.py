@@ -116,7 +116,7 @@ def plan_video(input_path: Path | str, output: Path | str | None, styles: Spec |
     info = probe(input_path)
     if next(read_frames(input_path, first, last, info), None) is None:
         raise ValueError(f"expected frames in {os.fspath(input_path)!r} within the range, got none that decode")
-    specs, background = style_specs(styles, mask, regions, background_style)
+    specs, background = style_specs(styles, mask, regions, background_style, config.style.even_mix)
     height, width = processing_size(info.height, info.width, video.max_size)
     check_files(config)
     check_size(height, width, config.loss.style_layers + config.loss.content_layers)
