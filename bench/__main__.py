@@ -46,8 +46,8 @@ def machine() -> str:
 
 
 # Headings of files written before sections were tagged, to keep their sections on a partial run.
-HEADINGS = {"clip": "## Whole clip", "stability": "## Temporal stability", "mix": "## A mix of styles", "cold_start": "## Cold starts",
-            "steps": "## One step", "long_input": "## Long inputs", "threads": "## Threads", "memory": "## Memory"}
+HEADINGS = {"clip": "## Whole clip", "stability": "## Temporal stability", "mix": "## A mix of styles",
+            "cold_start": "## Cold starts", "steps": "## One step", "long_input": "## Long inputs", "threads": "## Threads", "memory": "## Memory"}
 
 
 def _commit() -> str:

@@ -9,18 +9,17 @@ import torch
 
 from vidstyle.config import StyleConfig
 from vidstyle.core.features import VGGFeatures
-from vidstyle.core.losses import masked_gram, relative_error
+from vidstyle.core.losses import masked_gram, style_loss
 from vidstyle.core.styles import parse_style_spec
 from vidstyle.core.targets import load_style_images, mixed_gram_targets
 from vidstyle.core.tensors import to_tensor
 from vidstyle.core.weights import load_embedded
 from vidstyle.media.images import write_image
 from vidstyle.media.sheet import contact_sheet
-from vidstyle.regions.guides import part_weights
-from vidstyle.regions.masks import layer_guides
+from vidstyle.regions.guides import even_regions
 
 from . import common
-from .common import ROOT, read_log, rel, run_vidstyle, shown
+from .common import ROOT, rel, run_vidstyle, shown
 from .ruler import frames_of, outside_ruler
 
 SAMPLE = ROOT / "samples" / "clip.mp4"
@@ -32,19 +31,18 @@ PICTURE = ROOT / "docs" / "even-mix.jpg"
 
 @torch.no_grad()
 def part_errors(frames: list[np.ndarray]) -> list[list[float]]:
-    """Per frame, the relative Gram error of each part (``part_weights``) against the mix: how far each part of
-    the picture is from holding the whole mix (the quantity ``--even-mix`` asks for; not an outside ruler)."""
+    """Per frame, the style term of each part of ``even_regions`` against the mix: how far each part of the
+    picture is from holding the whole mix (the quantity ``--even-mix`` asks for; not an outside ruler)."""
     extractor = VGGFeatures(load_embedded(), LAYERS)
-    first = to_tensor(frames[0])
-    images = load_style_images(parse_style_spec(MIX), first, StyleConfig())
-    targets = mixed_gram_targets(extractor, images, [e.weight for e in parse_style_spec(MIX)], LAYERS)
-    parts = [layer_guides(torch.from_numpy(p)[None, None], LAYERS, erode=False)
-             for p in part_weights(*frames[0].shape[:2])]
+    entries = parse_style_spec(MIX)
+    images = load_style_images(entries, to_tensor(frames[0]), StyleConfig())
+    targets = mixed_gram_targets(extractor, images, [e.weight for e in entries], LAYERS)
+    parts = even_regions(targets, frames[0].shape[:2], LAYERS, torch.device("cpu"))
     out = []
     for frame in frames:
         features = extractor(to_tensor(frame))
-        out.append([float(torch.stack([relative_error(masked_gram(features[n], guides[n]), targets[n])
-                                       for n in LAYERS]).mean()) for guides in parts])
+        out.append([float(style_loss({n: masked_gram(features[n], part.guides[n]) for n in LAYERS}, part.targets))
+                    for part in parts])
     return out
 
 
@@ -62,7 +60,7 @@ def mix(work: Path, device) -> tuple[str, dict]:
         errors = np.array(part_errors(frames))
         runs[name] = {"command": shown(args), "seconds": seconds, "ratio": ruler.measure(out)["ratio"],
                       "part_mean": float(errors.mean()), "part_worst": float((errors.max(1) / errors.mean(1)).mean()),
-                      "frames": frames, "style": float(np.mean([e["terms"]["style"] for e in read_log(log)]))}
+                      "frames": frames}
     rows = [f"| {name} | {r['seconds']:.0f} s | {r['ratio']:.3g} | {r['part_mean']:.3f} | {r['part_worst']:.2f} |"
             for name, r in runs.items()]
     d, e = runs["default"], runs["`--even-mix`"]
