@@ -160,3 +160,22 @@ def test_bicubic_warps_keep_the_detail_that_repeated_bilinear_warps_blur():
     original = float((paint[..., 8:-8, 8:-8] - paint[..., 8:-8, 8:-8].mean()).pow(2).mean())
     assert detail("bilinear") < 0.5 * original
     assert detail("bicubic") > 1.3 * detail("bilinear")
+
+
+def test_lanczos_warps_carry_paint_through_many_frames_most_faithfully():
+    rng = np.random.default_rng(1)
+    paint = to_tensor(cv2.GaussianBlur(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8), (0, 0), 1.0))
+    step = torch.zeros(1, 2, 48, 48)
+    step[:, 0], step[:, 1] = 0.4, 0.2  # a sub-pixel motion, then back: the paint carried over eight frames
+
+    def error(mode: str) -> float:
+        image = paint
+        for _ in range(4):
+            image = warp(warp(image, step, mode), -step, mode).clamp(0, 1)
+        return float((image - paint)[..., 8:-8, 8:-8].pow(2).mean().sqrt())
+
+    assert error("lanczos") < 0.5 * error("bicubic") < 0.5 * error("bilinear")
+    whole = torch.zeros(2, 2, 48, 48)
+    whole[:, 0], whole[:, 1] = 2, -1  # whole pixels: an exact copy, for a batch, one channel or three
+    grey = paint.mean(1, keepdim=True).expand(2, 1, 48, 48)
+    assert torch.equal(warp(grey, whole, "lanczos")[..., 4:-4, 4:-4], grey[..., 3:-5, 6:-2])

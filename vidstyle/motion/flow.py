@@ -87,13 +87,28 @@ def _grid(flow: torch.Tensor) -> torch.Tensor:
 def warp(image: torch.Tensor, flow: torch.Tensor, mode: str = "bilinear") -> torch.Tensor:
     """Backward warp: ``out(p) = image(p + flow(p))``; ``(B, C, H, W)`` with ``flow (B, 2, H, W)``.
 
-    ``mode`` is grid_sample's: ``bilinear`` (masks, flows, the metrics: Ruder's warp) or ``bicubic``, which
-    keeps more of the detail that a stylized frame carried through many warps would otherwise lose; its
-    overshoot is the caller's to clamp.
+    ``mode``: ``bilinear`` (masks, flows, the metrics: Ruder's warp), ``bicubic``, or ``lanczos`` (OpenCV's
+    8x8 Lanczos, on the CPU; not differentiable), which keeps the most of the detail that a stylized frame
+    carried through many warps would otherwise lose. Overshoot of the last two is the caller's to clamp.
+    Samples beyond the border repeat the edge pixel in every mode.
     """
     if flow.shape[1] != 2 or flow.shape[-2:] != image.shape[-2:]:
         raise ValueError(f"expected a flow of shape (B, 2, {image.shape[-2]}, {image.shape[-1]}), got {tuple(flow.shape)}")
+    if mode == "lanczos":
+        return _warp_lanczos(image, flow)
     return F.grid_sample(image, _grid(flow).to(image.dtype), mode=mode, padding_mode="border", align_corners=True)
+
+
+def _warp_lanczos(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    height, width = image.shape[-2:]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    out = []
+    for picture, motion in zip(image.detach().float().cpu(), flow.detach().float().cpu()):
+        pixels = np.ascontiguousarray(picture.permute(1, 2, 0).numpy())
+        motion = motion.numpy()
+        warped = cv2.remap(pixels, xs + motion[0], ys + motion[1], cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REPLICATE)
+        out.append(torch.from_numpy(warped.reshape(height, width, -1)).permute(2, 0, 1))
+    return torch.stack(out).to(image.device, image.dtype)
 
 
 def inside_frame(flow: torch.Tensor) -> torch.Tensor:

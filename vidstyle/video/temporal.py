@@ -202,9 +202,10 @@ def warm_start(prep: FramePrep, stylized: Mapping[int, np.ndarray], target: torc
             continue
         flow_bwd, mask = prep.flows[j]
         earlier = to_tensor(stylized[prep.index - j], target.device)
-        # Bicubic: bilinear warps blur the paint a little more every frame (sharpness of later frames 0.46-0.80
-        # of the first's with bilinear, 0.77-0.96 bicubic; BENCHMARKS.md, stability).
-        image = warp(earlier, flow_bwd.to(target.device), "bicubic").clamp(0, 1)
+        # Lanczos: every warp resamples the paint, and the loss compounds over a shot (sharpness of later frames
+        # 0.46-0.80 of the first's with bilinear; under a moving camera 0.77-0.91 bicubic, 0.89-1.01 Lanczos;
+        # BENCHMARKS.md, stability).
+        image = warp(earlier, flow_bwd, "lanczos").clamp(0, 1)
         warped.append(luminance(image) if grey else image)
         masks.append(mask.to(target.device))
     if not warped:
