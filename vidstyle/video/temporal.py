@@ -201,11 +201,11 @@ def warm_start(prep: FramePrep, stylized: Mapping[int, np.ndarray], target: torc
         if prep.index - j < shot_start or prep.index - j not in stylized:
             continue
         flow_bwd, mask = prep.flows[j]
-        earlier = to_tensor(stylized[prep.index - j], target.device)
-        # Lanczos: every warp resamples the paint, and the loss compounds over a shot (sharpness of later frames
-        # 0.46-0.80 of the first's with bilinear; under a moving camera 0.77-0.91 bicubic, 0.89-1.01 Lanczos;
-        # BENCHMARKS.md, stability).
-        image = warp(earlier, flow_bwd, "lanczos").clamp(0, 1)
+        # Lanczos (on the CPU, where the frames and flows are): every warp resamples the paint, and the loss
+        # compounds over a shot (sharpness of later frames 0.46-0.80 of the first's with bilinear; under a moving
+        # camera 0.77-0.91 bicubic, 0.89-1.01 Lanczos; BENCHMARKS.md, stability).
+        earlier = to_tensor(stylized[prep.index - j])
+        image = warp(earlier, flow_bwd.cpu(), "lanczos").clamp(0, 1).to(target.device)
         warped.append(luminance(image) if grey else image)
         masks.append(mask.to(target.device))
     if not warped:
