@@ -20,7 +20,8 @@ CANDIDATES: list[tuple[str, list[str]]] = [
     ("flow at the processing size (`--flow-size 0`)", ["--flow-size", "0"]),
     ("no region fill (`--reliability ruder`)", ["--reliability", "ruder"]),
     ("DeepFlow (`--flow deepflow`)", ["--flow", "deepflow"]),
-    ("later frames at full size only (`--later-scales 1`)", ["--later-scales", "1"]),
+    ("later frames mostly at half size, the former default (`--later-scales 2 --iterations 100`)",
+     ["--later-scales", "2", "--iterations", "100"]),
 ]
 
 

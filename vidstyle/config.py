@@ -289,19 +289,24 @@ class TemporalConfig(_Validated):
                                      low=0, high=WEIGHT_CAP, commands={VIDEO})
     long_term: tuple[int, ...] = setting((1,), "Frame offsets of temporal terms, e.g. 1,10,20 (Ruder's long-term "
                                          "consistency).", low=1, high=1000, commands={VIDEO})
-    iterations: int = setting(100, "Budget of each later (warm-started) frame (at half size with `later_scales` 2).",
-                              low=1, high=100000, flag="--iterations", commands={VIDEO})
-    # Later frames coarse-to-fine: the warped previous frame is refined at half size, where an
-    # iteration costs a quarter, then at full size for at most fine_iterations (BENCHMARKS.md, clip).
-    scales: int = setting(2, "Coarse-to-fine levels for later frames (1: full size only).", low=1, high=3,
+    # A later frame starts from the warped previous one and needs few steps: 12 full-size iterations cost
+    # what the former 100-at-half-size-then-6 did and are steadier (every iteration beyond repaints
+    # reliable pixels; BENCHMARKS.md, stability).
+    iterations: int = setting(12, "Budget of each later (warm-started) frame (of its half-size level with "
+                              "`later_scales` 2).", low=1, high=100000, flag="--iterations", commands={VIDEO})
+    # Coarse-to-fine for later frames is an option: the changes a half-size level makes reach every
+    # pixel upsampled, reliable ones included, and the full size then gets few iterations.
+    scales: int = setting(1, "Levels for later frames (1: full size only; 2: mostly at half size, then "
+                          "`later_fine_iterations` at full size).", low=1, high=3,
                           flag="--later-scales", commands={VIDEO})
-    fine_iterations: int = setting(6, "Budget of a later frame's full-size level after the half-size one.", low=1,
-                                   high=100000, flag="--later-fine-iterations", commands={VIDEO})
+    fine_iterations: int = setting(6, "Budget of a later frame's full-size level after a half-size one "
+                                   "(`later_scales` 2 or 3).", low=1, high=100000, flag="--later-fine-iterations",
+                                   commands={VIDEO})
     tolerance: float = setting(2e-3, "Later frames stop when the loss improves by less than this fraction per "
                                "iteration (averaged over 10).", low=0, high=1, commands={VIDEO})
     # ... but only once the frame is as stylized as its shot: a frame that quits early is a visible flash.
     style_guard: float = setting(1.25, "A later frame may stop early only when its style loss is within this factor of its "
-                                 "shot's median so far and its new, unreliable pixels are stylized (0: off).",
+                                 "shot's median so far (0: off).",
                                  low=0, high=100, commands={VIDEO})
     flow: FlowMethod = setting("dis", "Optical flow method.", commands={VIDEO, MASK})
     # The flow sees the source's detail (a road's marks) that the processing size averages away;

@@ -13,7 +13,7 @@ from typing import Any
 from . import views
 from .jobs import Studio
 from .library import Library
-from .session import REGIONS
+from .session import REGIONS, Request
 
 SLOTS = 3  # style slots on the page, each a name and a weight
 
@@ -62,8 +62,8 @@ def build(studio: Studio) -> Any:
                                    elem_id="even-mix")
                 size = gr.Slider(32, 1024, value=256, step=16, label="Processing size (long side, px)",
                                  elem_id="size")
-                first = gr.Slider(1, 1000, value=300, step=1, label="First-frame iterations", elem_id="first-its")
-                later = gr.Slider(1, 500, value=100, step=1, label="Later-frame iterations", elem_id="later-its")
+                first = gr.Slider(1, 1000, value=Request.first_iterations, step=1, label="First-frame iterations", elem_id="first-its")
+                later = gr.Slider(1, 500, value=Request.iterations, step=1, label="Later-frame iterations", elem_id="later-its")
                 end = gr.Number(0, precision=0, label="Render only the first N frames (0: all)", elem_id="end")
             with gr.Column():
                 gr.Markdown("### Region")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..batch.job import Job
-from ..config import SettingError
+from ..config import OptimConfig, SettingError, TemporalConfig
 from ..media.images import is_image_path
 from .library import Library, Refused
 
@@ -61,8 +61,8 @@ class Request:
     box: tuple[int, int, int, int] | None = None  # GrabCut x, y, w, h in source pixels
     keyframe: int = 0  # the frame the mask or box was drawn on
     background: list = field(default_factory=list)  # styles for what the region leaves out
-    first_iterations: int = 300
-    iterations: int = 100
+    first_iterations: int = OptimConfig.iterations  # the CLI's defaults
+    iterations: int = TemporalConfig.iterations
     end: int | None = None  # frames: render only the first N (None: the whole clip)
     even_mix: bool = False  # a mix of styles asked of every part of the picture (--even-mix)
 

@@ -190,10 +190,10 @@ def warm_start(prep: FramePrep, stylized: Mapping[int, np.ndarray], target: torc
     ``stylized`` maps earlier frame indices to their stylized ``uint8`` frames. The init is the closest
     earlier frame warped, unreliable pixels included (as Ruder et al.): pixels that start from the raw
     content need many iterations to look painted, and a frame that stops before would speckle (measured
-    in BENCHMARKS.md, stability). Most of the work is done at the coarse level, which stops early only once
-    the frame is as stylized as its shot (``style_level``: the shot's median style loss at that size); the
-    full-size level then refines the warped detail (residual). With colour preservation the warped frames
-    are compared by luminance.
+    in BENCHMARKS.md, stability). The budget is the later frames' (by default a few full-size steps); a
+    frame may stop early only once it is as stylized as its shot (``style_level``: the shot's median style
+    loss at its coarsest level). With ``later_scales`` 2 a full-size level refines the warped detail after
+    the half-size one (residual). With colour preservation the warped frames are compared by luminance.
     """
     grey = config.style.preserve_colors
     warped, masks = [], []
@@ -220,8 +220,8 @@ def settle_start(frame: np.ndarray, target: torch.Tensor, config: RunConfig) -> 
     """A shot's first frame once more, from its cold result, the way every later frame is optimised: the later
     frames' levels and budget, held by a temporal term to the cold result itself (every pixel reliable).
 
-    A cold start ends at the full-size optimum; a later frame refines mostly at half size, where the style
-    loss settles elsewhere. Without this pass the shot's first warm frame jumps to that equilibrium, a visible
+    A cold start ends at the full-size optimum; a later frame, held by the temporal term and on a short
+    budget, settles the style elsewhere. Without this pass the shot's first warm frame jumps to that equilibrium, a visible
     flash (the largest frame-to-frame change of the clip; BENCHMARKS.md, stability); with it the jump happens
     inside the first frame, at the price of one later frame's time per shot.
     """
