@@ -52,8 +52,9 @@ HEADINGS = {"clip": "## Whole clip", "stability": "## Temporal stability", "mix"
 
 def _commit() -> str:
     result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                           text=True).stdout.strip()
+    # The files the bench itself writes (this file, its pictures) do not make the measured code "changed".
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md",
+                            ":!docs"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return (result.stdout.strip() or "unknown") + ("+changes" if dirty else "")
 
 
