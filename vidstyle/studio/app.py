@@ -62,8 +62,10 @@ def build(studio: Studio) -> Any:
                                    elem_id="even-mix")
                 size = gr.Slider(32, 1024, value=256, step=16, label="Processing size (long side, px)",
                                  elem_id="size")
-                first = gr.Slider(1, 1000, value=Request.first_iterations, step=1, label="First-frame iterations", elem_id="first-its")
-                later = gr.Slider(1, 500, value=Request.iterations, step=1, label="Later-frame iterations", elem_id="later-its")
+                first = gr.Slider(1, 1000, value=Request.first_iterations, step=1, label="First-frame iterations",
+                                  elem_id="first-its")
+                later = gr.Slider(1, 500, value=Request.iterations, step=1, label="Later-frame iterations",
+                                  elem_id="later-its")
                 end = gr.Number(0, precision=0, label="Render only the first N frames (0: all)", elem_id="end")
             with gr.Column():
                 gr.Markdown("### Region")

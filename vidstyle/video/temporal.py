@@ -221,9 +221,9 @@ def settle_start(frame: np.ndarray, target: torch.Tensor, config: RunConfig) -> 
     frames' levels and budget, held by a temporal term to the cold result itself (every pixel reliable).
 
     A cold start ends at the full-size optimum; a later frame, held by the temporal term and on a short
-    budget, settles the style elsewhere. Without this pass the shot's first warm frame jumps to that equilibrium, a visible
-    flash (the largest frame-to-frame change of the clip; BENCHMARKS.md, stability); with it the jump happens
-    inside the first frame, at the price of one later frame's time per shot.
+    budget, settles the style elsewhere. Without this pass the shot's first warm frame jumps to that
+    equilibrium, a visible flash (the largest frame-to-frame change of the clip; BENCHMARKS.md, stability);
+    with it the jump happens inside the first frame, at the price of one later frame's time per shot.
     """
     image = to_tensor(frame, target.device)
     image = luminance(image) if config.style.preserve_colors else image
