@@ -7,7 +7,7 @@ from pathlib import Path
 from . import common
 from .common import BOTTLE, ROOT, later, mean, read_log, rel, run_vidstyle, shown
 from .ruler import outside_ruler
-from .stability import STYLE_FILE
+from .stability import HALF_FLAGS, STYLE_FILE
 
 
 def _run(name: str, size: int, work: Path, code: Path, extra: list[str], ruler) -> dict:
@@ -25,9 +25,7 @@ def _run(name: str, size: int, work: Path, code: Path, extra: list[str], ruler) 
             "first_loss": entries[0]["loss"], "evaluations": mean(e["evaluations"] for e in warm)}
 
 
-# The former default for later frames (most iterations at half size), a candidate at its price in time.
-HALF_FLAGS = ["--later-scales", "2", "--iterations", "100"]
-HALF = f"`{' '.join(HALF_FLAGS)}`"
+HALF = f"`{' '.join(HALF_FLAGS)}`"  # the former default, a candidate at its price in time
 
 
 def clip(work: Path, device) -> tuple[str, dict]:
