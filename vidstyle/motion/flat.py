@@ -9,10 +9,11 @@ areas from whatever is nearest, and so also from a moving object into the still 
 Our departure (measured against ground-truth motion in BENCHMARKS.md, stability): the frame is cut
 into regions at its edges. Small textured islands inside a flat region (specks, stains, lane
 dashes: under :data:`MARK_AREA` of the frame) are marks *of that surface*; larger textured areas
-are things of their own. Each flat region gets one affine motion, fitted by RANSAC to the
-confident flow (textured pixels that pass the forward-backward check) on its marks. A region with
-too few marks, or marks bunched in one part of it, takes the motion of its border when it is
-enclosed (the plain inside of an object),
+are things of their own. Each flat region gets one motion (a similarity, or an affine map where
+the samples clearly show shear), fitted by RANSAC to the confident flow (textured pixels that pass
+the forward-backward check) on its marks. A region with too few marks (fewer than three stains
+cannot say how a wall turns), or marks bunched in one part of it, takes the motion of its border
+when it is enclosed (the plain inside of an object),
 and the camera's when much of its outline is the frame's border (a clear sky, a bare wall): the camera's motion
 is fitted on the marks of such regions and on the large textured areas that reach the border, and
 is zero when there are none. Confident pixels keep the estimator's flow. The result then goes
@@ -27,10 +28,13 @@ import numpy as np
 
 MARK_AREA = 0.01  # textured islands smaller than this share of the frame are marks on a surface
 MIN_SEEDS = 12  # confident flow samples an affine fit needs; fewer: the median translation
+MIN_ISLANDS = 3  # separate marks a region's own fit needs
 MIN_REGION = 64  # px: smaller flat regions keep the estimator's flow
 BAND = 3  # px: the border band a region without marks is fitted on
 SPREAD = 0.1  # marks must spread (standard deviation) over this share of their region's width and height
 OPEN_SHARE = 0.25  # a region whose outline is at least this much frame border is open (moves with the camera)
+GENERAL_MISS = 0.5  # px: a general affine fit replaces the similarity only where the similarity misses by more
+GENERAL_GAIN = 0.75  # ... and the general fit's median miss is this share of it or less
 SEED_STEP = 2  # px: the grid confident samples are taken on (the fit needs no more)
 TEXTURE = 1.0  # "confident": structure (grey levels per px, smallest eigenvalue) above this x noise (min 1)
 EDGE = 2.0  # a region boundary: gradient (grey levels per px) above this x noise (min 1)
@@ -98,13 +102,24 @@ def segment(boundaries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 
 
 def fit_affine(points: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """``2x3`` affine map ``p -> p + flow(p)`` from ``(N, 2)`` points and their flows, robust to outliers
-    (RANSAC, 1 px); the median translation with too few points, the identity with none."""
+    """``2x3`` map ``p -> p + flow(p)`` from ``(N, 2)`` points and their flows, robust to outliers (RANSAC,
+    1 px): a similarity (shift, rotation, zoom), or a general affine map where it fits the points clearly
+    better (shear, perspective); the median translation with too few points, the identity with none.
+
+    Camera motion between two frames is close to a similarity, and so are surfaces carried by it. Fitted on
+    samples bunched in a band or a few islands, the two extra freedoms of a general affine map are barely
+    constrained, and their error grows with the distance from the samples over the flat region it fills.
+    """
     if len(points) >= MIN_SEEDS:
-        model, _ = cv2.estimateAffine2D(points.astype(np.float32), (points + flow).astype(np.float32),
-                                        method=cv2.RANSAC, ransacReprojThreshold=1.0)
-        if model is not None:
-            return model
+        source, target = points.astype(np.float32), (points + flow).astype(np.float32)
+        fits = [cv2.estimateAffinePartial2D(source, target, method=cv2.RANSAC, ransacReprojThreshold=1.0)[0],
+                cv2.estimateAffine2D(source, target, method=cv2.RANSAC, ransacReprojThreshold=1.0)[0]]
+        fits = [model for model in fits if model is not None]
+        if fits:
+            misses = [float(np.median(np.linalg.norm(source @ m[:, :2].T + m[:, 2] - target, axis=1))) for m in fits]
+            if len(fits) == 2 and misses[0] > max(GENERAL_MISS, misses[1] / GENERAL_GAIN):
+                return fits[1]
+            return fits[0]
     shift = np.median(flow, axis=0) if len(flow) else np.zeros(2)
     return np.array([[1.0, 0.0, shift[0]], [0.0, 1.0, shift[1]]])
 
@@ -118,11 +133,13 @@ def _fit_on(picked: np.ndarray, flow: np.ndarray, origin: tuple[int, int] = (0, 
     return fit_affine(np.stack([px, py], 1).astype(np.float64), flow[py, px].astype(np.float64))
 
 
-def _spread(picked: np.ndarray, width: int, height: int) -> bool:
-    """Whether samples cover their region well enough to fit its motion: enough of them, spread over at
-    least a third of the region's extent both ways (a few specks in one corner would extrapolate wildly)."""
+def _spread(picked: np.ndarray, islands: np.ndarray, width: int, height: int) -> bool:
+    """Whether samples cover their region well enough to fit its motion: enough of them, on at least
+    :data:`MIN_ISLANDS` separate marks, spread over :data:`SPREAD` of the region's extent both ways (a few
+    specks in one corner, or one stain, would extrapolate wildly)."""
     ys, xs = np.nonzero(picked)
-    return len(xs) >= MIN_SEEDS and xs.std() >= SPREAD * width and ys.std() >= SPREAD * height
+    return (len(xs) >= MIN_SEEDS and len(np.unique(islands[ys, xs])) >= MIN_ISLANDS
+            and xs.std() >= SPREAD * width and ys.std() >= SPREAD * height)
 
 
 def fill_flat(flow: np.ndarray, consistent: np.ndarray, grey: np.ndarray) -> np.ndarray:
@@ -138,6 +155,7 @@ def fill_flat(flow: np.ndarray, consistent: np.ndarray, grey: np.ndarray) -> np.
     seeds[1::SEED_STEP, :] = False
     seeds[:, 1::SEED_STEP] = False
     camera = _fit_on(seeds & (scenery | (marks & opened[labels])), flow)
+    islands = cv2.connectedComponents(marks.astype(np.uint8), connectivity=8)[1]
     out = flow.copy()
     height, width = grey.shape
     kernel = np.ones((2 * BAND + 1, 2 * BAND + 1), np.uint8)
@@ -150,7 +168,7 @@ def fill_flat(flow: np.ndarray, consistent: np.ndarray, grey: np.ndarray) -> np.
         origin = (box[1].start, box[0].start)
         region = labels[box] == label
         picked = region & marks[box] & seeds[box]
-        if _spread(picked, w, h):
+        if _spread(picked, islands[box], w, h):
             model = _fit_on(picked, flow, origin)
         elif opened[label]:
             model = camera
