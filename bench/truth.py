@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .common import AGAIN, SHARED
+from .common import AGAIN, BOTTLE, SHARED
 
 TUBINGEN = SHARED / "content" / "tubingen.jpg"
 SIZE = (360, 640)  # height, width: the source size of every clip
@@ -204,7 +204,17 @@ def still_road(count: int) -> tuple[str, str, tuple]:
                                                                                  alpha, objects, 4)
 
 
-CLIPS = (pan_zoom, follow, crossing, still_road)
+def turning(count: int) -> tuple[str, str, tuple]:
+    """(e) A hand-held camera turning 2.5 degrees a frame and creeping in, over a bare wall with a few stains and
+    a table (a frame of the bottle clip): the wall's motion shows only in the camera's."""
+    frame = _frame_of(BOTTLE, 30)
+    background = cv2.resize(frame, (frame.shape[1] * 8 // 5, frame.shape[0] * 8 // 5), interpolation=cv2.INTER_CUBIC)
+    centre = (background.shape[1] / 2, background.shape[0] / 2)
+    cameras = [_affine(1.0 + 0.01 * t, 2.5 * t, centre, (SIZE[1] / 2, SIZE[0] / 2)) for t in range(count)]
+    return "turning", "a camera turning over a bare wall", (background, cameras, None, None, [], 5)
+
+
+CLIPS = (pan_zoom, follow, crossing, still_road, turning)
 
 
 def truth_clips(work: Path, count: int = FRAMES) -> list[Truth]:
