@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from vidstyle.core.device import resolve_precision
+
 from . import clip, common, mix, runtime, stability, steps
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,13 +37,14 @@ SECTIONS = [
 ]
 
 
-def machine() -> str:
+def machine(device: torch.device) -> str:
     try:
         model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         model = platform.processor() or "unknown CPU"
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{model}, {torch.get_num_threads()} torch threads, {gpu}; Python {platform.python_version()}, "
+    return (f"{model}, {torch.get_num_threads()} torch threads, {gpu}, the network in "
+            f"{resolve_precision('auto', device)} (`--precision auto`); Python {platform.python_version()}, "
             f"torch {torch.__version__}")
 
 
@@ -146,7 +149,7 @@ def main() -> None:
     header = (
         "# Benchmarks\n\n"
         f"Produced by `python -m bench {' '.join(sys.argv[1:]) or '--device ' + args.device}` (commit {commit or 'unknown'}) in {total / 60:.1f} min on: "
-        f"{machine()}.\n\nEvery comparison below is measured side by side in this one run; *baseline* columns run the "
+        f"{machine(device)}.\n\nEvery comparison below is measured side by side in this one run; *baseline* columns run the "
         f"code at commit {common.BASELINE_COMMIT} (before this work) from a git worktree. Re-run the command to refresh "
         "this file; numbers from other machines are not comparable.\n"
     )
