@@ -23,6 +23,7 @@ CANDIDATES: list[tuple[str, list[str]]] = [
     ("no region fill (`--reliability ruder`)", ["--reliability", "ruder"]),
     ("DeepFlow (`--flow deepflow`)", ["--flow", "deepflow"]),
     (f"later frames mostly at half size, the former default (`{' '.join(HALF_FLAGS)}`)", HALF_FLAGS),
+    ("Ruder's warped start where an object uncovers the scene (`--no-fill-uncovered`)", ["--no-fill-uncovered"]),
 ]
 
 

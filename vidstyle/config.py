@@ -294,6 +294,11 @@ class TemporalConfig(_Validated):
     # reliable pixels; BENCHMARKS.md, stability).
     iterations: int = setting(12, "Budget of each later (warm-started) frame (of its half-size level with "
                               "`later_scales` 2).", low=1, high=100000, flag="--iterations", commands={VIDEO})
+    # See motion/uncover.py: behind a moving object the warped start is the object's paint.
+    fill_uncovered: bool = setting(True, "Start the pixels a moving object uncovers from the paint around them "
+                                   "that moves as they do, not from the warped paint of the object (our "
+                                   "departure from Ruder; off: his warped start everywhere).",
+                                   flag="--no-fill-uncovered", negate=True, commands={VIDEO})
     # Coarse-to-fine for later frames is an option: the changes a half-size level makes reach every
     # pixel upsampled, reliable ones included, and the full size then gets few iterations.
     scales: int = setting(1, "Levels for later frames (1: full size only; 2: mostly at half size, then "

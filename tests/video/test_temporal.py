@@ -1,8 +1,10 @@
+import numpy as np
 import pytest
+import torch
 
-from vidstyle.config import TemporalConfig
+from vidstyle.config import RunConfig, TemporalConfig
 from vidstyle.motion.flow import histogram_correlation
-from vidstyle.video.temporal import Prefetch, detect_cut, prepare_frames
+from vidstyle.video.temporal import FramePrep, Prefetch, detect_cut, prepare_frames, warm_start
 
 from ..conftest import as_frames, textured, translating_clip
 
@@ -73,3 +75,36 @@ def test_the_stop_rule_waits_for_style():
     assert may_stop({"style": 0.12})  # within 1.25 x the shot's median
     assert not may_stop({"style": 0.2})  # a flash in the making
     assert stop_rule(None, RunConfig()) is None  # the shot's first
+
+
+def _object_moving_right(shift: int = 4):
+    """Frames 0 and 1 of a yellow block moving right over a still blue-grey road, their stylized frame 0 (the
+    road blue, the block yellow) and frame 1's backward flow; the band the block uncovers is unreliable."""
+    road = np.full((40, 56, 3), (90, 100, 120), np.uint8)
+    first, second = road.copy(), road.copy()
+    first[8:30, 16:34] = (230, 200, 40)
+    second[8:30, 16 + shift:34 + shift] = (230, 200, 40)
+    painted = np.full((40, 56, 3), (40, 60, 180), np.uint8)
+    painted[8:30, 16:34] = (240, 215, 30)
+    flow = torch.zeros(1, 2, 40, 56)
+    flow[0, 0, 8:30, 16 + shift:34 + shift] = -shift
+    mask = torch.ones(1, 1, 40, 56)
+    mask[0, 0, 8:30, 16:16 + shift] = 0
+    return first, second, painted, flow, mask
+
+
+@pytest.mark.parametrize("fill", [True, False])
+def test_the_warm_start_fills_what_an_object_uncovers_with_the_paint_around_it(fill):
+    first, second, painted, flow, mask = _object_moving_right()
+    prep = FramePrep(1, second, flows={1: (flow, mask)})
+    config = RunConfig(temporal=TemporalConfig(fill_uncovered=fill))
+    start = warm_start(prep, {0: painted}, torch.zeros(1, 3, 40, 56), 0, config, contents={0: first})
+    band = start.init[0, :, 8:30, 16:20]
+    weight = start.temporal[0].weight
+    if fill:  # the road's blue, and no temporal target there
+        assert band[2].min() > 0.6 and band[0].max() < 0.25
+        assert weight[0, 0, 8:30, 16:20].max() == 0
+    else:  # Ruder's start: the warped paint of the block
+        assert band[2].max() < 0.2
+    assert torch.equal(weight[0, 0, :, 30:], mask[0, 0, :, 30:])
+    assert torch.allclose(start.init[0, :, :, 40:], start.temporal[0].warped[0, :, :, 40:])

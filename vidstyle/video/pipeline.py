@@ -132,6 +132,7 @@ def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRec
     known_cuts = {r.frame: r.cut for r in finished}
     keep = max(temporal_offsets(config.temporal), default=1)
     stylized: dict[int, np.ndarray] = {}  # only the frames the temporal offsets need
+    contents: dict[int, np.ndarray] = {}  # and their inputs (for the pixels an object uncovers)
     records = list(finished)
     shot_start = 0
     shot_styles: dict[tuple, list[float]] = {}  # style losses of the current shot's frames, by level size
@@ -144,6 +145,8 @@ def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRec
             if prep.cut:
                 shot_start, shot_styles = prep.index, {}
             total = None if total is None else max(total, prep.index + 1)
+            contents[prep.index] = prep.content
+            contents.pop(prep.index - keep - 1, None)
             if prep.index < len(finished):
                 record = finished[prep.index]
                 _remember(shot_styles, record)
@@ -160,7 +163,7 @@ def _frame_loop(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRec
 
             def strategy(target: torch.Tensor, prep: FramePrep = prep) -> Start:
                 warm = None if prep.cut or not config.temporal.enabled else warm_start(
-                    prep, stylized, target, shot_start, config, level)
+                    prep, stylized, target, shot_start, config, level, contents)
                 cold.append(warm is None)
                 return warm or cold_start(target, config, tolerance=0.0)
 

@@ -23,6 +23,7 @@ from ..media.sizes import resize
 from ..paint.start import Budget, Start
 from ..motion.flow import (closest_first, explained_fraction, flow_pair, histogram_correlation, resize_flow,
                            resize_weights, to_grey, warp)
+from ..motion.uncover import RELIABLE, fill_uncovered, mismatched
 
 
 @dataclass
@@ -183,7 +184,8 @@ def guard_size(height: int, width: int, config: RunConfig) -> tuple[int, int]:
 
 
 def warm_start(prep: FramePrep, stylized: Mapping[int, np.ndarray], target: torch.Tensor, shot_start: int,
-               config: RunConfig, style_level: float | None = None) -> Start | None:
+               config: RunConfig, style_level: float | None = None,
+               contents: Mapping[int, np.ndarray] | None = None) -> Start | None:
     """Ruder's ``prevWarped`` start of a later frame, with its temporal terms (closest-first long-term weights)
     and the later frames' budget; None when no earlier frame of the shot is at hand (then it is a cold start).
 
@@ -194,6 +196,8 @@ def warm_start(prep: FramePrep, stylized: Mapping[int, np.ndarray], target: torc
     frame may stop early only once it is as stylized as its shot (``style_level``: the shot's median style
     loss at its coarsest level). With ``later_scales`` 2 a full-size level refines the warped detail after
     the half-size one (residual). With colour preservation the warped frames are compared by luminance.
+    Given the earlier frames' ``contents`` (inputs at processing size), the pixels a moving object uncovers
+    start from the paint around them instead (``fill_uncovered``; motion/uncover.py).
     """
     grey = config.style.preserve_colors
     warped, masks = [], []
@@ -205,7 +209,10 @@ def warm_start(prep: FramePrep, stylized: Mapping[int, np.ndarray], target: torc
         # compounds over a shot (sharpness of later frames 0.46-0.80 of the first's with bilinear; under a moving
         # camera 0.77-0.91 bicubic, 0.89-1.01 Lanczos; BENCHMARKS.md, stability).
         earlier = to_tensor(stylized[prep.index - j])
-        image = warp(earlier, flow_bwd.cpu(), "lanczos").clamp(0, 1).to(target.device)
+        image = warp(earlier, flow_bwd.cpu(), "lanczos").clamp(0, 1)
+        if not warped and config.temporal.fill_uncovered and contents and prep.index - j in contents:
+            image, mask = _uncover(image, prep.content, contents[prep.index - j], flow_bwd.cpu(), mask.cpu())
+        image = image.to(target.device)
         warped.append(luminance(image) if grey else image)
         masks.append(mask.to(target.device))
     if not warped:
@@ -214,6 +221,16 @@ def warm_start(prep: FramePrep, stylized: Mapping[int, np.ndarray], target: torc
     budget = Budget(temporal.scales, temporal.iterations, temporal.fine_iterations, temporal.tolerance,
                     residual=True, may_stop=stop_rule(style_level, config), stop_level=0)
     return Start(warped[0].clone(), budget, [TemporalTerm(w, c) for w, c in zip(warped, closest_first(masks))])
+
+
+def _uncover(image: torch.Tensor, content: np.ndarray, earlier: np.ndarray, flow_bwd: torch.Tensor,
+             mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The warped start with the uncovered pixels filled, and the mask without them (their warp is no target)."""
+    hole = mismatched(content, earlier, flow_bwd) & (mask[0, 0].numpy() < RELIABLE)
+    if not hole.any():
+        return image, mask
+    keep = torch.from_numpy(~hole).to(mask.dtype)[None, None]
+    return fill_uncovered(image, flow_bwd, hole), mask * keep
 
 
 def settle_start(frame: np.ndarray, target: torch.Tensor, config: RunConfig) -> Start:

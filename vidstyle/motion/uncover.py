@@ -1,0 +1,65 @@
+"""Pixels a moving object uncovers: start them from the paint of their own surface, not of the object.
+
+Ruder et al. start a later frame from the previous stylized frame warped by the backward flow,
+unreliable pixels included. Behind a moving object that is wrong in a way the optimisation does not
+repair: the road it uncovers was hidden in the previous frame, so its flow points into the object, and
+the warped paint there is the object's. The temporal term lets those pixels go (they fail Ruder's
+check), but a later frame's few iterations keep most of the start; in the next frame the band is
+reliable, and the temporal term holds the object's colours on the road from then on. Frame after frame
+the object leaves a trail of copies of its own edge (seen in BENCHMARKS.md, stability: the followed
+object of clip (b), with the exact flow too).
+
+Our departure: where a pixel is not reliable *and* the warped input does not match the input (so the
+warp fetched something else), its start is filled in (OpenCV's Telea inpainting) from the paint around
+it that moves as it does; neighbours that move otherwise (the object that covered it) are left out of
+the fill. Its temporal weight is set to zero: the warped paint there is not a target.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from .flow import MATCH_LEVELS, warp
+
+RELIABLE = 0.9  # pixels whose (resized) reliability is below this may be filled
+SAME_MOTION = 0.5  # px: a neighbour moves "as the pixel does" when their flows differ by at most this
+REACH = 10  # px: how far around the filled pixels other motion is looked for (and left out of the fill)
+RADIUS = 3  # px: Telea's neighbourhood
+
+
+def mismatched(content: np.ndarray, earlier: np.ndarray, flow_bwd: torch.Tensor) -> np.ndarray:
+    """Pixels where ``earlier`` warped by ``flow_bwd`` does not show what ``content`` shows: bool ``(H, W)``.
+
+    ``content`` and ``earlier`` are ``uint8 (H, W, 3)`` at the flow's size; both are slightly blurred, so
+    resampling does not count, and any colour channel differing by :data:`MATCH_LEVELS` is a mismatch
+    (an object and the road it leaves can have the same brightness but not the same colour).
+    """
+    soft = [cv2.GaussianBlur(frame.astype(np.float32), (0, 0), 1.5) for frame in (content, earlier)]
+    moved = warp(torch.from_numpy(soft[1]).permute(2, 0, 1)[None], flow_bwd.float())[0].permute(1, 2, 0).numpy()
+    return np.abs(soft[0] - moved).max(axis=2) >= MATCH_LEVELS
+
+
+def fill_uncovered(start: torch.Tensor, flow_bwd: torch.Tensor, hole: np.ndarray) -> torch.Tensor:
+    """``start (1, 3, H, W)`` in [0, 1] with the ``hole`` pixels (bool ``(H, W)``) filled from the pixels around
+    them that move like the nearest hole pixel (``flow_bwd (1, 2, H, W)``); the others are unchanged."""
+    if start.shape[:2] != (1, 3) or flow_bwd.shape[-2:] != start.shape[-2:] or hole.shape != tuple(start.shape[-2:]):
+        raise ValueError(f"expected one RGB image, its flow and a hole mask of one size, got {tuple(start.shape)}, "
+                         f"{tuple(flow_bwd.shape)} and {hole.shape}")
+    if not hole.any():
+        return start
+    holes = hole.astype(np.uint8)
+    flow = flow_bwd[0].permute(1, 2, 0).float().cpu().numpy()
+    # every pixel's nearest hole pixel, and so the motion the fill must share
+    _, nearest = cv2.distanceTransformWithLabels(1 - holes, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    ys, xs = np.nonzero(holes)
+    motion = np.zeros((int(nearest.max()) + 1, 2), np.float32)
+    motion[nearest[ys, xs]] = flow[ys, xs]
+    around = cv2.dilate(holes, np.ones((2 * REACH + 1, 2 * REACH + 1), np.uint8)) > 0
+    other = around & (np.linalg.norm(flow - motion[nearest], axis=2) > SAME_MOTION)
+    paint = start[0].permute(1, 2, 0).float().cpu().numpy()
+    paint8 = (paint * 255).round().clip(0, 255).astype(np.uint8)
+    filled = cv2.inpaint(paint8, (hole | other).astype(np.uint8), RADIUS, cv2.INPAINT_TELEA)
+    out = np.where(hole[..., None], filled.astype(np.float32) / 255, paint)
+    return torch.from_numpy(out).permute(2, 0, 1)[None].to(start.device, start.dtype)
