@@ -171,13 +171,21 @@ def flow_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "dis",
 MATCH_LEVELS = 12.0  # grey levels: a warped pixel that differs by more (both blurred) is not explained
 
 
+def warped_difference(frame: np.ndarray, earlier: np.ndarray, flow_bwd: torch.Tensor) -> np.ndarray:
+    """``(H, W)`` largest channel difference, in levels, between ``frame`` and ``earlier`` warped by ``flow_bwd``
+    (``uint8 (H, W)`` grey or ``(H, W, C)``), both slightly blurred so that resampling does not count."""
+    soft = [cv2.GaussianBlur(f.astype(np.float32), (0, 0), 1.5) for f in (frame, earlier)]
+    moving = torch.from_numpy(soft[1])
+    moving = moving[None, None] if moving.ndim == 2 else moving.permute(2, 0, 1)[None]
+    warped = warp(moving, flow_bwd.float())[0].permute(1, 2, 0).numpy()
+    return np.abs(soft[0].reshape(warped.shape) - warped).max(axis=2)
+
+
 def explained_fraction(grey: np.ndarray, earlier: np.ndarray, flow_bwd: torch.Tensor, mask: torch.Tensor) -> float:
     """The share of ``grey``'s pixels the flow explains: reliable, and ``earlier`` warped by ``flow_bwd`` matches
     them within :data:`MATCH_LEVELS` (both slightly blurred, so resampling does not count). The cut cue: across a
     hard cut nothing matches, however consistent a filled flow is."""
-    soft = [cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.5) for g in (grey, earlier)]
-    warped = warp(torch.from_numpy(soft[1])[None, None], flow_bwd)[0, 0].numpy()
-    matches = np.abs(soft[0] - warped) < MATCH_LEVELS
+    matches = warped_difference(grey, earlier, flow_bwd) < MATCH_LEVELS
     return float((mask[0, 0].numpy() * matches).mean())
 
 

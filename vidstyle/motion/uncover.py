@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import torch
 
-from .flow import MATCH_LEVELS, warp
+from .flow import MATCH_LEVELS, warped_difference
 
 RELIABLE = 0.9  # pixels whose (resized) reliability is below this may be filled
 SAME_MOTION = 0.5  # px: a neighbour moves "as the pixel does" when their flows differ by at most this
@@ -32,13 +32,11 @@ RADIUS = 3  # px: Telea's neighbourhood
 def mismatched(content: np.ndarray, earlier: np.ndarray, flow_bwd: torch.Tensor) -> np.ndarray:
     """Pixels where ``earlier`` warped by ``flow_bwd`` does not show what ``content`` shows: bool ``(H, W)``.
 
-    ``content`` and ``earlier`` are ``uint8 (H, W, 3)`` at the flow's size; both are slightly blurred, so
-    resampling does not count, and any colour channel differing by :data:`MATCH_LEVELS` is a mismatch
-    (an object and the road it leaves can have the same brightness but not the same colour).
+    ``content`` and ``earlier`` are ``uint8 (H, W, 3)`` at the flow's size. Any colour channel differing by
+    :data:`MATCH_LEVELS` (both slightly blurred) is a mismatch: an object and the road it leaves can have the
+    same brightness but not the same colour.
     """
-    soft = [cv2.GaussianBlur(frame.astype(np.float32), (0, 0), 1.5) for frame in (content, earlier)]
-    moved = warp(torch.from_numpy(soft[1]).permute(2, 0, 1)[None], flow_bwd.float())[0].permute(1, 2, 0).numpy()
-    return np.abs(soft[0] - moved).max(axis=2) >= MATCH_LEVELS
+    return warped_difference(content, earlier, flow_bwd) >= MATCH_LEVELS
 
 
 def fill_uncovered(start: torch.Tensor, flow_bwd: torch.Tensor, hole: np.ndarray) -> torch.Tensor:

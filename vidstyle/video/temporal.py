@@ -226,7 +226,10 @@ def warm_start(prep: FramePrep, stylized: Mapping[int, np.ndarray], target: torc
 def _uncover(image: torch.Tensor, content: np.ndarray, earlier: np.ndarray, flow_bwd: torch.Tensor,
              mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The warped start with the uncovered pixels filled, and the mask without them (their warp is no target)."""
-    hole = mismatched(content, earlier, flow_bwd) & (mask[0, 0].numpy() < RELIABLE)
+    unreliable = mask[0, 0].numpy() < RELIABLE
+    if not unreliable.any():
+        return image, mask
+    hole = unreliable & mismatched(content, earlier, flow_bwd)
     if not hole.any():
         return image, mask
     keep = torch.from_numpy(~hole).to(mask.dtype)[None, None]
