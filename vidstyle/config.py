@@ -319,10 +319,12 @@ class TemporalConfig(_Validated):
     flow_size: int | None = setting(1024, "Long side the optical flow is computed at, capped at the source's and never "
                                     "below the processing size (0: the processing size).", low=16, high=MAX_SIDE,
                                     zero_is_none=True, commands={VIDEO})
-    # See motion/flat.py: flat regions take the motion of their marks or border, then Ruder's test.
+    # See motion/flat.py and motion/correct.py: flat regions take the motion of their marks or border, pixels
+    # whose warp fetches something else try their neighbours' motion, then Ruder's test.
     reliability: ReliabilityCheck = setting("regions", "Which pixels the flow may warp: 'regions' first gives each "
                                             "textureless region the motion of the marks on it or of its border, "
-                                            "then applies Ruder's forward-backward test; 'ruder' applies the "
+                                            "lets pixels the flow warps wrongly take a neighbour's motion, then "
+                                            "applies Ruder's forward-backward test; 'ruder' applies the "
                                             "published test to the estimator's flow alone.", commands={VIDEO})
     # A frame whose reliable fraction falls below this is a cut ...
     cut_reliable_fraction: float = setting(0.4, "A frame whose reliable-flow fraction falls below this starts a new "

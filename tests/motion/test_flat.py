@@ -56,3 +56,33 @@ def test_a_wall_with_two_stains_turns_with_the_camera():
     wall[5:130, 5:300] = True
     wall[30:50, 50:70] = False
     assert np.linalg.norm(out - truth, axis=-1)[wall].mean() < 0.3
+
+
+def test_the_flat_inside_of_an_object_at_the_frame_border_moves_with_the_object():
+    """An object enters from the left border: a textured rim round a flat inside, moving 8 px right over a still
+    textured scene. The inside reaches the frame's border, so the rule gives it the camera's motion (still: the
+    scene outweighs the rim); its own edge, which the rim left, shows the object's motion, and it takes that."""
+    rng = np.random.default_rng(4)
+    height, width, shift = 120, 200, 8
+    def texture(rows: int, cols: int) -> np.ndarray:
+        return cv2.resize(rng.uniform(0, 255, (rows // 8, cols // 8)), (cols, rows), interpolation=cv2.INTER_CUBIC)
+
+    scene = texture(height, width)
+    thing = cv2.GaussianBlur(rng.uniform(0, 255, (88, 72)), (0, 0), 0.8)  # a finely textured rim
+    thing[8:80, :60] = 150
+
+    def frame(left: int) -> np.ndarray:  # the object's right part, ``left + 60`` px of it, shows
+        image = scene.copy()
+        image[16:104, :left + 60] = thing[:, 12 - left:]
+        return np.clip(image + rng.normal(0, 1.0, image.shape), 0, 255).astype(np.uint8)
+
+    earlier, grey = frame(0), frame(shift)
+    truth = np.zeros((height, width, 2), np.float32)
+    truth[16:104, :shift + 60, 0] = -shift  # backward flow: the object came from 8 px to the left
+    flow = truth + rng.normal(0, 0.1, truth.shape).astype(np.float32)
+    flow[28:92, :shift + 44] = rng.normal(0, 2.0, (64, shift + 44, 2))  # the estimator's noise on the flat inside
+    inside = (slice(30, 90), slice(5, shift + 45))
+    ruled = fill_flat(flow, np.ones((height, width), bool), grey)
+    assert np.abs(ruled[inside][..., 0]).mean() < 0.5  # the camera's motion
+    checked = fill_flat(flow, np.ones((height, width), bool), grey, earlier)
+    assert np.linalg.norm(checked - truth, axis=-1)[inside].mean() < 0.3

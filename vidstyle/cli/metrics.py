@@ -28,7 +28,7 @@ def metrics(
                        "DIS; about 1 s per frame pair at 640x360), dis or farneback.")] = "deepflow",
     reliability: Annotated[ReliabilityCheck, typer.Option(
         "--reliability", help="Which pixels count: 'ruder' (the published test) or 'regions' (as vidstyle video "
-                              "warps them: flat regions filled first).")] = "ruder",
+                              "warps them: flat regions filled, wrongly warped pixels corrected first).")] = "ruder",
     log: Annotated[Optional[Path], typer.Option(
         "--log", parser=user_path, show_default=False,
         help="The run's per-frame log (vidstyle video --log) to plot its style loss too.")] = None,

@@ -16,9 +16,13 @@ cannot say how a wall turns), or marks bunched in one part of it, takes the moti
 when it is enclosed (the plain inside of an object),
 and the camera's when much of its outline is the frame's border (a clear sky, a bare wall): the camera's motion
 is fitted on the marks of such regions and on the large textured areas that reach the border, and
-is zero when there are none. Confident pixels keep the estimator's flow. The result then goes
-through Ruder's test like any flow. A still camera needs no special case: a road whose specks do
-not move gets zero motion from them.
+is zero when there are none. Given the other frame, a region without marks of its own checks its
+motion where the image shows it, along the region's own edge: of the rule's motion, the camera's,
+its border's and standing still, it takes the one under which the other frame matches best there,
+if it halves the rule's mismatch (the flat inside of an object that reaches the frame's border
+moves with the object, not with the camera). Confident pixels keep the estimator's flow. The result
+then goes through Ruder's test like any flow. A still camera needs no special case: a road whose
+specks do not move gets zero motion from them.
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ GENERAL_GAIN = 0.75  # ... and the general fit's median miss is this share of it
 SEED_STEP = 2  # px: the grid confident samples are taken on (the fit needs no more)
 TEXTURE = 1.0  # "confident": structure (grey levels per px, smallest eigenvalue) above this x noise (min 1)
 EDGE = 2.0  # a region boundary: gradient (grey levels per px) above this x noise (min 1)
+EDGE_BAND = 4  # px: the inner band of a region along its edge, where its motion shows
+SWITCH = 0.5  # another motion replaces the rule's where it brings the edge's mismatch to this share or less
+EDGE_SAMPLES = 3000  # edge pixels a motion is checked on (the check needs no more)
+STILL = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])  # the map of standing still
 
 
 def noise_level(grey: np.ndarray) -> float:
@@ -142,13 +150,45 @@ def _spread(picked: np.ndarray, islands: np.ndarray, width: int, height: int) ->
             and xs.std() >= SPREAD * width and ys.std() >= SPREAD * height)
 
 
-def fill_flat(flow: np.ndarray, consistent: np.ndarray, grey: np.ndarray) -> np.ndarray:
+def _edge_mismatch(model: np.ndarray, xs: np.ndarray, ys: np.ndarray, grey: np.ndarray, earlier: np.ndarray) -> float:
+    """Mean absolute difference, grey levels, between ``grey`` at the points and ``earlier`` where ``model`` maps
+    them (both float, slightly blurred)."""
+    mapped = (model[:, :2] @ np.stack([xs, ys]) + model[:, 2:]).astype(np.float32)
+    fetched = cv2.remap(earlier, mapped[0][None], mapped[1][None], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return float(np.mean(np.abs(grey[ys, xs] - fetched[0])))
+
+
+def _checked(models: list[np.ndarray], region: np.ndarray, origin: tuple[int, int], grey: np.ndarray,
+             earlier: np.ndarray, noise: float) -> np.ndarray:
+    """The first of ``models`` (the rule's), or another that the region's edge band shows clearly better."""
+    band = region & (cv2.erode(region.astype(np.uint8), np.ones((2 * EDGE_BAND + 1,) * 2, np.uint8)) == 0)
+    ys, xs = np.nonzero(band)
+    if len(xs) > EDGE_SAMPLES:
+        keep = np.linspace(0, len(xs) - 1, EDGE_SAMPLES).astype(int)
+        ys, xs = ys[keep], xs[keep]
+    if not len(xs):
+        return models[0]
+    xs, ys = xs + origin[0], ys + origin[1]
+    misses = [_edge_mismatch(model, xs, ys, grey, earlier) for model in models]
+    best = int(np.argmin(misses))
+    if misses[best] <= SWITCH * misses[0] and misses[0] - misses[best] > max(1.0, noise):
+        return models[best]
+    return models[0]
+
+
+def fill_flat(flow: np.ndarray, consistent: np.ndarray, grey: np.ndarray,
+              earlier: np.ndarray | None = None) -> np.ndarray:
     """``flow (H, W, 2)`` on ``grey``'s grid with every flat region's unconfident pixels replaced by one
     affine motion; ``consistent`` is the forward-backward check of ``flow``. A region's motion is fitted
     on the marks on it; without marks, an enclosed region (inside an object) is fitted on its border and
     one that reaches the frame's border moves with the camera: the fit on the marks of such regions and
-    on the large textured areas that reach the border (none: a still camera)."""
-    textured, boundaries = structure(grey, noise_level(grey))
+    on the large textured areas that reach the border (none: a still camera). Given ``earlier`` (the grey
+    frame ``flow`` points into), a region without marks takes, of those motions and standing still, the one
+    its edge shows clearly best."""
+    noise = noise_level(grey)
+    textured, boundaries = structure(grey, noise)
+    if earlier is not None:
+        soft = [cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.0) for g in (grey, earlier)]
     confident = consistent & textured
     labels, stats, opened, marks, scenery = segment(boundaries)
     seeds = confident.copy()
@@ -170,10 +210,12 @@ def fill_flat(flow: np.ndarray, consistent: np.ndarray, grey: np.ndarray) -> np.
         picked = region & marks[box] & seeds[box]
         if _spread(picked, islands[box], w, h):
             model = _fit_on(picked, flow, origin)
-        elif opened[label]:
-            model = camera
-        else:  # enclosed, no marks to go by: the region moves with what surrounds it
-            model = _fit_on((cv2.dilate(region.astype(np.uint8), kernel) > 0) & ~region & seeds[box], flow, origin)
+        else:
+            border = _fit_on((cv2.dilate(region.astype(np.uint8), kernel) > 0) & ~region & seeds[box], flow, origin)
+            # enclosed, no marks to go by: the region moves with what surrounds it
+            model = camera if opened[label] else border
+            if earlier is not None:
+                model = _checked([model, camera, border, STILL], region, origin, *soft, noise)
         ys, xs = np.nonzero(region & ~confident[box])
         px, py = xs + origin[0], ys + origin[1]
         out[py, px, 0] = model[0, 0] * px + model[0, 1] * py + model[0, 2] - px

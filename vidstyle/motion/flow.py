@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import FlowMethod, ReliabilityCheck
+from .correct import correct_flow
 from .flat import fill_flat
 
 FLOW_METHODS: tuple[str, ...] = typing.get_args(FlowMethod)
@@ -152,7 +153,8 @@ def flow_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "dis",
     vectors scaled, the mask averaged), so the flow can see finer detail than the optimisation.
     The forward flow (``earlier`` -> ``grey``) is computed only to check the backward one. With
     ``check="regions"`` (the default) flat regions first get the motion of their marks or border
-    (``motion/flat.py``: our departure from Ruder); ``"ruder"`` is the published test alone.
+    (``motion/flat.py``), then pixels whose warp fetches something else try their neighbours' motion
+    (``motion/correct.py``): our departures from Ruder. ``"ruder"`` is the published test alone.
     """
     if check not in RELIABILITY_CHECKS:
         raise ValueError(f"expected a reliability check among {', '.join(RELIABILITY_CHECKS)}, got {check!r}")
@@ -160,8 +162,11 @@ def flow_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "dis",
     bwd, fwd = flow_to_tensor(bwd_array), flow_to_tensor(fwd_array)
     if check == "regions":
         bwd_ok, fwd_ok = (reliability(bwd, fwd)[0, 0].numpy() > 0.5), (reliability(fwd, bwd)[0, 0].numpy() > 0.5)
-        bwd = flow_to_tensor(fill_flat(bwd_array, bwd_ok, grey))
-        fwd = flow_to_tensor(fill_flat(fwd_array, fwd_ok, earlier))
+        bwd_array, fwd_array = fill_flat(bwd_array, bwd_ok, grey, earlier), fill_flat(fwd_array, fwd_ok, earlier, grey)
+        bwd, fwd = flow_to_tensor(bwd_array), flow_to_tensor(fwd_array)
+        bwd_ok, fwd_ok = (reliability(bwd, fwd)[0, 0].numpy() > 0.5), (reliability(fwd, bwd)[0, 0].numpy() > 0.5)
+        bwd = flow_to_tensor(correct_flow(bwd_array, grey, earlier, fwd_array, bwd_ok))
+        fwd = flow_to_tensor(correct_flow(fwd_array, earlier, grey, bwd_array, fwd_ok))
     mask = reliability(bwd, fwd)
     if size is None:
         return bwd, mask
