@@ -2,7 +2,7 @@
 
 Every measure is taken at the input's size. The flows of a clip's input are computed (or read)
 once and used for every output of that clip, so the rows of a table are measured alike. The
-pipeline's own kind of flow (DIS, flat regions filled, at the processing size) is kept as a
+pipeline's own kind of flow (DIS, flat regions filled, mismatches corrected, at the processing size) is kept as a
 separate column, to show how much a method's own ruler flatters it.
 """
 
@@ -94,7 +94,7 @@ def outside_ruler(clip: Path, count: int, work: Path) -> Ruler:
 
 
 def own_ratio(clip: Path, output: Path, count: int, long_side: int) -> float:
-    """The self-measured figure: the pipeline's kind of flow (DIS, flat regions filled) at the processing size."""
+    """The self-measured figure: the pipeline's kind of flow (DIS with the regions check) at the processing size."""
     height, width = fit_long_side(*frames_of(clip, 1)[0].shape[:2], long_side)
     inputs, outputs = frames_of(clip, count, (height, width)), frames_of(output, count, (height, width))
     errors_in, errors_out = [], []

@@ -188,7 +188,8 @@ the output over its median (a flash); *change where still* is the flow-free chec
 grey levels where the input did not change under a still camera (exact for (c) and (d); real clips: unchanged
 input pixels); *sharpness* is the Laplacian variance of the last third of the frames over frame 0's (below 1:
 later frames blur). *Own flow* is the same ratio measured with the pipeline's kind of flow (DIS with flat regions
-filled, at the processing size): shown only to compare, it is not how the method is judged.
+filled and wrongly warped pixels corrected, at the processing size): shown only to compare, it is not how the
+method is judged.
 
 *code at 4d85da8* and *code before this work* run those commits from git worktrees; *ground-truth flow* is this
 commit fed the exact flow and validity in place of its own (`bench/oracle.py`): the floor a perfect flow gives.
