@@ -65,11 +65,10 @@ def correct_flow(flow: np.ndarray, grey: np.ndarray, earlier: np.ndarray, other:
     difference = np.zeros((height, width), np.float32)
     trusted = passed[ys, xs]
     best, best_cost = flow[ys, xs], base[ys, xs]
-    still = np.zeros((height, width, 2), np.float32)
     shifts = [None] + [shift for step in OFFSETS for shift in ((-step, 0), (step, 0), (0, -step), (0, step))]
     for shift in shifts:  # standing still, then each neighbour's flow
         if shift is None:
-            near, candidate = still[near_ys, near_xs], still[ys, xs]
+            near, candidate = np.zeros((len(near_xs), 2), np.float32), np.zeros((len(xs), 2), np.float32)
         else:
             near = flow[np.clip(near_ys + shift[1], 0, height - 1), np.clip(near_xs + shift[0], 0, width - 1)]
             candidate = flow[np.clip(ys + shift[1], 0, height - 1), np.clip(xs + shift[0], 0, width - 1)]
