@@ -27,6 +27,12 @@ WINDOW = 5  # px: the side of the window the mismatch is averaged over
 ROW = 1024  # points sampled per row of a remap
 
 
+def consistent(disagreement, magnitude):
+    """Ruder's forward-backward test, ``|w~ + w^|^2 <= 0.01 (|w~|^2 + |w^|^2) + 0.5``, given the squared norms
+    (NumPy arrays or torch tensors); :func:`~vidstyle.motion.flow.reliability` applies it to whole frames."""
+    return disagreement <= 0.01 * magnitude + 0.5
+
+
 def _sample(image: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """``image`` (H, W) or (H, W, C) sampled bilinearly at the points (replicated border): (N,) or (N, C)."""
     count = len(xs)
@@ -78,8 +84,7 @@ def correct_flow(flow: np.ndarray, grey: np.ndarray, earlier: np.ndarray, other:
         take = cost < best_cost
         if not trusted.all():  # Ruder's test against the other direction, where the flow itself failed it
             back = _sample(other, xs + candidate[:, 0], ys + candidate[:, 1])
-            agree = ((back + candidate) ** 2).sum(1) <= 0.01 * ((back ** 2).sum(1) + (candidate ** 2).sum(1)) + 0.5
-            take &= trusted | agree
+            take &= trusted | consistent(((back + candidate) ** 2).sum(1), (back ** 2).sum(1) + (candidate ** 2).sum(1))
         best[take], best_cost[take] = candidate[take], cost[take]
     take = best_cost <= GAIN * base[ys, xs]
     out[ys[take], xs[take]] = best[take]

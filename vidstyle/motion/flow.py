@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import FlowMethod, ReliabilityCheck
-from .correct import correct_flow
+from .correct import consistent, correct_flow
 from .flat import fill_flat
 
 FLOW_METHODS: tuple[str, ...] = typing.get_args(FlowMethod)
@@ -135,13 +135,13 @@ def reliability(flow_bwd: torch.Tensor, flow_fwd: torch.Tensor) -> torch.Tensor:
     w_tilde = warp(flow_fwd, flow_bwd)
     disagreement = (w_tilde + w_hat).pow(2).sum(1, keepdim=True)
     magnitude = w_tilde.pow(2).sum(1, keepdim=True) + w_hat.pow(2).sum(1, keepdim=True)
-    consistent = disagreement <= 0.01 * magnitude + 0.5
+    agree = consistent(disagreement, magnitude)
     # forward differences, replicated at the last row/column
     dx = F.pad(w_tilde[..., :, 1:] - w_tilde[..., :, :-1], (0, 1, 0, 0), mode="replicate")
     dy = F.pad(w_tilde[..., 1:, :] - w_tilde[..., :-1, :], (0, 0, 0, 1), mode="replicate")
     gradient = dx.pow(2).sum(1, keepdim=True) + dy.pow(2).sum(1, keepdim=True)
     smooth = gradient <= 0.01 * w_tilde.pow(2).sum(1, keepdim=True) + 0.002
-    return (consistent & smooth).to(flow_bwd.dtype) * inside_frame(flow_bwd)
+    return (agree & smooth).to(flow_bwd.dtype) * inside_frame(flow_bwd)
 
 
 def flow_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "dis",
