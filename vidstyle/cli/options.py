@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -34,8 +35,12 @@ SHORT = {"styles": "-s"}
 PREFIX = "key__"
 
 
-def user_path(text: str) -> Path:
-    """A path option as typed; an empty one is refused (``Path("")`` would silently become ``.``)."""
+def user_path(value: str | os.PathLike[str]) -> Path:
+    """A path option as typed, or its default; an empty one is refused (``Path("")`` would silently become ``.``).
+
+    Typer calls ``parser=`` with the text the user typed and, in some releases (0.29), with the option's default
+    as it is written in the signature (a ``Path``): both are accepted."""
+    text = os.fspath(value)
     if not text.strip():
         raise typer.BadParameter("expected a path, got an empty one")
     return Path(text)

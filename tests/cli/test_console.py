@@ -1,0 +1,148 @@
+"""The installed ``vidstyle`` script in a subprocess, as a user meets it from a shell (not ``CliRunner``).
+
+``CliRunner`` calls the app in this process with the arguments already split; a shell goes through the console
+script, the argument parser's handling of defaults and the real exit path. A Typer release once passed an
+option's default through ``parser=`` (the studio's ``--out``), which ``CliRunner`` tests with ``--out`` given
+never saw. So every command runs here: its ``--help``, one refused input, and, where it serves or is cheap,
+a run without its optional arguments.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import typer.main
+
+from vidstyle.cli import app
+
+from ..conftest import ROOT, plain
+
+SCRIPT = Path(sys.executable).parent / "vidstyle"
+
+
+def script() -> Path:
+    if not SCRIPT.is_file():
+        pytest.fail(f"the console script {SCRIPT} is missing: install the package (pip install -e .)")
+    return SCRIPT
+
+
+def commands() -> list[list[str]]:
+    """Every command and sub-command the app offers, as argv prefixes (``["styles", "list"]``)."""
+    found = []
+    for name, command in typer.main.get_command(app).commands.items():
+        subs = getattr(command, "commands", None)
+        found += [[name, sub] for sub in subs] if subs else [[name]]
+    return found
+
+
+def run(argv: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run([os.fspath(script()), *argv], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**env, "COLUMNS": "120"})
+
+
+def run_all(argvs: list[list[str]], cwd: Path) -> list[subprocess.CompletedProcess]:
+    """Several runs at once (each is mostly Python's start-up and imports)."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(lambda argv: run(argv, cwd), argvs))
+
+
+def test_every_command_has_help_from_the_installed_script(tmp_path):
+    argvs = [[], *commands()]
+    for argv, done in zip(argvs, run_all([[*a, "--help"] for a in argvs], tmp_path)):
+        text = plain(done.stdout)
+        assert done.returncode == 0, (argv, done.stderr)
+        assert "Usage:" in text and "Traceback" not in done.stderr, (argv, text, done.stderr)
+
+
+# One input each command refuses, and the words its one line must hold.
+REFUSED = {
+    ("video",): (["missing.mp4", "--styles", "vangogh", "-o", "out.mp4"], "does not exist"),
+    ("image",): (["missing.jpg", "--styles", "vangogh", "-o", "out.png"], "does not exist"),
+    ("mask",): (["missing.mp4", "-o", "masks", "--segment", "person"], "does not exist"),
+    ("metrics",): (["missing.mp4", "other.mp4"], "does not exist"),
+    ("batch",): (["nowhere/", "--out", "styled", "--styles", "vangogh"], "nowhere"),
+    ("studio",): (["nowhere/"], "does not exist"),
+    ("styles", "list"): (["--paths", "extra"], "extra"),
+    ("styles", "add"): (["mine", "missing.jpg"], "does not exist"),
+}
+
+
+def test_every_command_refuses_a_bad_input_with_one_line(tmp_path):
+    assert sorted(REFUSED) == sorted(tuple(c) for c in commands()), "a command without a refused-input case"
+    cases = sorted(REFUSED.items())
+    for (command, (args, words)), done in zip(cases, run_all([[*c, *a] for c, (a, _) in cases], tmp_path)):
+        lines = [line for line in plain(done.stderr).splitlines() if line.strip()]
+        assert done.returncode in (1, 2), (command, done.returncode, done.stderr)
+        assert len(lines) == 1 and words in lines[0] and "Traceback" not in done.stderr, (command, done.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], "a refused command wrote something"
+
+
+def wait_for_page(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the studio exited with {process.returncode}: {process.stderr.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"the studio did not answer at {url}")
+
+
+def test_the_studio_starts_as_typed_without_any_argument(tmp_path):
+    """``vidstyle studio`` alone (the default ``--out``, no folders) serves the page and stops on SIGTERM."""
+    pytest.importorskip("gradio")
+    from ..studio.conftest import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    process = subprocess.Popen([os.fspath(script()), "studio", "--port", str(port), "--device", "cpu"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               start_new_session=True)
+    try:
+        wait_for_page(f"http://127.0.0.1:{port}/", process)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    assert "Traceback" not in stderr, stderr
+    assert "writes studio-out" in stdout and (tmp_path / "studio-out").is_dir()
+
+
+@pytest.mark.slow
+def test_each_command_runs_for_real_from_the_installed_script(tmp_path):
+    """A tiny real run of every command that does work, through the console script (the embedded VGG19 at 32 px)."""
+    from samples.make import write_clip
+
+    from ..conftest import textured, translating_clip
+    from vidstyle.media.images import write_image
+
+    write_clip(tmp_path / "in.mp4", translating_clip(4, 48, 64), 12, with_audio=True)
+    write_image(tmp_path / "photo.png", textured(48, 64, seed=3))
+    (tmp_path / "clips").mkdir()
+    write_clip(tmp_path / "clips" / "walk.mp4", translating_clip(3, 48, 64, dx=1.0), 12, with_audio=False)
+    tiny = ["--first-iterations", "4", "--fine-iterations", "2", "--iterations", "2", "--max-size", "32"]
+    steps = [
+        ["image", "photo.png", "--styles", "vangogh", "-o", "painted.png", "--size", "32", "-i", "4"],
+        ["video", "in.mp4", "--styles", "vangogh:0.6,picasso:0.4", "-o", "out.mp4", *tiny],
+        ["metrics", "in.mp4", "out.mp4", "--flow", "dis"],
+        ["mask", "in.mp4", "-o", "masks", "--grabcut", "8,8,40,30", "--max-size", "32"],
+        ["batch", "clips", "--out", "styled", "--styles", "vangogh", *tiny],
+        ["styles", "add", "mine", "photo.png"],
+        ["styles", "list"],
+    ]
+    for argv in steps:
+        done = run(argv, tmp_path, timeout=300)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (argv, done.stderr)
+    assert (tmp_path / "painted.png").is_file() and (tmp_path / "out.mp4").is_file()
+    assert (tmp_path / "styled" / "walk.mp4").is_file() and len(list((tmp_path / "masks").glob("*.png"))) >= 4
+    assert "mine" in plain(run(["styles", "list"], tmp_path).stdout)
