@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from vidstyle.batch import job as job_module
-from vidstyle.batch.job import JOB_KEYS, SETTINGS, flag_for, keys_for
+from vidstyle import job as job_module
+from vidstyle.job import JOB_KEYS, SETTINGS, flag_for, keys_for
 from vidstyle.batch.jobsfile import load_jobs
 from vidstyle.cli import app
 from vidstyle.cli.options import key_parameters

@@ -7,8 +7,10 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vidstyle"
 # Lower ranks are lower layers; a module imports its own subpackage or strictly lower ranks.
+# ``job`` (vidstyle.Job, every front end's description of a piece of work) has a floor of its own: above what runs
+# a job, below everything that builds one (batch, the studio, the CLI).
 RANKS = {"assets": 0, "config": 0, "media": 1, "core": 2, "motion": 2, "regions": 3, "paint": 4, "image": 5, "video": 5,
-         "batch": 6, "studio": 7, "cli": 8, "__init__": 9, "__main__": 9}
+         "job": 6, "batch": 7, "studio": 8, "cli": 9, "__init__": 10, "__main__": 10}
 
 
 def module_name(root: Path, path: Path) -> str:

@@ -22,8 +22,8 @@ _LAZY = {
     "stylize_video": "vidstyle.video.pipeline",
     "warping_error": "vidstyle.video.metrics",
     "MaskSource": "vidstyle.regions.sources",
-    "Job": "vidstyle.batch.job",
-    "Region": "vidstyle.batch.job",
+    "Job": "vidstyle.job",
+    "Region": "vidstyle.job",
     "run_job": "vidstyle.batch.execute",
 }
 

@@ -4,7 +4,7 @@ from fractions import Fraction
 import pytest
 from typer.testing import CliRunner
 
-from vidstyle.batch.jobs import collect_inputs, output_names
+from vidstyle.batch.tasks import collect_inputs, output_names
 from vidstyle.batch.jobsfile import load_jobs
 from vidstyle.cli import app
 from vidstyle.media.decode import iter_frames

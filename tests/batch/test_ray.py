@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from vidstyle.batch.engines import LocalEngine, RayEngine
-from vidstyle.batch.job import Job
-from vidstyle.batch.jobs import Task, collect_inputs, output_names
+from vidstyle.job import Job
+from vidstyle.batch.tasks import Task, collect_inputs, output_names
 from vidstyle.config import VideoConfig
 from vidstyle.media.decode import iter_frames
 

@@ -90,7 +90,7 @@ def wait_status(studio, render_id: str, wanted: set[str], seconds: float = 120) 
 
 @pytest.mark.slow
 def test_pause_resume_and_cancel_a_render_and_a_preview_goes_first(tmp_path, make_clip, tiny_weights):
-    from vidstyle.studio.jobs import Studio
+    from vidstyle.studio.work import Studio
     from vidstyle.studio.library import Library
     from vidstyle.studio.session import Request
     from vidstyle.video.checkpoint import work_dir_for

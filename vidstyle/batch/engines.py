@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from ..config import SettingError
-from .jobs import ClipResult, Task, TransientError, run_task
+from .tasks import ClipResult, Task, TransientError, run_task
 
 OnDone = Callable[[ClipResult], None]
 

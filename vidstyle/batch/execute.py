@@ -1,4 +1,4 @@
-"""Running a :class:`~vidstyle.batch.job.Job`: its plan (every input checked, sizes decided) and its run."""
+"""Running a :class:`~vidstyle.job.Job`: its plan (every input checked, sizes decided) and its run."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 from ..config import IMAGE
 from ..image.pipeline import StillPlan, plan_still, stylize_plan
 from ..video.plan import VideoPlan, plan_video
-from .job import Job
+from ..job import Job
 
 
 def plan_video_job(job: Job, device: torch.device | None = None, *, preview: bool = False) -> VideoPlan:

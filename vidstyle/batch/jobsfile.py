@@ -9,7 +9,7 @@
     mask = "masks/intro.png"
     max_size = 384
 
-The keys are the keys of :class:`~vidstyle.batch.job.Job` that a video offers (``keys_for("batch")``):
+The keys are the keys of :class:`~vidstyle.job.Job` that a video offers (``keys_for("batch")``):
 every setting of the config schema, the mask-source fields and the job's own, so a new setting or mask
 field is a new key without code here. Paths are relative to the jobs file. Each value is checked by the
 same parser the CLI's option uses, before any clip is decoded; errors name the file, the table and the key.
@@ -26,8 +26,8 @@ from typing import Any
 
 from ..config import MENTION, SettingError
 from ..regions.sources import FIELDS_BY_KEY, ORIGINS, parse_region
-from .job import Job, parse_value, keys_for
-from .jobs import Task, output_names
+from ..job import Job, parse_value, keys_for
+from .tasks import Task, output_names
 
 if sys.version_info >= (3, 11):
     import tomllib

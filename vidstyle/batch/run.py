@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from .engines import Engine
-from .jobs import CLIP_ERRORS, ClipResult, Task
+from .tasks import CLIP_ERRORS, ClipResult, Task
 from .shots import Shot, detect_shots, join_shots, shot_tasks
 
 

@@ -20,7 +20,7 @@ from ..media.sizes import even_size, processing_size, resize
 from ..media.images import read_image
 from ..video.checkpoint import Checkpoint, work_dir_for
 from ..video.temporal import prepare_frames
-from .jobs import Task
+from .tasks import Task
 
 Shot = tuple[str, str | None]  # (start, end) as exact positions: "p/q" seconds
 

@@ -111,7 +111,7 @@ styles_app = typer.Typer(help="The style library: names usable in --styles.", no
 
 def word_for(command: str) -> Any:
     """How ``command`` names a key in errors: its flag (none for the input and output, which the message names)."""
-    from ..batch.job import flag_for
+    from ..job import flag_for
 
     return lambda key: "" if key in ("input", "output") else flag_for(key, command)
 

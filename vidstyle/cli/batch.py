@@ -55,7 +55,7 @@ def batch(
 ) -> None:
     """Stylize many clips; finished outputs are skipped, interrupted clips resume, failures are isolated."""
     from ..batch.engines import make_engine
-    from ..batch.jobs import collect_inputs, write_report
+    from ..batch.tasks import collect_inputs, write_report
     from ..batch.jobsfile import ClipError, load_jobs, tasks_for
     from ..batch.run import run_batch
     from ..core.device import resolve_device

@@ -38,7 +38,7 @@ def image(
 ) -> None:
     """Stylize one image, or chosen regions of it (--mask, --segment, --region)."""
     from ..batch.execute import plan_image_job
-    from ..batch.job import Job
+    from ..job import Job
     from ..core.device import resolve_device, set_threads
     from ..image.pipeline import stylize_plan
 

@@ -23,7 +23,7 @@ def mask_command(
     device: Device = "auto",
 ) -> None:
     """Export the masks a run would use (and an overlay preview) to check them before a long run."""
-    from ..batch.job import parse_values
+    from ..job import parse_values
     from ..core.device import resolve_device
     from ..regions.export import export_masks
 

@@ -1,6 +1,6 @@
 """Every CLI option, made from the job's keys, and the decorator that gives commands their options.
 
-The options are not written here: each comes from a key of :class:`vidstyle.Job` (``vidstyle.batch.job``):
+The options are not written here: each comes from a key of :class:`vidstyle.Job` (``vidstyle.job``):
 a setting of the config schema (flag, default, help, choices and range from its ``Setting``), a mask-source
 field (``SOURCE_FIELDS``) or one of the job's own keys. A command receives the values by key and builds
 its :class:`~vidstyle.Job` with ``Job.from_values``, so the library checks them; the errors it raises
@@ -21,7 +21,7 @@ import typer
 import typer.main
 from rich.markup import escape
 
-from ..batch.job import JOB_KEYS_BY_NAME, SETTINGS, flag_for, keys_for
+from ..job import JOB_KEYS_BY_NAME, SETTINGS, flag_for, keys_for
 from ..config import MENTION, Setting
 from ..regions.sources import FIELDS_BY_KEY
 from .app import app, run_guarded, setup_logging
@@ -105,7 +105,7 @@ def _option(key: str, command: str) -> tuple[Any, Any]:
 
 
 def _default(setting: Any) -> Any:
-    from ..batch.job import ROOTS
+    from ..job import ROOTS
 
     config = dict(ROOTS)[setting.root]()
     for part in setting.path:
@@ -157,7 +157,7 @@ def command(scope: str, *, name: str | None = None, skip: tuple[str, ...] = (),
 def job_from_argv(argv: list[str]):
     """The :class:`~vidstyle.Job` a ``video ...`` or ``image ...`` command line describes, parsed by the CLI's own
     options and checked by the library; nothing runs."""
-    from ..batch.job import Job
+    from ..job import Job
 
     command = typer.main.get_command(app).commands[argv[0]]
     params = command.make_context(argv[0], list(argv[1:])).params

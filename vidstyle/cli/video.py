@@ -41,7 +41,7 @@ def video(
     verbose: Verbose = False,
 ) -> None:
     """Stylize a video, stable from frame to frame (Ruder et al. 2016); interrupted runs resume."""
-    from ..batch.job import Job
+    from ..job import Job
     from ..core.device import resolve_device, set_threads
     from ..batch.execute import plan_video_job
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import views
-from .jobs import Studio
+from .work import Studio
 from .library import Library
 from .session import REGIONS, Request
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..batch.jobs import VIDEO_SUFFIXES
+from ..batch.tasks import VIDEO_SUFFIXES
 from ..core.styles import list_styles
 from ..media.decode import Position, read_frames
 from ..media.files import atomic_path

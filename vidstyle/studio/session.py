@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..batch.job import Job
+from ..job import Job
 from ..config import OptimConfig, SettingError, TemporalConfig
 from ..media.images import is_image_path
 from .library import Library, Refused

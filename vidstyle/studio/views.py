@@ -20,7 +20,7 @@ from ..media.images import is_image_path, write_image
 from ..media.sheet import contact_sheet
 from ..media.sizes import fit_long_side
 from ..video.preview import preview_indices
-from .jobs import Studio
+from .work import Studio
 from .library import Library, Refused
 from .session import Request, in_words
 

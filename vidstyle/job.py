@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import (IMAGE, MASK, VIDEO, ImageConfig, MaskConfig, RunConfig, Setting, SettingError, VideoConfig,
+from .config import (IMAGE, MASK, VIDEO, ImageConfig, MaskConfig, RunConfig, Setting, SettingError, VideoConfig,
                       from_dict, settings_of)
-from ..core.styles import parse_style_spec
-from ..media.decode import parse_position
-from ..media.files import check_input, check_output
-from ..media.images import IMAGE_SUFFIXES, is_image_path
-from ..regions.guides import style_specs
-from ..regions.sources import FIELDS_BY_KEY, SOURCE_FIELDS, MaskSource, SourceField, parse_region
-from ..video.plan import not_after
+from .core.styles import parse_style_spec
+from .media.decode import parse_position
+from .media.files import check_input, check_output
+from .media.images import IMAGE_SUFFIXES, is_image_path
+from .regions.guides import style_specs
+from .regions.sources import FIELDS_BY_KEY, SOURCE_FIELDS, MaskSource, SourceField, parse_region
+from .video.plan import not_after
 
 VIDEO_OUTPUTS = (".mp4", ".m4v")
 ROOTS = (("run", RunConfig), ("video", VideoConfig), ("masks", MaskConfig), ("image", ImageConfig))

@@ -20,7 +20,7 @@ from typing import Any
 from ..core.weights import WeightsUnavailableError
 from ..media.errors import MediaError
 from ..media.files import atomic_path
-from .job import Job
+from ..job import Job
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class TransientError(RuntimeError):
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of batch work: a :class:`~vidstyle.batch.job.Job` (a clip, or one shot of it) and where it runs.
+    """One unit of batch work: a :class:`~vidstyle.job.Job` (a clip, or one shot of it) and where it runs.
     Tasks are what engines ship: paths and settings, never frames or models."""
 
     job: Job

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vidstyle.batch.job import Job, Region, iter_keys
+from vidstyle.job import Job, Region, iter_keys
 from vidstyle.batch.jobsfile import load_jobs, merge
 from vidstyle.cli.options import job_from_argv
 from vidstyle.config import (ImageConfig, MaskConfig, OptimConfig, RunConfig, SettingError, StyleConfig,
@@ -17,7 +17,7 @@ from vidstyle.config import (ImageConfig, MaskConfig, OptimConfig, RunConfig, Se
 from vidstyle.media.images import write_image
 from vidstyle.regions.sources import MaskSource
 
-from ..conftest import ROOT
+from .conftest import ROOT
 
 PACKAGE = ROOT / "vidstyle"
 FRONT_ENDS = ("cli", "studio")
@@ -25,7 +25,7 @@ FRONT_ENDS = ("cli", "studio")
 
 @pytest.fixture
 def files(tmp_path, make_clip):
-    from ..conftest import translating_clip
+    from .conftest import translating_clip
 
     clip = make_clip(translating_clip(3, 48, 64), name="in put.mp4", audio=False)
     for name in ("mask.png", "a.png", "b.png"):
