@@ -22,13 +22,14 @@ import torch
 
 from vidstyle.core.device import resolve_precision
 
-from . import clip, common, mix, runtime, stability, steps
+from . import clip, common, mix, regions, runtime, stability, steps
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = [
     ("clip", clip.clip),
     ("stability", stability.stability),
     ("mix", mix.mix),
+    ("regions", regions.regions),
     ("cold_start", steps.cold_start),
     ("steps", steps.overhead),
     ("long_input", runtime.long_input),

@@ -36,8 +36,9 @@ FRAMES = 30  # every clip is rendered this long (its motion per frame fixed); ru
 @dataclass(frozen=True)
 class Truth:
     """A rendered clip and its ground truth: ``flows (N, H, W, 2)`` backward (t -> t-1, frame 0 zeros),
-    ``valid (N, H, W)`` (frame 0 all False) and ``still (N, H, W)``: pixels of the background under a
-    camera that did not move (the flow-free check's pixels)."""
+    ``valid (N, H, W)`` (frame 0 all False), ``still (N, H, W)``: pixels of the background under a
+    camera that did not move (the flow-free check's pixels), and ``cover (N, H, W)``: the object's alpha in
+    [0, 1] (all zeros in a clip without one), the exact mask a region picked on the object should follow."""
 
     name: str
     title: str
@@ -45,6 +46,7 @@ class Truth:
     flows: np.ndarray
     valid: np.ndarray
     still: np.ndarray
+    cover: np.ndarray
 
 
 def _affine(scale: float = 1.0, angle: float = 0.0, centre: tuple[float, float] = (0.0, 0.0),
@@ -66,8 +68,9 @@ def _draw(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.nd
 
 
 def _render(background: np.ndarray, cameras: list[np.ndarray], texture: np.ndarray | None, alpha: np.ndarray | None,
-            objects: list[np.ndarray], seed: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
-    """Frames (uint8, before encoding), backward flows, validity and still-background maps."""
+            objects: list[np.ndarray], seed: int
+            ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Frames (uint8, before encoding), backward flows, validity, still-background maps and the object's alpha."""
     h, w = SIZE
     rng = np.random.default_rng(seed)
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
@@ -107,7 +110,7 @@ def _render(background: np.ndarray, cameras: list[np.ndarray], texture: np.ndarr
         camera_still = np.allclose(cameras[t], cameras[t - 1], atol=1e-9)
         if camera_still:
             still[t] = valid[t] & (cover < 0.02) & ~hidden_before
-    return frames, flows, valid, still
+    return frames, flows, valid, still, np.stack(covers).astype(np.float16)
 
 
 def _photo(path: Path) -> np.ndarray:
@@ -228,11 +231,11 @@ def truth_clips(work: Path, count: int = FRAMES) -> list[Truth]:
         name, title, scene = make(FRAMES)
         path = folder / f"{name}-{FRAMES}.mp4"
         arrays = folder / f"{name}-{FRAMES}.npz"
-        if not (path.is_file() and arrays.is_file()):
-            frames, flows, valid, still = _render(*scene)
-            np.savez(arrays, flows=flows, valid=valid, still=still)
+        if not (path.is_file() and arrays.is_file() and "cover" in np.load(arrays).files):
+            frames, flows, valid, still, cover = _render(*scene)
+            np.savez(arrays, flows=flows, valid=valid, still=still, cover=cover)
             write_clip(path, frames, FPS, with_audio=False, crf=CRF)
         data = np.load(arrays)
-        out.append(Truth(name, title, path, data["flows"], data["valid"], data["still"]))
+        out.append(Truth(name, title, path, data["flows"], data["valid"], data["still"], data["cover"]))
     (folder / "clips.json").write_text(json.dumps([t.name for t in out]))
     return out

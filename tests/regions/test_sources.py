@@ -74,8 +74,69 @@ def test_empty_track_and_grabcut_errors(tmp_path):
     write_image(tmp_path / "empty.png", np.zeros((H, W), np.uint8))
     with pytest.raises(ValueError, match="is empty"):
         list(clip_masks(MaskSource(path=tmp_path / "empty.png"), lambda: iter(frames), H, W))
-    with pytest.raises(ValueError, match="grabcut: expected x,y,w,h inside"):
+    with pytest.raises(ValueError, match="grabcut: expected a box x,y,w,h inside the 96x64 frame, got 90,0,20,20"):
         grabcut(frames[0], (90, 0, 20, 20))
+    with pytest.raises(ValueError, match="grabcut: expected a click x,y inside the 96x64 frame, got 96,3"):
+        grabcut(frames[0], (96, 3))
+
+
+def test_a_prompt_outside_the_frame_is_named_in_the_numbers_typed_not_the_processing_size():
+    """A 640x480 source processed at 64x48: the error quotes the source pixels the user gave."""
+    source = MaskSource(grabcut=(600, 400, 100, 100))
+    with pytest.raises(ValueError, match="inside the 640x480 frame, got 600,400,100,100"):
+        source.at_scale((480, 640), (48, 64))
+    scaled = MaskSource(grabcut=(100, 50, 200, 300)).at_scale((480, 640), (48, 64))
+    assert scaled.grabcut == (10, 5, 20, 30) and scaled.describe() == "GrabCut box 100,50,200,300"
+    assert MaskSource(grabcut=(639, 479)).at_scale((480, 640), (48, 64)).grabcut == (63, 47)
+
+
+def test_an_empty_grabcut_mask_is_refused_in_the_users_words():
+    frames = [np.full((H, W, 3), 120, np.uint8)] * 2  # nothing to cut out
+    source = MaskSource(grabcut=(10, 10, 4, 4), typed=(100, 100, 40, 40))
+    with pytest.raises(ValueError, match="GrabCut box 100,100,40,40 is empty .*: expected the box around the object"):
+        list(clip_masks(source, lambda: iter(frames), H, W))
+
+
+def test_a_single_click_selects_the_object_under_it():
+    frame = np.full((H, W, 3), 200, np.uint8)
+    cv2.circle(frame, (60, 30), 14, (20, 60, 200), -1)
+    truth = np.zeros((H, W), np.uint8)
+    cv2.circle(truth, (60, 30), 14, 1, -1)
+    assert iou(grabcut(frame, (60, 30)), truth.astype(np.float32)) > 0.8
+    flat = np.full((H, W, 3), 120, np.uint8)  # no object at all: the clicked spot is still selected
+    assert grabcut(flat, (10, 10))[10, 10] == 1
+
+
+def moving_disc(frames: int, dx: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A blue disc crossing a still textured scene: frames and its exact masks (the uncovered scene behind it)."""
+    from ..conftest import textured
+
+    scene = textured(H, W, seed=4)
+    clip, masks = [], []
+    for t in range(frames):
+        frame, mask = scene.copy(), np.zeros((H, W), np.uint8)
+        centre = (int(round(24 + dx * t)), 32)
+        cv2.circle(frame, centre, 13, (30, 60, 220), -1)
+        cv2.circle(mask, centre, 13, 1, -1)
+        clip.append(frame)
+        masks.append(mask.astype(np.float32))
+    return clip, masks
+
+
+def test_a_region_picked_on_one_frame_follows_its_object_without_a_trail():
+    """A backward warp fetches the disc's mask into the scene it uncovers (a trail); carried forward and re-fitted,
+    the region stays on the disc."""
+    from vidstyle.motion.flow import compute_flow, flow_to_tensor, to_grey, warp
+    from vidstyle.regions.masks import mask_tensor
+
+    frames, truth = moving_disc(12, 3.0)
+    followed = list(clip_masks(MaskSource(grabcut=(4, 12, 42, 42)), lambda: iter(frames), H, W))
+    assert min(iou(m, t) for m, t in zip(followed, truth)) > 0.85
+    warped = [truth[0]]
+    for t in range(1, len(frames)):  # the former propagation, for the comparison
+        bwd = flow_to_tensor(compute_flow(to_grey(frames[t]), to_grey(frames[t - 1])))
+        warped.append(hysteresis(warp(mask_tensor(warped[-1]), bwd)[0, 0].numpy()))
+    assert iou(followed[-1], truth[-1]) > iou(warped[-1], truth[-1]) + 0.1
 
 
 def test_grabcut_finds_an_object_in_a_rectangle():

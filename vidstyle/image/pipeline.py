@@ -62,8 +62,8 @@ def plan_still(content: np.ndarray | str | Path, styles: Spec | None = None, *, 
     main = None if mask is None else MaskSource.of(mask, mask_options)
     specs, background = style_specs(styles, main, sources, background_style, config.style.even_mix)
     image = resize(array, height, width)
-    scale = width / array.shape[1]  # GrabCut rectangles are given in source pixels
-    masks = [None if source is None else still_mask(source.at_scale(scale), image,
+    # GrabCut prompts are given in source pixels
+    masks = [None if source is None else still_mask(source.at_scale(array.shape[:2], (height, width)), image,
                                                     make_segmenter(source, device or "cpu"))
              for source, _ in specs]
     return StillPlan(image, [spec for _, spec in specs], masks, background)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -18,11 +19,17 @@ from .sources import MaskSource, clip_masks
 
 
 def overlay(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The frame with the masked region tinted red and the rest dimmed."""
-    tint = np.array([255, 40, 40], np.float32)
-    m = mask[..., None]
-    out = frame * (0.45 + 0.55 * m) * (1 - 0.35 * m) + 0.35 * m * tint
-    return np.clip(out, 0, 255).astype(np.uint8)
+    """The frame with the region in its own colours, the rest dimmed to grey, and the region's outline drawn in
+    black and white (a tint vanishes on clothes of its own colour; an outline in both shows on any colour)."""
+    m = np.clip(mask, 0, 1)[..., None]
+    grey = frame.astype(np.float32).mean(axis=2, keepdims=True)
+    out = np.clip(m * frame + (1 - m) * (0.35 * grey + 20), 0, 255).astype(np.uint8)
+    outline = ((m[..., 0] >= 0.5).astype(np.uint8))
+    contours, _ = cv2.findContours(outline, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    thick = max(1, round(max(frame.shape[:2]) / 320))
+    cv2.drawContours(out, contours, -1, (0, 0, 0), 3 * thick, cv2.LINE_AA)
+    cv2.drawContours(out, contours, -1, (255, 255, 255), thick, cv2.LINE_AA)
+    return out
 
 
 def export_masks(input_path: Path, output_dir: Path, source: MaskSource, *, max_size: int | None = 512,
@@ -31,21 +38,21 @@ def export_masks(input_path: Path, output_dir: Path, source: MaskSource, *, max_
     still = is_image_path(input_path)
     if still:
         image = read_image(input_path)
-        source_width = image.shape[1]
+        source_height, source_width = image.shape[:2]
         height, width = fit_long_side(*image.shape[:2], max_size)
 
         def timed():
             yield resize(image, height, width), 0, 1
     else:
         info = probe(input_path)
-        source_width = info.width
+        source_height, source_width = info.height, info.width
         height, width = processing_size(info.height, info.width, max_size)
 
         def timed():
             for frame in read_frames(input_path, info=info):
                 yield resize(frame.image, height, width), frame.pts, frame.duration
 
-    source = source.at_scale(width / source_width)
+    source = source.at_scale((source_height, source_width), (height, width))
     output_dir.mkdir(parents=True, exist_ok=True)
     timestamps: list[tuple[int, int]] = []
     with tempfile.TemporaryDirectory(dir=output_dir, prefix=".preview-") as previews:

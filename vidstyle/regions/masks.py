@@ -46,15 +46,18 @@ def load_mask(path: Path | str, height: int, width: int, key: str = "mask") -> n
     return fit_mask(grey, height, width, f"mask {os.fspath(path)!r}", key).astype(np.float32) / 255.0
 
 
-def check_coverage(mask: np.ndarray, name: str = "mask", key: str = "mask") -> None:
+EMPTY_HINT = "expected a region to stylize; check it or `invert_mask`"
+FULL_HINT = "expected a region; drop the mask to stylize everything"
+
+
+def check_coverage(mask: np.ndarray, name: str = "mask", key: str = "mask", empty_hint: str = EMPTY_HINT,
+                   full_hint: str = FULL_HINT) -> None:
     """Refuse masks that select nothing or everything (after inversion); the error names setting ``key``."""
     selected = float((mask >= 0.5).mean())
     if selected < 1e-3:
-        raise SettingError(key, f"{name} is empty (no pixel above 50%): expected a region to stylize; check it or "
-                           "`invert_mask`")
+        raise SettingError(key, f"{name} is empty (no pixel above 50%): {empty_hint}")
     if selected > 1 - 1e-3:
-        raise SettingError(key, f"{name} covers the whole frame: expected a region; drop the mask to stylize "
-                           "everything")
+        raise SettingError(key, f"{name} covers the whole frame: {full_hint}")
 
 
 def shape_mask(mask: np.ndarray, *, invert: bool = False, feather: int = 0) -> np.ndarray:

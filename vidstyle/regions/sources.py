@@ -20,8 +20,8 @@ from ..config import FlowMethod, MaskConfig, SettingError
 from ..media.images import IMAGE_SUFFIXES, is_image_path
 from ..media.decode import iter_frames
 from ..media.probe import probe
-from .masks import check_coverage, fit_mask, load_mask, shape_mask, snap
-from .track import grabcut, hysteresis, keyframe_track, smooth
+from .masks import EMPTY_HINT, FULL_HINT, check_coverage, fit_mask, load_mask, shape_mask, snap
+from .track import check_prompt, grabcut, hysteresis, keyframe_track, smooth
 
 Frames = Callable[[], Iterator[np.ndarray]]  # a fresh stream of the clip's frames at processing size
 Segmenter = Callable[[list[np.ndarray]], list[np.ndarray]]  # RGB frames -> soft masks in [0, 1]
@@ -68,8 +68,9 @@ SOURCE_FIELDS: tuple[SourceField, ...] = (
                 "folder of per-frame masks.", _path, metavar="PATH", origin=True, path=True),
     SourceField("mask_keyframe", "keyframe", "The `mask` (or `grabcut`) is drawn on this frame; propagate it by flow.",
                 _frame_index, integer=True),
-    SourceField("grabcut", "grabcut", "x,y,w,h: a GrabCut object mask from this rectangle, in source pixels (no model "
-                "needed).", lambda v: parse_rect(v), lambda r: ",".join(map(str, r)), origin=True),
+    SourceField("grabcut", "grabcut", "A GrabCut object mask (no model needed) from x,y,w,h, a box around the object, or "
+                "x,y, a click on it, in source pixels.", lambda v: parse_prompt(v), lambda r: ",".join(map(str, r)),
+                metavar="X,Y[,W,H]", origin=True),
     SourceField("segment", "segment", "Segmentation: 'person' (built in, offline), or an smp model (a save_pretrained "
                 "folder or a Hugging Face id such as smp-hub/segformer-b2-1024x1024-city-160k) with `classes`.", _text,
                 origin=True),
@@ -94,13 +95,14 @@ class MaskSource:
 
     path: Path | None = None
     keyframe: int | None = None
-    grabcut: tuple[int, int, int, int] | None = None  # x, y, w, h in source pixels, on the keyframe (default 0)
+    grabcut: tuple[int, ...] | None = None  # x, y, w, h (a box) or x, y (a click) on the keyframe (default 0)
     segment: str | None = None  # "person" (built in) or an smp model directory / Hugging Face id
     classes: tuple[str, ...] = ()
     labels: Path | None = None
     options: MaskConfig = MaskConfig()
     image: np.ndarray | None = field(default=None, compare=False, repr=False)
     key: str = field(default="mask", compare=False, repr=False)  # the setting that gave it, for errors: mask, region
+    typed: tuple[int, ...] | None = field(default=None, compare=False, repr=False)  # ``grabcut`` as given, for errors
 
     def __post_init__(self) -> None:
         given = [f"`{name}`" if name != "mask array" else name
@@ -147,20 +149,38 @@ class MaskSource:
             return cls(image=mask, options=options)
         return cls(path=Path(mask), options=options)
 
-    def at_scale(self, factor: float) -> MaskSource:
-        """The same source with ``grabcut`` (given in source pixels) scaled to the processing size."""
-        if self.grabcut is None or factor == 1:
+    def at_scale(self, source_size: tuple[int, int], size: tuple[int, int]) -> MaskSource:
+        """The same source for frames of ``size`` (h, w) decoded from ``source_size``: ``grabcut`` (given in source
+        pixels) is checked against the source frame, in the numbers given, then scaled."""
+        if self.grabcut is None:
             return self
-        x, y, w, h = self.grabcut
-        rect = (int(x * factor), int(y * factor), max(1, int(round(w * factor))), max(1, int(round(h * factor))))
-        return replace(self, grabcut=rect)
+        check_prompt(self.grabcut, *source_size)
+        factor = size[1] / source_size[1]
+        if len(self.grabcut) == 2:
+            scaled: tuple[int, ...] = tuple(min(int(v * factor), side - 1) for v, side in zip(self.grabcut, size[::-1]))
+        else:
+            x, y, w, h = self.grabcut
+            scaled = (int(x * factor), int(y * factor), max(1, int(round(w * factor))), max(1, int(round(h * factor))))
+            scaled = (scaled[0], scaled[1], min(scaled[2], size[1] - scaled[0]), min(scaled[3], size[0] - scaled[1]))
+        return replace(self, grabcut=scaled, typed=self.typed or self.grabcut)
+
+    @property
+    def setting(self) -> str:
+        """The key an error about this source's masks names: the region's, else the origin the user gave."""
+        if self.key != "mask":
+            return self.key
+        return "grabcut" if self.grabcut is not None else "segment" if self.segment is not None else "mask"
 
     def describe(self) -> str:
+        """The source as a message names it: ``mask 'sky.png'``, ``GrabCut box 1,2,30,40``, ``segment 'person'``."""
         if self.path is not None:
-            return repr(os.fspath(self.path))
+            return f"mask {os.fspath(self.path)!r}"
         if self.image is not None:
-            return "array"
-        return f"grabcut {self.grabcut}" if self.grabcut else f"segment {self.segment!r}"
+            return "mask array"
+        if self.grabcut is not None:
+            typed = ",".join(map(str, self.typed or self.grabcut))
+            return f"GrabCut {'click' if len(self.grabcut) == 2 else 'box'} {typed}"
+        return f"segment {self.segment!r}"
 
 
 def folder_masks(folder: Path, key: str = "mask") -> list[Path]:
@@ -250,7 +270,22 @@ def clip_masks(source: MaskSource, frames: Frames, height: int, width: int, meth
         lowest, highest = min(lowest, coverage), max(highest, coverage)
         yield shape_mask(shaped, feather=options.feather)
     if sample is not None and (highest < 1e-3 or lowest > 1 - 1e-3):
-        check_coverage(sample, f"mask {source.describe()}", source.key)
+        check_coverage(sample, source.describe(), source.setting, *coverage_hints(source))
+
+
+def coverage_hints(source: MaskSource) -> tuple[str, str]:
+    """What to do about a source whose mask is empty, and about one that covers the whole frame, in its terms."""
+    inverted = source.options.invert
+    if source.grabcut is not None:
+        empty = "expected the box around the object (or a click on it)" if not inverted else "check `invert_mask`"
+        return empty, "expected a box around one object, smaller than the frame"
+    if source.segment is not None:
+        none = "no person found" if source.segment == "person" else "none of the classes found"
+        found = "the person fills the frame" if source.segment == "person" else "the classes fill the frame"
+        if inverted:  # the background of nothing is everything
+            return f"{found}, so there is no background; drop `invert_mask`", f"{none}, so all of it is background"
+        return f"{none} in any frame", f"{found}; drop the mask to stylize everything"
+    return EMPTY_HINT, FULL_HINT
 
 
 def still_mask(source: MaskSource, image: np.ndarray, segmenter: Segmenter | None = None) -> np.ndarray:
@@ -260,15 +295,15 @@ def still_mask(source: MaskSource, image: np.ndarray, segmenter: Segmenter | Non
     return mask
 
 
-def parse_rect(text: str | Sequence[int]) -> tuple[int, int, int, int]:
-    """``"x,y,w,h"`` (or 4 integers) -> a GrabCut rectangle in source pixels."""
+def parse_prompt(text: str | Sequence[int]) -> tuple[int, ...]:
+    """``"x,y,w,h"`` (a box) or ``"x,y"`` (a click), or as many integers -> a GrabCut prompt in source pixels."""
     try:
-        values = tuple(int(v) for v in (text.split(",") if isinstance(text, str) else text))
-        if len(values) != 4:
+        values = tuple(int(str(v).strip()) for v in (text.split(",") if isinstance(text, str) else text))
+        if len(values) not in (2, 4):
             raise ValueError
     except (TypeError, ValueError):
-        raise ValueError(f"expected x,y,w,h in pixels, got {text!r}") from None
-    return values  # type: ignore[return-value]
+        raise ValueError(f"expected x,y,w,h (a box) or x,y (a click) in pixels, got {text!r}") from None
+    return values
 
 
 def parse_region(text: str) -> tuple[Path, str]:
@@ -289,12 +324,10 @@ def parse_names(text: str | Sequence[str]) -> tuple[str, ...]:
 
 def check_source(source: MaskSource, height: int, width: int) -> None:
     """Cheap checks of a source at a ``height x width`` processing size, before any frame is decoded:
-    files exist and have the frame's aspect, a still mask is neither empty nor full, a rectangle fits."""
+    files exist and have the frame's aspect, a still mask is neither empty nor full, a GrabCut prompt fits (it
+    was checked in source pixels by :meth:`MaskSource.at_scale`)."""
     if source.grabcut is not None:
-        x, y, w, h = source.grabcut
-        if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
-            raise SettingError("grabcut", f"expected x,y,w,h inside the {width}x{height} frame, got "
-                                          f"{x},{y},{w},{h}")
+        check_prompt(source.grabcut, height, width)
     if source.path is None:
         return
     if not source.path.exists():
@@ -304,8 +337,8 @@ def check_source(source: MaskSource, height: int, width: int) -> None:
     elif is_image_path(source.path):
         still = load_mask(source.path, height, width, source.key)
         if source.keyframe is None:
-            check_coverage(shape_mask(still, invert=source.options.invert), f"mask {source.describe()}", source.key)
+            check_coverage(shape_mask(still, invert=source.options.invert), source.describe(), source.key)
     else:
         info = probe(source.path)
-        fit_mask(np.zeros((info.height, info.width), np.float32), height, width, f"mask video {source.describe()}",
+        fit_mask(np.zeros((info.height, info.width), np.float32), height, width, f"mask video {os.fspath(source.path)!r}",
                  source.key)

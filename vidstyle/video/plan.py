@@ -122,7 +122,7 @@ def plan_video(input_path: Path | str, output: Path | str | None, styles: Spec |
     check_size(height, width, config.loss.style_layers + config.loss.content_layers)
     if device is not None:
         check_memory(height, width, device, config.optim.optimizer)
-    specs = [(None if source is None else source.at_scale(width / info.width), spec) for source, spec in specs]
+    specs = [(None if source is None else source.at_scale((info.height, info.width), (height, width)), spec) for source, spec in specs]
     for source, _ in specs:
         if source is not None:
             check_source(source, height, width)
