@@ -32,6 +32,8 @@ STYLE_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "re
 CONTENT_LAYERS: tuple[str, ...] = ("relu4_2",)
 # Long side the optimisation runs at, for stills (--size) and video (--max-size).
 DEFAULT_SIZE = 512
+# The studio's processing size: a first render of a clip in minutes on a CPU (the user raises it for the final one).
+STUDIO_SIZE = 256
 MAX_SIDE = 16384  # beyond any camera; the memory estimate refuses most sizes far below it
 WEIGHT_CAP = 1e6  # loss weights above this overflow fp32 losses long before they mean anything
 

@@ -13,8 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,7 +21,7 @@ import typer.main
 
 from vidstyle.cli import app
 
-from ..conftest import ROOT, plain
+from ..conftest import plain
 
 SCRIPT = Path(sys.executable).parent / "vidstyle"
 
@@ -86,23 +84,10 @@ def test_every_command_refuses_a_bad_input_with_one_line(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "a refused command wrote something"
 
 
-def wait_for_page(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the studio exited with {process.returncode}: {process.stderr.read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"the studio did not answer at {url}")
-
-
 def test_the_studio_starts_as_typed_without_any_argument(tmp_path):
     """``vidstyle studio`` alone (the default ``--out``, no folders) serves the page and stops on SIGTERM."""
     pytest.importorskip("gradio")
-    from ..studio.conftest import free_port
+    from ..studio.conftest import free_port, wait_until_up
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -110,7 +95,7 @@ def test_the_studio_starts_as_typed_without_any_argument(tmp_path):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                start_new_session=True)
     try:
-        wait_for_page(f"http://127.0.0.1:{port}/", process)
+        wait_until_up(f"http://127.0.0.1:{port}/", process)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=60)

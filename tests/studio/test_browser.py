@@ -1,5 +1,7 @@
 """The studio in a real headless Chromium (Debian's ``chromium``, driven by Playwright; never ``playwright
-install``): mix two styles on the background of the sample clip, preview a frame, render, play and download.
+install``), as a newcomer uses it on the sample clip: scrub by typing a frame and with the arrow keys, a refused
+setting whose message stays in view, a GrabCut pick that finds nothing (a warning before any render), then mix two
+styles, preview, render, reload mid-render, reopen the render from its row, play and download.
 
 Every request the page makes must go to the loopback address. A screenshot is saved at each step (into
 ``$STUDIO_SCREENSHOTS`` when set, else the test's folder).
@@ -46,7 +48,18 @@ def choose(page, elem_id: str, value: str) -> None:
     page.locator("ul[role=listbox] li", has_text=value).first.click()
 
 
-def test_the_studio_mixes_styles_on_the_background_previews_renders_and_downloads(tmp_path):
+def picture_label(page) -> str:
+    return page.locator("#frame-image").inner_text()
+
+
+def click_picture(page, fx: float, fy: float) -> None:
+    """A click on the shown frame at a fraction of its width and height."""
+    image = page.locator("#frame-image img").first
+    box = image.bounding_box()
+    page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+
+
+def test_a_newcomer_scrubs_is_told_what_is_wrong_picks_a_region_renders_reloads_and_downloads(tmp_path):
     pytest.importorskip("gradio")
     playwright = pytest.importorskip("playwright.sync_api")
     shots = Path(os.environ.get("STUDIO_SCREENSHOTS") or tmp_path / "screens")
@@ -74,30 +87,81 @@ def test_the_studio_mixes_styles_on_the_background_previews_renders_and_download
             page.route("**/*", watch)
             page.goto(url)
             page.locator("#facts").get_by_text("24 frames").wait_for(timeout=60_000)
+            page.get_by_text("Source: frame 0 of 0-23").wait_for(timeout=30_000)
             page.screenshot(path=shots / "1-opened.png", full_page=True)
 
-            choose(page, "style-1", "vangogh")
-            set_number(page, "weight-1", 0.6)
-            choose(page, "style-2", "picasso")
-            set_number(page, "weight-2", 0.4)
-            page.locator("#region").get_by_label("background", exact=True).check()
-            set_number(page, "size", 64)
-            set_number(page, "first-its", 5)
-            set_number(page, "later-its", 3)
-            page.screenshot(path=shots / "2-chosen.png", full_page=True)
+            # Scrub: a number typed and Enter, then the arrow keys, each change the picture and its number.
+            set_number(page, "frame", 7)
+            page.get_by_text("Source: frame 7 of 0-23").wait_for(timeout=30_000)
+            slider = page.locator("#frame input[type=range]").first
+            slider.focus()
+            slider.press("ArrowRight")
+            slider.press("ArrowRight")
+            page.get_by_text("Source: frame 9 of 0-23").wait_for(timeout=30_000)
+            page.screenshot(path=shots / "2-scrubbed.png", full_page=True)
 
+            # A refused setting: every weight at 0. The message sits beside the styles and is still there 5 s later,
+            # through five status refreshes.
+            set_number(page, "size", 64)
+            set_number(page, "first_iterations", 5)
+            set_number(page, "iterations", 3)
+            set_number(page, "weight_1", 0)
+            page.locator("#render").click()
+            message = page.locator("#styles-message")
+            message.get_by_text("every weight is 0").wait_for(timeout=30_000)
+            page.wait_for_timeout(5_000)
+            assert message.get_by_text("every weight is 0").is_visible()
+            assert "not started: Styles: every weight is 0" in page.locator("#render-message").inner_text()
+            page.screenshot(path=shots / "3-refused-and-still-shown.png", full_page=True)
+
+            # A GrabCut pick that finds nothing: two corners a few pixels apart. A warning, before any render.
+            page.locator("#region").get_by_label("GrabCut box", exact=True).check()
+            set_number(page, "frame", 0)
+            page.get_by_text("Source: frame 0 of 0-23").wait_for(timeout=30_000)
+            click_picture(page, 0.50, 0.20)
+            page.wait_for_function("() => document.querySelector('#box textarea, #box input').value.split(',')"
+                                   ".length === 2", timeout=30_000)
+            click_picture(page, 0.505, 0.205)
+            page.locator("#region-warning").get_by_text("found no object on frame 0").wait_for(timeout=30_000)
+            page.screenshot(path=shots / "4-empty-grabcut-warning.png", full_page=True)
+
+            # Mix two styles on the whole frame, preview, render.
+            page.locator("#region").get_by_label("none", exact=True).check()
+            set_number(page, "weight_1", 0.6)
+            message.get_by_text("every weight is 0").wait_for(state="detached", timeout=30_000)
+            choose(page, "style_2", "picasso")
+            set_number(page, "weight_2", 0.4)
             page.locator("#preview-frame").click()
-            page.locator("#preview-status").get_by_text("done").wait_for(timeout=60_000)
+            page.locator("#preview-status").get_by_text("done").wait_for(timeout=90_000)
             page.locator("#preview-image img").wait_for(timeout=10_000)
-            page.screenshot(path=shots / "3-previewed.png", full_page=True)
+            page.screenshot(path=shots / "5-previewed.png", full_page=True)
 
             page.locator("#render").click()
-            page.locator("#render-status").get_by_text("frame 24/24").wait_for(timeout=120_000)
+            page.locator("#render-status").get_by_text("running").wait_for(timeout=60_000)
             command = page.locator("#command").inner_text()
-            assert "vidstyle video" in command and "vangogh:0.6,picasso:0.4" in command and "--invert-mask" in command
+            assert "vidstyle video" in command and "vangogh:0.6,picasso:0.4" in command and "--max-size 64" in command
+
+            # A reload mid-render: the same settings, the same command, and the render still watched.
+            page.reload()
+            page.locator("#facts").get_by_text("24 frames").wait_for(timeout=60_000)
+            page.wait_for_function("() => document.querySelector('#weight_2 input[type=number]').value === '0.4'",
+                                   timeout=30_000)
+            assert page.locator("#size input[type=number]").first.input_value() == "64"
+            assert page.locator("#style_2 input").first.input_value() == "picasso"
+            assert "vangogh:0.6,picasso:0.4" in page.locator("#command").inner_text()
+            page.screenshot(path=shots / "6-reloaded-mid-render.png", full_page=True)
+
+            page.locator("#render-status").get_by_text("frame 24/24").wait_for(timeout=180_000)
             page.wait_for_function("() => { const v = document.querySelector('#result video');"
                                    " return v && v.readyState === 4; }", timeout=60_000)
-            page.screenshot(path=shots / "4-rendered.png", full_page=True)
+            page.screenshot(path=shots / "7-rendered.png", full_page=True)
+
+            # A row of the Renders table reopens that render's settings after the form was changed.
+            set_number(page, "size", 128)
+            page.locator("#queue [role=gridcell]", has_text="clip.mp4").first.click()
+            page.wait_for_function("() => document.querySelector('#size input[type=number]').value === '64'",
+                                   timeout=30_000)
+            page.screenshot(path=shots / "8-reopened-from-its-row.png", full_page=True)
 
             with page.expect_download(timeout=30_000) as downloading:
                 page.locator("#download a").first.click()

@@ -3,7 +3,6 @@ the result equals an uninterrupted run of the command line the page showed."""
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import signal
@@ -23,7 +22,7 @@ from .test_api import request
 
 
 def status(client, render_id: str) -> dict:
-    return json.loads(client.predict(render_id, api_name="/status"))
+    return client.predict(id=render_id, api_name="/status")
 
 
 @pytest.mark.slow
@@ -41,8 +40,9 @@ def test_a_killed_server_resumes_the_render_and_its_output_equals_an_uninterrupt
     try:
         wait_until_up(url, server)
         client = Client(url, verbose=False, download_files=False)
-        render_id, said, command, _ = client.predict(*request(size=64, first=20, later=20), api_name="/render")
-        assert render_id, said
+        started = client.predict(**request(max_size=64, first_iterations=20, iterations=20), api_name="/render")
+        render_id, command = started["render_id"], started["command"]
+        assert render_id, started
         deadline = time.time() + 120
         while status(client, render_id)["frame"] < 4 and time.time() < deadline:
             time.sleep(0.05)
@@ -100,7 +100,7 @@ def test_pause_resume_and_cancel_a_render_and_a_preview_goes_first(tmp_path, mak
     os.replace(make_clip(translating_clip(12, 48, 64, dx=1.0), audio=False), clips / "walk.mp4")
     studio = Studio(Library([clips], tmp_path / "out", weights=tiny_weights), device="cpu")
     try:
-        base = Request("walk.mp4", [("vangogh", 1.0)], size=64, first_iterations=20, iterations=20)
+        base = Request("walk.mp4", (("vangogh", 1.0),), size=64, first_iterations=20, iterations=20)
         render, _ = studio.render(base)
         deadline = time.time() + 60
         while studio.status(render.id)["frame"] < 2 and time.time() < deadline:

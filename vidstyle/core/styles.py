@@ -174,8 +174,9 @@ def _parse_entry(entry: str) -> tuple[str, float]:
     return source, weight
 
 
-def parse_style_spec(spec: str) -> tuple[StyleEntry, ...]:
-    """``"vangogh:0.6,path/to/picasso.jpg:0.4"`` -> resolved, normalised entries."""
+def split_style_spec(spec: str) -> list[tuple[str, float]]:
+    """``"vangogh:0.6,picasso"`` -> ``[("vangogh", 0.6), ("picasso", 1.0)]``: the names and weights as given (not
+    resolved, not normalised)."""
     if not spec or not spec.strip():
         raise ValueError("expected a style spec such as 'swirl' or 'swirl:0.6,mosaic:0.4', got an empty one")
     raw: list[tuple[str, float]] = []
@@ -183,6 +184,12 @@ def parse_style_spec(spec: str) -> tuple[StyleEntry, ...]:
         if not entry:
             raise ValueError(f"style spec {spec!r} has an empty entry: expected name[:weight] between commas")
         raw.append(_parse_entry(entry))
+    return raw
+
+
+def parse_style_spec(spec: str) -> tuple[StyleEntry, ...]:
+    """``"vangogh:0.6,path/to/picasso.jpg:0.4"`` -> resolved, normalised entries."""
+    raw = split_style_spec(spec)
     paths = [resolve_style(source) for source, _ in raw]
     seen: dict[Path, str] = {}
     for (source, _), path in zip(raw, paths):

@@ -1,186 +1,307 @@
-"""The studio page: Gradio widgets wired to the UI-free layer (``library``, ``session``, ``jobs``, ``views``).
+"""The studio page: Gradio widgets wired to the UI-free layer (``form``, ``picking``, ``views``, ``work``).
 
-Nothing here decides anything: each handler turns widget values into a :class:`~.session.Request`
-or a name, calls the studio, and shows the answer (errors as a message in the page). Every action
-is a named API endpoint, so scripts and tests can drive the studio with ``gradio_client``.
+Nothing here decides anything. The form's widgets are a dict by control name (``form.CONTROLS``), turned into a
+:class:`~.session.Request` by name, never by position. Each panel has its own message line, written by the
+actions of that panel (and by a render or preview refused because of one of its controls) and cleared when the
+user changes one of its controls; the once-a-second refresh writes only the status lines. The page's events are
+private; the named API (``api.py``) speaks the job's keys.
 """
 
-
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import views
-from .work import Studio
-from .library import Library
-from .session import REGIONS, Request
+import gradio as gr
 
-SLOTS = 3  # style slots on the page, each a name and a weight
+from . import panels, picking, views
+from .api import add_api
+from .form import CONTROLS, SLOTS, Said, controls_of, request_from_controls
+from .library import Library
+from .session import Request
+from .work import Studio
+
+HIDDEN = "private"  # the page's own events are not API endpoints (api.py has the named ones)
+# The events that draw the shown frame and its warning run one at a time, in the order they came: a scrub that
+# started before a click must not finish after it with the region as it was.
+SHOWN = {"concurrency_id": "shown", "concurrency_limit": 1, "api_visibility": HIDDEN}
+
+
+@dataclass
+class Page:
+    """The widgets the handlers read and write, by role."""
+
+    form: dict[str, Any]  # every control, by its name in form.CONTROLS
+    messages: dict[str, Any]  # one message line per panel
+    frame: Any
+    picture: Any
+    facts: Any
+    warning: Any  # the region on the shown frame: empty or the whole frame
+    rendered: Any  # the id of the render this page watches
+    previewing: Any
 
 
 def build(studio: Studio) -> Any:
-    import gradio as gr
-
     library = studio.library
-    media = library.media()
-    names = [name for name, _, _ in library.styles()]
-    with gr.Blocks(title="vidstyle studio", analytics_enabled=False) as page:
+    form: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    with gr.Blocks(title="vidstyle studio", analytics_enabled=False) as blocks:
         gr.Markdown("## vidstyle studio\nPick a clip, mix styles, choose a region, preview, render.")
-        # The ids of the render and preview this page watches (hidden fields, so API callers get them too).
         rendered = gr.Textbox(visible=False, elem_id="render-id")
         previewing = gr.Textbox(visible=False, elem_id="preview-id")
         with gr.Row():
             with gr.Column(scale=1):
-                source = gr.Dropdown(media, value=media[0] if media else None, label="Clip or image",
-                                     elem_id="media", allow_custom_value=True)  # the library checks every name
-                upload = gr.File(label="Upload a clip or an image", elem_id="upload", file_count="single")
-                facts = gr.Markdown(elem_id="facts")
-                # The page narrows it to the clip on opening; API callers may ask any frame (the library checks).
-                frame = gr.Slider(0, 1 << 20, value=0, step=1, label="Frame", elem_id="frame")
+                upload, facts, frame, _ = panels.source_panel(library, form, messages)
             with gr.Column(scale=2):
-                shown = gr.Image(label="Source frame (GrabCut: click the object, or two corners around it)", type="numpy",
-                                 interactive=False, elem_id="frame-image")
+                picture = gr.Image(label="Source frame", type="numpy", interactive=False, elem_id="frame-image")
         with gr.Row():
             with gr.Column():
-                gr.Markdown("### Styles")
-                picks = []
-                for slot in range(SLOTS):
-                    with gr.Row():
-                        picks.append(gr.Dropdown(names, value=names[0] if slot == 0 and names else None,
-                                                 label=f"Style {slot + 1}", elem_id=f"style-{slot + 1}",
-                                                 allow_custom_value=True))
-                        picks.append(gr.Slider(0, 1, value=1.0 if slot == 0 else 0.0, step=0.05,
-                                               label=f"Weight {slot + 1}", elem_id=f"weight-{slot + 1}"))
-                painting = gr.File(label="Upload a painting", elem_id="painting-upload", file_types=["image"])
-                library_view = gr.Gallery(views.style_gallery(library), label="Style library", columns=5,
-                                          height=220, elem_id="library", allow_preview=False)
+                painting, gallery = panels.styles_panel(library, form, messages)
             with gr.Column():
-                gr.Markdown("### Settings")
-                strength = gr.Slider(1, 100, value=10, step=1, label="Style strength", elem_id="strength")
-                keep = gr.Checkbox(False, label="Keep colours", elem_id="keep-colours")
-                even = gr.Checkbox(False, label="Even mix: every style all over the picture (slower)",
-                                   elem_id="even-mix")
-                size = gr.Slider(32, 1024, value=256, step=16, label="Processing size (long side, px)",
-                                 elem_id="size")
-                first = gr.Slider(1, 1000, value=Request.first_iterations, step=1, label="First-frame iterations",
-                                  elem_id="first-its")
-                later = gr.Slider(1, 500, value=Request.iterations, step=1, label="Later-frame iterations",
-                                  elem_id="later-its")
-                end = gr.Number(0, precision=0, label="Render only the first N frames (0: all)", elem_id="end")
+                panels.settings_panel(form, messages)
             with gr.Column():
-                gr.Markdown("### Region")
-                region = gr.Radio(list(REGIONS), value="none", label="Where the styles go", elem_id="region")
-                brush = gr.ImageEditor(label="Brush the region (white)", type="numpy", visible=False,
-                                       brush=gr.Brush(colors=["#ffffff"], default_color="#ffffff"),
-                                       elem_id="brush")
-                use_brush = gr.Button("Use this mask", visible=False, elem_id="use-brush")
-                mask_path = gr.Textbox(label="Mask", interactive=False, elem_id="mask-path")
-                box = gr.Textbox(label="GrabCut: a click (x,y) or a box (x,y,w,h)", elem_id="box")
-                background = gr.Dropdown(names, value=None, label="Background style (what the region leaves)",
-                                         elem_id="background-style", allow_custom_value=True)
-                background_weight = gr.Slider(0, 1, value=1.0, step=0.05, label="Background weight",
-                                              elem_id="background-weight")
-                show_masks = gr.Button("Show masks", elem_id="show-masks")
-                strip = gr.Image(label="Mask on this frame and across the clip", interactive=False,
-                                 elem_id="mask-strip")
-        message = gr.Markdown(elem_id="message")
+                warning, brush, use_brush, show_masks, _ = panels.region_panel(library, form, messages)
+        strip = gr.Image(label="The region on this frame and across the clip", interactive=False, elem_id="mask-strip")
+        page = Page(form, messages, frame, picture, facts, warning, rendered, previewing)
         with gr.Row():
             with gr.Column():
-                gr.Markdown("### Preview")
-                with gr.Row():
-                    preview_frame = gr.Button("Preview this frame", elem_id="preview-frame")
-                    sheet_count = gr.Slider(2, 12, value=4, step=1, label="Frames on a sheet", elem_id="sheet-count")
-                    preview_sheet = gr.Button("Preview a sheet", elem_id="preview-sheet")
-                    cancel_preview = gr.Button("Cancel preview", elem_id="preview-cancel")
-                preview_status = gr.Markdown(elem_id="preview-status")
-                preview_image = gr.Image(label="Preview", interactive=False, elem_id="preview-image")
+                preview = panels.preview_panel(messages)
             with gr.Column():
-                gr.Markdown("### Render")
-                with gr.Row():
-                    render = gr.Button("Render", variant="primary", elem_id="render")
-                    pause = gr.Button("Pause", elem_id="pause")
-                    resume = gr.Button("Resume", elem_id="resume")
-                    cancel = gr.Button("Cancel", elem_id="cancel")
-                render_status = gr.Markdown(elem_id="render-status")
-                latest = gr.Image(label="Latest stylized frame", interactive=False, elem_id="render-latest")
-                result = gr.Video(label="Result", interactive=False, elem_id="result")
-                download = gr.File(label="Download", interactive=False, elem_id="download")
-                command = gr.Code(label="The same from the command line", language="shell", elem_id="command")
-                toml = gr.Code(label="The same as a jobs.toml table", language=None, elem_id="toml")
-        queue = gr.Dataframe(headers=["id", "clip", "status", "frames", "message"], label="Renders",
-                             interactive=False, elem_id="queue")
-        timer = gr.Timer(1.0)
+                render = panels.render_panel(messages)
+        queue = gr.Dataframe(headers=["id", "clip", "status", "frames", "message"], label="Renders (click a row to "
+                             "reopen it)", interactive=False, elem_id="queue")
+        add_api(studio)  # first, so the named endpoints keep their names
+        opening = _wire_source(library, page, upload)
+        _wire_styles(library, page, painting, gallery)
+        _wire_region(library, page, brush, use_brush, show_masks, strip)
+        _wire_preview(studio, page, preview)
+        restoring = _wire_render(studio, page, render, queue, preview)
+        # A (re)load: the form of the running render (or the newest), then its medium opened.
+        blocks.load(*restoring, api_visibility=HIDDEN).then(*opening, api_visibility=HIDDEN)
+    return blocks
 
-        request_inputs = [source, *picks, strength, keep, size, first, later, region, mask_path, box, frame,
-                          background, background_weight, end, even]
 
-        def request(*values: Any):
-            return views.request_of(library, values)
+def _request(page: Page, data: dict) -> Request:
+    return request_from_controls({name: data[widget] for name, widget in page.form.items()})
 
-        def opened(name: str | None):
-            text, last, image, said = views.open_media(library, name)
-            return text, gr.update(maximum=max(1, last), value=0), image, said
 
-        def uploaded(file: Any):
-            choices, chosen, said = views.take_upload(library, file)
-            return gr.update(choices=choices, value=chosen) if chosen else gr.update(choices=choices), said
+def _say(page: Page, *said: Said | None) -> dict:
+    """Updates for the message lines of the panels ``said`` is about (the others are left as they are)."""
+    return {page.messages[s.panel]: s.markdown() for s in said if s is not None}
 
-        def painted(file: Any):
-            choices, gallery, said = views.take_painting(library, file)
-            return (*[gr.update(choices=choices)] * (SLOTS + 1), gallery, said)
 
-        def region_widgets(kind: str, name: str | None, index: Any):
-            brushing = kind == "brushed mask"
-            image = views.show_frame(library, name, index)[0] if brushing else None
-            value = {"background": image, "layers": [], "composite": image} if image is not None else None
-            return gr.update(visible=brushing, value=value), gr.update(visible=brushing)
+def _guard(page: Page, data: dict, panel: str) -> tuple[Request | None, dict]:
+    """The form's request, or None and the message beside the control that could not be read."""
+    request, message = views.guarded(lambda: _request(page, data), None, panel)
+    return request, _say(page, message)
 
-        def corner(box_text: str, name: str | None, evt: gr.SelectData):
-            x, y = evt.index[:2]
-            text, said = views.guarded(lambda: views.add_corner(library, name, box_text, x, y), box_text)
-            return text, "GrabCut box", said
 
-        def polled(render_id: str | None, preview_id: str | None):
-            (status, latest_frame, video, file, preview_text, preview_picture, rows,
-             render_id) = views.poll(studio, render_id, preview_id)
-            return status, latest_frame, video, file, preview_text, preview_picture, rows, render_id
+def _shown(page: Page, shown: Any, message: Said | None, frame: int) -> dict:
+    if shown is None:
+        return {**_say(page, message), page.warning: ""}
+    return {page.picture: gr.update(value=shown.picture, label=f"Source: {shown.caption}"),
+            page.warning: shown.warning.markdown() if shown.warning else "", **_say(page, message)}
 
-        # Opening and scrubbing.
-        source.change(opened, source, [facts, frame, shown, message], api_name="open")
-        frame.release(lambda name, index: views.show_frame(library, name, index), [source, frame], [shown, message],
-                      api_name="frame")
-        upload.upload(uploaded, upload, [source, message], api_name="upload")
-        painting.upload(painted, painting, [*picks[::2], background, library_view, message], api_name="upload_painting")
-        page.load(opened, source, [facts, frame, shown, message])
 
-        # Regions.
-        region.change(region_widgets, [region, source, frame], [brush, use_brush], api_visibility="private")
-        use_brush.click(lambda edited: views.save_brush(library, edited), brush, [mask_path, message],
-                        api_name="brush")
-        shown.select(corner, [box, source], [box, region, message], api_visibility="private")
-        show_masks.click(lambda *v: views.mask_strip(library, request(*v)), request_inputs, [strip, message],
-                         api_name="masks")
+def _wire_source(library: Library, page: Page, upload: Any) -> tuple[Any, set, list]:
+    inputs = {*page.form.values(), page.frame}
+    shown_outputs = [page.picture, page.warning, *page.messages.values()]
 
-        # Previews: server-owned too, so a closed tab does not leave work behind it.
-        preview_frame.click(lambda *v: views.start_preview(studio, request(*v[:-1]), [int(v[-1] or 0)]),
-                            [*request_inputs, frame], [previewing, preview_status], api_name="preview")
-        preview_sheet.click(lambda *v: views.start_preview(studio, request(*v[:-1]), None, int(v[-1])),
-                            [*request_inputs, sheet_count], [previewing, preview_status], api_name="preview_sheet")
-        cancel_preview.click(lambda pid: views.stop_preview(studio, pid), previewing, preview_status,
-                             api_name="cancel_preview")
+    def opened(data: dict) -> dict:
+        request, said = _guard(page, data, "source")
+        if request is None:
+            return said
+        result, message = views.open_media(library, request)
+        if result is None:
+            return {**_say(page, message), page.facts: ""}
+        return {page.facts: result.facts, page.frame: gr.update(maximum=max(1, result.last), value=0),
+                **_shown(page, result.shown, None, 0), page.messages["source"]: ""}
 
-        # Renders: a job the server owns; the page only asks and watches.
-        render.click(lambda *v: views.start_render(studio, request(*v)), request_inputs,
-                     [rendered, render_status, command, toml], api_name="render", trigger_mode="once")
-        pause.click(lambda rid: views.act(studio, "pause", rid), rendered, render_status, api_name="pause")
-        resume.click(lambda rid: views.act(studio, "resume", rid), rendered, render_status, api_name="resume")
-        cancel.click(lambda rid: views.act(studio, "cancel", rid), rendered, render_status, api_name="cancel")
-        status_box = gr.Textbox(visible=False)
-        status_box.submit(lambda rid: views.status_json(studio, rid), status_box, status_box, api_name="status")
-        timer.tick(polled, [rendered, previewing],
-                   [render_status, latest, result, download, preview_status, preview_image, queue, rendered],
-                   api_visibility="private", show_progress="hidden")
-    return page
+    def chosen(data: dict) -> dict:  # the user picked another medium: a region picked on the former one is dropped
+        return {page.form["mask"]: "", page.form["box"]: "", page.form["keyframe"]: 0,
+                page.messages["region"]: "", page.messages["source"]: ""}
+
+    def scrubbed(data: dict) -> dict:
+        request, said = _guard(page, data, "region")
+        if request is None:
+            return said
+        shown, message = views.show_frame(library, request, data[page.frame])
+        return _shown(page, shown, message, int(data[page.frame] or 0))
+
+    def uploaded(file: Any) -> dict:
+        path, message = views.take_upload(library, file)
+        changes = {page.messages["source"]: message.markdown(), upload: None}  # a refused file does not stay shown
+        if path is not None:
+            changes[page.form["source"]] = gr.update(choices=library.media(), value=os.fspath(path))
+        return changes
+
+    source = page.form["source"]
+    source.change(opened, inputs, [page.facts, page.frame, *shown_outputs], **SHOWN)
+    source.input(chosen, inputs, [page.form["mask"], page.form["box"], page.form["keyframe"],
+                                  page.messages["region"], page.messages["source"]], api_visibility=HIDDEN)
+    # Enter in the number box, the arrow keys and a drag all change the value; the last one wins.
+    page.frame.change(scrubbed, inputs, shown_outputs, **SHOWN, trigger_mode="always_last",
+                      show_progress="hidden")
+    upload.upload(uploaded, upload, [page.messages["source"], upload, source], api_visibility=HIDDEN)
+    _clear_on_input(page, "settings")
+    _clear_on_input(page, "styles")
+    return opened, inputs, [page.facts, page.frame, *shown_outputs]
+
+
+def _clear_on_input(page: Page, panel: str) -> None:
+    """A panel's message stays until the user changes one of its controls."""
+    for name, where in CONTROLS.items():
+        if where == panel:
+            page.form[name].input(lambda: "", None, page.messages[panel], api_visibility=HIDDEN,
+                                  show_progress="hidden")
+
+
+def _wire_styles(library: Library, page: Page, painting: Any, gallery: Any) -> None:
+    def painted(file: Any) -> dict:
+        _, message = views.take_upload(library, file, painting=True)
+        names = views.style_names(library)
+        pickers = [page.form[f"style_{slot}"] for slot in range(1, SLOTS + 1)] + [page.form["background_style"]]
+        return {**{p: gr.update(choices=names) for p in pickers}, gallery: views.style_gallery(library),
+                page.messages["styles"]: message.markdown(), painting: None}
+
+    outputs = [*(page.form[f"style_{slot}"] for slot in range(1, SLOTS + 1)), page.form["background_style"], gallery,
+               page.messages["styles"], painting]
+    painting.upload(painted, painting, outputs, api_visibility=HIDDEN)
+
+
+def _wire_region(library: Library, page: Page, brush: Any, use_brush: Any, show_masks: Any, strip: Any) -> None:
+    inputs = {*page.form.values(), page.frame}
+    shown_outputs = [page.picture, page.warning, *page.messages.values()]
+
+    def reshown(data: dict, request: Request | None = None, said: Said | None = None) -> dict:
+        request = request or _guard(page, data, "region")[0]
+        if request is None:
+            return _guard(page, data, "region")[1]
+        shown, message = views.show_frame(library, request, data[page.frame])
+        return {**_shown(page, shown, message, int(data[page.frame] or 0)), **_say(page, said)}
+
+    def region_changed(data: dict) -> dict:
+        brushing = data[page.form["region"]] == "brushed mask"
+        image = None
+        if brushing:
+            image = views.guarded(lambda: library.frame(data[page.form["source"]], int(data[page.frame] or 0),
+                                                        picking.FRAME_SIDE), None, "region")[0]
+        editor = {"background": image, "layers": [], "composite": image} if image is not None else None
+        return {brush: gr.update(visible=brushing, value=editor), use_brush: gr.update(visible=brushing),
+                page.messages["region"]: "", **reshown(data)}
+
+    def clicked(data: dict, evt: gr.SelectData) -> dict:
+        request, said = _guard(page, data, "region")
+        if request is None:
+            return said
+        index = int(data[page.frame] or 0)
+        picked, note = picking.click(library, request, *evt.index[:2], index)
+        changes = {page.messages["region"]: note.markdown() if note else ""}
+        if picked is not request:
+            changes.update({page.form["box"]: ",".join(map(str, picked.box)), page.form["keyframe"]: index})
+        return {**reshown(data, picked), **changes}
+
+    def brushed(data: dict) -> dict:
+        index, edited = int(data[page.frame] or 0), data[brush]
+        path, message = views.guarded(lambda: picking.save_brush(library, edited, index), None, "region")
+        if path is None:
+            return _say(page, message)
+        request = _guard(page, data, "region")[0]
+        request = Request(**{**request.to_dict(), "mask": path, "keyframe": index}) if request else None
+        note = Said("region", f"mask saved on frame {index}: it follows its object through the clip", "note")
+        return {page.form["mask"]: path, page.form["keyframe"]: index, **reshown(data, request, note)}
+
+    def masks(data: dict) -> dict:
+        request, said = _guard(page, data, "region")
+        if request is None:
+            return said
+        image, message = views.mask_strip(library, request)
+        return {strip: image, **_say(page, message)}
+
+    form = page.form
+    region_outputs = [brush, use_brush, *shown_outputs]
+    form["region"].input(region_changed, inputs, region_outputs, **SHOWN)
+    page.picture.select(clicked, inputs, [form["box"], form["keyframe"], *shown_outputs], **SHOWN)
+    for event in (form["box"].submit, form["box"].blur):
+        event(reshown, inputs, shown_outputs, **SHOWN)
+    use_brush.click(brushed, {*inputs, brush}, [form["mask"], form["keyframe"], *shown_outputs], **SHOWN)
+    show_masks.click(masks, inputs, [strip, *page.messages.values()], api_visibility=HIDDEN)
+    for name in ("box", "background_style", "background_weight"):
+        form[name].input(lambda: "", None, page.messages["region"], api_visibility=HIDDEN, show_progress="hidden")
+
+
+def _refused(page: Page, message: Said, panel: str) -> dict:
+    """A refused render or preview: the message beside the control it is about, and a pointer where it was asked."""
+    if message.panel == panel:
+        return _say(page, message)
+    return {**_say(page, message), page.messages[panel]: Said(panel, f"not started: {message.text}").markdown()}
+
+
+def _wire_preview(studio: Studio, page: Page, preview: dict) -> None:
+    inputs = {*page.form.values(), page.frame, preview["count"]}
+    outputs = [page.previewing, *page.messages.values()]
+
+    def started(data: dict, frames: list[int] | None) -> dict:
+        request, said = _guard(page, data, "preview")
+        if request is None:
+            return said
+        preview_id, message = views.start_preview(studio, request, frames, int(data[preview["count"]]))
+        if preview_id is None:
+            return _refused(page, message, "preview")
+        return {page.previewing: preview_id, **_say(page, message)}
+
+    preview["frame"].click(lambda data: started(data, [int(data[page.frame] or 0)]), inputs, outputs,
+                           api_visibility=HIDDEN)
+    preview["sheet"].click(lambda data: started(data, None), inputs, outputs, api_visibility=HIDDEN)
+    preview["cancel"].click(lambda pid: views.act(studio, "cancel_preview", pid).markdown(), page.previewing,
+                            page.messages["preview"], api_visibility=HIDDEN)
+
+
+def _wire_render(studio: Studio, page: Page, render: dict, queue: Any, preview: dict) -> tuple[Any, None, list]:
+    inputs = set(page.form.values())
+    restored_outputs = [*page.form.values(), page.rendered, render["command"], render["toml"],
+                        *page.messages.values()]
+
+    def started(data: dict) -> dict:
+        request, said = _guard(page, data, "render")
+        if request is None:
+            return said
+        result = views.start_render(studio, request)
+        if result.render_id is None:
+            return _refused(page, result.said, "render")
+        return {page.rendered: result.render_id, render["command"]: result.command, render["toml"]: result.toml,
+                **_say(page, result.said)}
+
+    def restored(render_id: str | None = None) -> dict:
+        found, request = views.reopen(studio, render_id)
+        if found is None:
+            return {page.rendered: gr.skip()}  # a first visit: the form's defaults
+        changes = {page.rendered: found.id, render["command"]: found.command, render["toml"]: found.toml,
+                   page.messages["render"]: Said("render", f"showing {Path(found.output).name}", "note").markdown()}
+        if request is not None:
+            changes.update({page.form[name]: value for name, value in controls_of(request).items()})
+        return changes
+
+    def picked_row(evt: gr.SelectData) -> dict:
+        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        renders = studio.status()["renders"]
+        return restored(renders[row]["id"]) if 0 <= row < len(renders) else {page.rendered: gr.skip()}
+
+    def polled(render_id: str | None, preview_id: str | None):
+        progress = views.poll(studio, render_id, preview_id)
+        return (progress.render_status, progress.latest, progress.result, progress.result, progress.preview_status,
+                progress.preview_image, progress.rows)
+
+    render["render"].click(started, inputs, [page.rendered, render["command"], render["toml"],
+                                             *page.messages.values()], api_visibility=HIDDEN, trigger_mode="once")
+    for verb in ("pause", "resume", "cancel"):
+        render[verb].click(lambda rid, verb=verb: views.act(studio, verb, rid).markdown(), page.rendered,
+                           page.messages["render"], api_visibility=HIDDEN)
+    queue.select(picked_row, None, restored_outputs, api_visibility=HIDDEN)
+    gr.Timer(1.0).tick(polled, [page.rendered, page.previewing],
+                       [render["status"], render["latest"], render["result"], render["download"], preview["status"],
+                        preview["image"], queue], api_visibility=HIDDEN, show_progress="hidden")
+    return (lambda: restored(None)), None, restored_outputs
 
 
 def serve(roots: list[Path], out: Path, *, host: str = "127.0.0.1", port: int = 7860, max_upload: int = 2 << 30,

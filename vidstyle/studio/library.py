@@ -28,7 +28,12 @@ STUDIO_DIR = ".studio"  # under the output folder: uploads, thumbnails, masks, p
 
 
 class Refused(ValueError):
-    """A request the studio does not serve (a path outside its folders, a bad upload): shown in the page."""
+    """A request the studio does not serve (a path outside its folders, a bad upload): shown in the page, beside the
+    control of ``key`` (the job's key it is about, when it is about one)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -93,39 +98,43 @@ class Library:
     def resolve(self, name: str | os.PathLike | None) -> Path:
         """A medium the page named, refused unless it is a file inside the roots or the uploads (after links)."""
         if name is None or not os.fspath(name).strip():
-            raise Refused("choose a clip or an image first")
+            raise Refused("choose a clip or an image first", key="input")
         text = os.fspath(name)
-        candidates = [Path(text)] if Path(text).is_absolute() else [root / text for root in self.readable_roots()]
+        candidates = [Path(text)] if Path(text).is_absolute() else [
+            root if root.is_file() and text == root.name else root / text for root in self.readable_roots()]
         for candidate in candidates:
             real = candidate.resolve()
             if self._inside(real) and real.is_file():
                 if real.suffix.lower() not in VIDEO_SUFFIXES + IMAGE_SUFFIXES:
-                    raise Refused(f"{text!r} is not a video or an image this studio opens")
+                    raise Refused(f"{text!r} is not a video or an image this studio opens", key="input")
                 return real
-        raise Refused(f"{text!r} is not a file in the folders this studio was given")
+        raise Refused(f"{text!r} is not a file in the folders this studio was given", key="input")
 
     def writable(self, path: Path) -> Path:
         """``path`` if it lies inside the output folder (after links), else refused."""
         real = path.resolve()
         if not (real == self.out or self.out in real.parents):
-            raise Refused(f"the studio writes only into {self.out}, not {path}")
+            raise Refused(f"the studio writes only into its output folder, not {path}")
         return real
 
     # --- uploads ----------------------------------------------------------------------------------
-    def accept_upload(self, temporary: str | os.PathLike, painting: bool = False) -> Path:
-        """Move an uploaded file into the studio's uploads (or paintings), after checking it opens."""
+    def accept_upload(self, temporary: str | os.PathLike, painting: bool = False, name: str | None = None) -> Path:
+        """Move an uploaded file into the studio's uploads (or paintings), after checking it opens. ``name`` is the
+        file's name on the user's machine: messages say it, never the server's cache path."""
         source = Path(temporary)
+        name = Path(name).name if name else source.name
+        key = "styles" if painting else "input"
         if not source.is_file():
-            raise Refused("the upload did not arrive; try again")
+            raise Refused("the upload did not arrive; try again", key=key)
         size = source.stat().st_size
         if size > self.max_upload:
-            raise Refused(f"the upload is {_bytes(size)}; the studio takes at most {_bytes(self.max_upload)} "
-                          "(vidstyle studio --max-upload)")
+            raise Refused(f"{name} is {_bytes(size)}; the studio takes at most {_bytes(self.max_upload)} "
+                          "(vidstyle studio --max-upload)", key=key)
         suffix = source.suffix.lower()
         allowed = IMAGE_SUFFIXES if painting else VIDEO_SUFFIXES + IMAGE_SUFFIXES
         if suffix not in allowed:
-            raise Refused(f"expected {'an image' if painting else 'a video or an image'}, got a {suffix or 'file'} "
-                          f"file")
+            raise Refused(f"{name}: expected {'an image' if painting else 'a video or an image'}, got a "
+                          f"{suffix or 'file'} file", key=key)
         try:
             if is_image_path(source):
                 read_image(source)
@@ -134,9 +143,11 @@ class Library:
                 if next(read_frames(source, info=info), None) is None:
                     raise ValueError("it has no frames that decode")
         except (ValueError, OSError) as exc:
-            raise Refused(f"{source.name} does not open: {exc}") from None
+            reason = str(exc).replace(os.fspath(source), name).replace(os.fspath(source.parent), "")
+            raise Refused(f"{name} does not open: {reason.splitlines()[0] if reason else type(exc).__name__}",
+                          key=key) from None
         folder = self.work / ("paintings" if painting else "uploads")
-        target = self.writable(folder / _safe_name(source.name))
+        target = self.writable(folder / _safe_name(name))
         with atomic_path(target) as tmp:
             shutil.copyfile(source, tmp)
         return target
@@ -165,7 +176,7 @@ class Library:
         else:
             frame = next(read_frames(path, Position(frame=max(0, int(index))), None, self.info(path)), None)
             if frame is None:
-                raise Refused(f"{path.name} has no frame {index}")
+                raise Refused(f"{path.name} has no frame {index}", key="frame")
             image = frame.image
         height, width = fit_long_side(*image.shape[:2], long_side) if long_side else image.shape[:2]
         return resize(image, height, width)
@@ -181,7 +192,7 @@ class Library:
         if real.parent == (self.work / "paintings").resolve() and real.is_file():
             return os.fspath(real)
         known = ", ".join(style.name for style in list_styles())
-        raise Refused(f"Styles: no style {text!r} (the library has {known}; or upload a painting)")
+        raise Refused(f"no style {text!r} (the library has {known}; or upload a painting)", key="styles")
 
     def styles(self) -> list[tuple[str, Path, str]]:
         """``(name, thumbnail, credit)`` of every library style and uploaded painting."""

@@ -1,0 +1,204 @@
+"""Every command of the README's code blocks, run as written through the installed script (with tiny sizes added
+where a command takes them), on material shaped as the README's names say: a photo and a clip with a person in
+them (frames of ``../shared/data/videos/again.mkv``), masks of the photo's aspect, a jobs.toml from the README's
+own table. The few lines that cannot run here are listed in :data:`NOT_HERE` with the reason."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .conftest import ROOT, shared_file, textured
+
+README = ROOT / "README.md"
+SCRIPT = Path(sys.executable).parent / "vidstyle"
+# Lines that cannot run on a test machine, by a piece of their text, and why.
+NOT_HERE = {
+    "python3 -m venv": "the set-up lines make a fresh environment: CI runs exactly that install (.ci/run)",
+    "pip install": "installs: CI's environment is the README's install",
+    "smp-hub/": "downloads a checkpoint from the Hugging Face hub (tests never download)",
+    "--engine ray --address auto": "joins a running Ray cluster (tests/batch/test_ray.py starts a local one)",
+}
+# Sizes added to each command that takes them, so the whole README runs in minutes.
+TINY = {
+    "image": ["--size", "96", "-i", "4", "--fine-iterations", "2"],  # GrabCut and the person model need ~100 px
+    "video": ["--max-size", "32", "--first-iterations", "4", "--fine-iterations", "2", "--iterations", "2",
+              "--flow-size", "0"],
+    "batch": ["--max-size", "32", "--first-iterations", "4", "--fine-iterations", "2", "--iterations", "2",
+              "--flow-size", "0"],
+    "mask": ["--max-size", "96"],
+    "metrics": ["--max-size", "64", "--frames", "6"],
+}
+
+
+def blocks(language: str) -> list[str]:
+    text = README.read_text()
+    return [re.sub(r"(?m)^" + m.group(1), "", m.group(3))
+            for m in re.finditer(r"(?ms)^( *)```(\w+)\n(.*?)^\1```", text) if m.group(2) == language]
+
+
+def command_lines() -> list[str]:
+    """Every command line of the bash blocks, comments dropped."""
+    lines = []
+    for block in blocks("bash"):
+        for line in block.splitlines():
+            line = re.sub(r"\s+#.*$", "", line).strip()
+            if line:
+                lines.append(line)
+    return lines
+
+
+def person_frames(count: int, height: int, width: int, start: int = 0) -> list[np.ndarray]:
+    from vidstyle.media.decode import iter_frames
+    from vidstyle.media.sizes import resize
+
+    frames = [f for i, f in enumerate(iter_frames(shared_file("videos", "again.mkv"))) if start <= i < start + count]
+    return [resize(f, height, width) for f in frames]
+
+
+def material(folder: Path) -> None:
+    """The files the README's commands name, made small."""
+    from samples.make import write_clip
+    from vidstyle.media.images import write_image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    import cv2
+
+    signer = person_frames(77, 480, 640)
+    # 640x480 with the signer half size inside the README's GrabCut box 120,80,200,260, the wall around it.
+    small = cv2.resize(signer[0], (320, 240), interpolation=cv2.INTER_AREA)
+    write_image(folder / "photo.jpg", cv2.copyMakeBorder(small, 90, 150, 70, 250, cv2.BORDER_REPLICATE))
+    write_clip(folder / "in.mp4", [f[::4, ::4] for f in signer], Fraction(30), with_audio=True)  # 77 frames, 2.6 s
+    for name in ("my_style.jpg", "my_picasso.jpg"):
+        write_image(folder / name, textured(96, 96, seed=len(name)))
+    half = np.zeros((120, 160), np.uint8)
+    half[:50] = 255  # the top: a "sky"
+    write_image(folder / "sky.png", half)
+    person = np.zeros((120, 160), np.uint8)
+    person[20:110, 40:120] = 255
+    write_image(folder / "person.png", person)
+    write_image(folder / "first.png", person)
+    moving = [np.roll(np.repeat(person[..., None], 3, axis=2), 2 * t, axis=1) for t in range(77)]
+    write_clip(folder / "masks.mp4", moving, Fraction(30), with_audio=False)
+    for sub in ("clips", "extra", "masks"):
+        (folder / sub).mkdir(exist_ok=True)
+    write_clip(folder / "clips" / "intro.mp4", [f[::4, ::4] for f in signer[:40]], Fraction(30), with_audio=True)
+    write_clip(folder / "clips" / "street.mp4", [f[::4, ::4] for f in signer[40:52]], Fraction(30), with_audio=False)
+    write_image(folder / "masks" / "street.png", person)
+    write_clip(folder / "extra" / "other.mov", [f[::4, ::4] for f in signer[52:58]], Fraction(30), with_audio=False)
+    wall = [np.roll(textured(120, 160, seed=9), 3 * t, axis=1) for t in range(6)]
+    write_clip(folder / "long.mp4", [f[::4, ::4] for f in signer[:6]] + wall, Fraction(12), with_audio=True)
+    (folder / "jobs.toml").write_text(blocks("toml")[0])
+
+
+def tiny(argv: list[str]) -> list[str]:
+    if argv[0] == "styles" or argv[0] == "studio":
+        return argv
+    extra = TINY[argv[0]]
+    if argv[0] == "image" and "--preview" in argv:
+        extra = extra[:4]  # a sheet of cold starts: --fine-iterations applies too, but keep it short
+    return [*argv, *extra]
+
+
+def run_line(line: str, cwd: Path) -> subprocess.CompletedProcess:
+    """One README line through the installed script (globs expanded as a shell would; ``VAR=value`` prefixes kept)."""
+    words = shlex.split(line)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    while "=" in words[0] and not words[0].startswith("-"):
+        key, value = words.pop(0).split("=", 1)
+        env[key] = value
+    assert words[0] == "vidstyle", line
+    argv = []
+    for word in words[1:]:
+        argv += sorted(str(p.relative_to(cwd)) for p in cwd.glob(word)) if "*" in word else [word]
+    return subprocess.run([os.fspath(SCRIPT), *tiny(argv)], cwd=cwd, capture_output=True, text=True, env=env,
+                          timeout=600)
+
+
+@pytest.mark.slow
+def test_every_command_of_the_readme_runs_as_written(tmp_path):
+    if not SCRIPT.is_file():
+        pytest.fail(f"the console script {SCRIPT} is missing: install the package (pip install -e .)")
+    folder = tmp_path / "work"
+    material(folder)
+    ran, skipped = [], []
+    for line in command_lines():
+        reason = next((why for text, why in NOT_HERE.items() if text in line), None)
+        if "&&" in line:  # the set-up lines: the install is CI's; what follows it runs here
+            line = line.split("&&")[-1].strip()
+            reason = None if line.startswith("vidstyle") else reason
+        if reason or not line.startswith(("vidstyle", "HF_HUB")):
+            skipped.append((line, reason or "not a vidstyle command"))
+            continue
+        if line.startswith("vidstyle studio"):
+            continue  # served and driven with the README's API block below
+        cwd = ROOT if "samples/" in line else folder
+        if cwd == ROOT:  # the sample command writes beside the repo's files: into the test's folder instead
+            line = line.replace("-o out.mp4", f"-o {folder / 'sample-out.mp4'}")
+        done = run_line(line, cwd)
+        assert done.returncode == 0, (line, done.stderr[-2000:])
+        ran.append(line)
+    assert len(ran) >= 30, ran
+    assert all(reason for _, reason in skipped), skipped
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_the_readme_python_blocks_run_as_written(tmp_path):
+    """The library block on small inputs (its size 512 made 32), and the studio's API block against the README's
+    own ``vidstyle studio samples/`` (the sample clip, real VGG19)."""
+    pytest.importorskip("gradio_client")
+    from samples.make import write_clip
+    from vidstyle.media.images import write_image
+
+    library_block, studio_block = blocks("python")
+    signer = person_frames(6, 96, 128, start=30)
+    write_image(tmp_path / "photo.jpg", signer[0])
+    write_clip(tmp_path / "in.mp4", signer, Fraction(12), with_audio=True)
+    code = library_block.replace("size=512", "size=32")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "vidstyle video in.mp4 -o out.mp4" in done.stdout and (tmp_path / "out.mp4").is_file()
+
+    (tmp_path / "samples").symlink_to(ROOT / "samples")
+    port = free_port()
+    served = shlex.split(next(line for line in command_lines() if line.startswith("vidstyle studio")))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    server = subprocess.Popen([os.fspath(SCRIPT), *served[1:], "--port", str(port), "--device", "cpu"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                              start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except OSError:
+                assert time.time() < deadline and server.poll() is None, server.stderr.read()
+                time.sleep(0.3)
+        code = studio_block.replace("http://127.0.0.1:7860/", f"http://127.0.0.1:{port}/")
+        done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "vidstyle video" in done.stdout and "done" in done.stdout.splitlines()[-1], done.stdout
+    assert Path(done.stdout.split()[-1]).is_file()
