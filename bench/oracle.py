@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from vidstyle.config import OptimConfig, RunConfig, VideoConfig
-from vidstyle.motion.flow import flow_to_tensor, resize_flow, resize_weights
+from vidstyle.motion.estimate import flow_to_tensor, resize_flow, resize_weights
 from vidstyle.video.pipeline import stylize_video
 
 

@@ -20,7 +20,8 @@ import torch
 from vidstyle.core.tensors import to_tensor
 from vidstyle.media.decode import iter_frames
 from vidstyle.media.sizes import fit_long_side, resize
-from vidstyle.motion.flow import flow_pair, flow_to_tensor, to_grey
+from vidstyle.motion.estimate import flow_to_tensor, to_grey
+from vidstyle.motion.reliability import flow_pair
 from vidstyle.video.metrics import frame_error, still_change, unchanged
 
 from .truth import Truth

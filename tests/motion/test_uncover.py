@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from vidstyle.motion.flow import warp
+from vidstyle.motion.warp import warp
 from vidstyle.motion.uncover import fill_uncovered, mismatched
 
 H, W, SHIFT = 48, 64, 4

@@ -126,7 +126,8 @@ def moving_disc(frames: int, dx: float) -> tuple[list[np.ndarray], list[np.ndarr
 def test_a_region_picked_on_one_frame_follows_its_object_without_a_trail():
     """A backward warp fetches the disc's mask into the scene it uncovers (a trail); carried forward and re-fitted,
     the region stays on the disc."""
-    from vidstyle.motion.flow import compute_flow, flow_to_tensor, to_grey, warp
+    from vidstyle.motion.estimate import compute_flow, flow_to_tensor, to_grey
+    from vidstyle.motion.warp import warp
     from vidstyle.regions.masks import mask_tensor
 
     frames, truth = moving_disc(12, 3.0)

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from vidstyle.config import RunConfig, TemporalConfig
-from vidstyle.motion.flow import histogram_correlation
+from vidstyle.motion.cuts import histogram_correlation
 from vidstyle.video.temporal import FramePrep, Prefetch, detect_cut, prepare_frames, warm_start
 
 from ..conftest import as_frames, textured, translating_clip

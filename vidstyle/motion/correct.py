@@ -29,7 +29,7 @@ ROW = 1024  # points sampled per row of a remap
 
 def consistent(disagreement, magnitude):
     """Ruder's forward-backward test, ``|w~ + w^|^2 <= 0.01 (|w~|^2 + |w^|^2) + 0.5``, given the squared norms
-    (NumPy arrays or torch tensors); :func:`~vidstyle.motion.flow.reliability` applies it to whole frames."""
+    (NumPy arrays or torch tensors); :func:`~vidstyle.motion.reliability.reliability` applies it to whole frames."""
     return disagreement <= 0.01 * magnitude + 0.5
 
 

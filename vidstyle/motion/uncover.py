@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import torch
 
-from .flow import MATCH_LEVELS, warped_difference
+from .cuts import MATCH_LEVELS, warped_difference
 
 RELIABLE = 0.9  # pixels whose (resized) reliability is below this may be filled
 SAME_MOTION = 0.5  # px: a neighbour moves "as the pixel does" when their flows differ by at most this

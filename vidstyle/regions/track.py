@@ -20,7 +20,9 @@ import numpy as np
 
 from ..config import SettingError
 from ..config import FlowMethod
-from ..motion.flow import compute_flow, flow_pair, to_grey, warp
+from ..motion.estimate import compute_flow, to_grey
+from ..motion.reliability import flow_pair
+from ..motion.warp import warp
 from .masks import mask_tensor
 
 HYSTERESIS = (0.3, 0.7)  # low, high thresholds for re-binarising a warped mask

@@ -30,7 +30,9 @@ from ..media.files import check_input
 from ..media.probe import probe
 from ..media.sizes import fit_long_side, resize
 from ..motion.flat import noise_level, structure
-from ..motion.flow import flow_pair, to_grey, warp
+from ..motion.estimate import to_grey
+from ..motion.reliability import flow_pair
+from ..motion.warp import warp
 
 
 WINDOW = 7  # px: the neighbourhood over which "the input did not change" is judged

@@ -27,7 +27,7 @@ from ..core.features import load_extractor
 from ..core.targets import StyleTargets
 from ..core.tensors import to_tensor
 from ..media.encode import encode_stylized
-from ..motion.flow import warp
+from ..motion.warp import warp
 from ..regions.guides import Spec
 from ..regions.sources import MaskSource, clip_masks
 from .checkpoint import Checkpoint, DiskFullError, work_dir_for

@@ -21,8 +21,11 @@ from ..core.tensors import luminance, to_tensor
 from ..media.decode import Frame
 from ..media.sizes import resize
 from ..paint.start import Budget, Start
-from ..motion.flow import (closest_first, explained_fraction, flow_pair, histogram_correlation, resize_flow,
-                           resize_weights, to_grey, warp)
+from ..motion.cuts import explained_fraction, histogram_correlation
+from ..motion.estimate import resize_flow, resize_weights, to_grey
+from ..motion.longterm import closest_first
+from ..motion.reliability import flow_pair
+from ..motion.warp import warp
 from ..motion.uncover import RELIABLE, fill_uncovered, mismatched
 
 
