@@ -336,6 +336,23 @@ class TemporalConfig(_Validated):
     cut_histogram_correlation: float = setting(0.5, "A frame whose colour-histogram correlation with the previous "
                                                "falls below this starts a new shot.", low=-1, high=1,
                                                commands={VIDEO})
+    # Ruder et al.'s multi-pass algorithm (artistic_video_multiPass.lua): after the forward pass, passes run in
+    # alternating directions; each frame starts from a blend of its last pass and its neighbour in the current
+    # direction, warped, and is held to both neighbours (README, Video; BENCHMARKS.md, passes).
+    passes: int = setting(1, "Passes over the clip: 1 is one forward pass; each later pass runs the other way, "
+                          "starting each frame from its last pass blended with the neighbour it now follows, and "
+                          "holding it to both neighbours.", low=1, high=50, commands={VIDEO})
+    pass_iterations: int = setting(12, "Budget of each frame in a later pass (`passes` above 1; Ruder: 100).", low=1,
+                                   high=100000, commands={VIDEO})
+    blend_weight: float = setting(1.0, "How much of the warped neighbour a frame of a later pass starts from, where "
+                                  "that neighbour's flow is reliable (the rest is its last pass; Ruder: 1).", low=0,
+                                  high=1, commands={VIDEO})
+    temporal_from_pass: int = setting(2, "The first later pass whose frames are held to their neighbours by the "
+                                      "temporal term (Ruder: 9, with 15 passes from noise).", low=2, high=51,
+                                      commands={VIDEO})
+
+
+PASS_SETTINGS = ("passes", "pass_iterations", "blend_weight", "temporal_from_pass")
 
 
 @dataclass(frozen=True)
@@ -359,8 +376,13 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     def digest(self, **extra: Any) -> str:
-        """Stable hash of every setting (plus ``extra``) that affects pixels."""
-        payload = json.dumps({"config": self.to_dict(), **extra}, sort_keys=True, default=str)
+        """Stable hash of every setting (plus ``extra``) that affects pixels. The later passes' settings affect
+        nothing with one pass, and are left out then (a one-pass work folder keeps its hash)."""
+        config = self.to_dict()
+        if self.temporal.passes == 1:
+            for name in PASS_SETTINGS:
+                config["temporal"].pop(name)
+        payload = json.dumps({"config": config, **extra}, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

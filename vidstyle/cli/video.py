@@ -91,10 +91,13 @@ def _run(plan: Any, input_path: Path, output: Path, job: Any, restart: bool, log
         def on_step(report: Any) -> None:
             bar.update(step_task, completed=report.iteration, total=report.total, info=f"loss {report.loss:.4g}")
 
+        passes = job.run.temporal.passes if job.run.temporal.enabled else 1
+
         def on_frame(report: Any) -> None:
             state = "resumed" if report.resumed else f"{report.seconds:.1f} s/frame, {report.iterations} it"
             cut = ", cut" if report.cut else ""
-            bar.update(frames_task, completed=report.index + 1, total=report.total, info=f"{state}{cut}")
+            where = f"pass {report.pass_index}/{passes}, frame {report.index}, " if passes > 1 else ""
+            bar.update(frames_task, completed=report.step, total=report.steps, info=f"{where}{state}{cut}")
             bar.reset(step_task, total=None)
 
         result = run_video(plan, config=job.run, video=job.video, restart=restart, device=device,

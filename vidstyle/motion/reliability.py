@@ -4,6 +4,7 @@ directions with our checks before it (flat regions, corrected edges)."""
 from __future__ import annotations
 
 import typing
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -43,15 +44,28 @@ def reliability(flow_bwd: torch.Tensor, flow_fwd: torch.Tensor) -> torch.Tensor:
     return (agree & smooth).to(flow_bwd.dtype) * inside_frame(flow_bwd)
 
 
-def flow_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "dis",
-              check: ReliabilityCheck = "regions",
-              size: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Backward flow of ``grey`` into ``earlier`` and ``grey``'s reliability mask, both ``(1, *, H, W)``.
+@dataclass(frozen=True)
+class FlowPair:
+    """A frame pair's flows, checked: ``backward`` on the later frame's grid pointing into the earlier one,
+    ``forward`` on the earlier frame's grid pointing into the later one, each ``(1, 2, H, W)`` with its
+    reliability ``(1, 1, H, W)`` (``backward_reliable``: the later frame's pixels its warp may fetch)."""
 
-    Both are computed at the greys' size; with ``size`` they are returned resized to it (the
-    vectors scaled, the mask averaged), so the flow can see finer detail than the optimisation.
-    The forward flow (``earlier`` -> ``grey``) is computed only to check the backward one. With
-    ``check="regions"`` (the default) flat regions first get the motion of their marks or border
+    backward: torch.Tensor
+    backward_reliable: torch.Tensor
+    forward: torch.Tensor
+    forward_reliable: torch.Tensor
+
+    def resized(self, size: tuple[int, int]) -> FlowPair:
+        """Both flows resampled to ``size`` (vectors scaled, masks averaged)."""
+        return FlowPair(resize_flow(self.backward, size), resize_weights(self.backward_reliable, size),
+                        resize_flow(self.forward, size), resize_weights(self.forward_reliable, size))
+
+
+def checked_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "dis",
+                 check: ReliabilityCheck = "regions") -> FlowPair:
+    """Both flows of the pair (``earlier``, ``grey``) and their reliability, at the greys' size.
+
+    With ``check="regions"`` (the default) flat regions first get the motion of their marks or border
     (``motion/flat.py``), then pixels whose warp fetches something else try their neighbours' motion
     (``motion/correct.py``): our departures from Ruder. ``"ruder"`` is the published test alone.
     """
@@ -66,7 +80,19 @@ def flow_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "dis",
         bwd_ok, fwd_ok = (reliability(bwd, fwd)[0, 0].numpy() > 0.5), (reliability(fwd, bwd)[0, 0].numpy() > 0.5)
         bwd = flow_to_tensor(correct_flow(bwd_array, grey, earlier, fwd_array, bwd_ok))
         fwd = flow_to_tensor(correct_flow(fwd_array, earlier, grey, bwd_array, fwd_ok))
-    mask = reliability(bwd, fwd)
+    return FlowPair(bwd, reliability(bwd, fwd), fwd, reliability(fwd, bwd))
+
+
+def flow_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "dis",
+              check: ReliabilityCheck = "regions",
+              size: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backward flow of ``grey`` into ``earlier`` and ``grey``'s reliability mask, both ``(1, *, H, W)``
+    (:func:`checked_pair`'s backward half).
+
+    Both are computed at the greys' size; with ``size`` they are returned resized to it (the
+    vectors scaled, the mask averaged), so the flow can see finer detail than the optimisation.
+    """
+    pair = checked_pair(grey, earlier, method, check)
     if size is None:
-        return bwd, mask
-    return resize_flow(bwd, size), resize_weights(mask, size)
+        return pair.backward, pair.backward_reliable
+    return resize_flow(pair.backward, size), resize_weights(pair.backward_reliable, size)

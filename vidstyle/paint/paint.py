@@ -31,8 +31,17 @@ def paint(content: torch.Tensor, styling: Styling, strategy: Strategy, extractor
     """Optimise ``content (1, 3, H, W)`` in [0, 1] (image ``index`` of ``styling``) from ``strategy``'s start;
     returns the ``uint8 (H, W, 3)`` result and the optimiser's report. ``snapshot(iteration, image)`` gets
     the finished-looking full-size image every ``snapshot_every`` iterations."""
+    return paint_from(content, strategy(target_of(content, config)), styling, extractor, config, index=index,
+                      on_step=on_step, snapshot=snapshot, snapshot_every=snapshot_every)
+
+
+def paint_from(content: torch.Tensor, start: Start, styling: Styling, extractor, config: RunConfig, *,
+               index: int = 0, on_step: Callable[[StepReport], None] | None = None,
+               snapshot: Callable[[int, np.ndarray], None] | None = None, snapshot_every: int = 0,
+               ) -> tuple[np.ndarray, OptimResult]:
+    """Paint one image from ``start``: its initial image, the temporal terms it is held to and its budget (a
+    frame of any pass, a still, a preview); see :func:`paint`."""
     target = target_of(content, config)
-    start = strategy(target)
     full_size = tuple(target.shape[-2:])
     union = styling.at(index, full_size)[1]
 

@@ -260,14 +260,16 @@ class Studio:
 
         def on_frame(report: Any) -> None:
             with self._lock:
-                render.frame, render.total = report.index + 1, report.total
+                render.frame, render.total = report.step, report.steps  # frames x passes
                 if not report.resumed:
                     spent.append(report.seconds)
                     render.seconds_per_frame = float(np.mean(spent[-10:]))
                 errors = render.warp_errors
                 errors.extend([None] * (report.index + 1 - len(errors)))
-                errors[report.index] = report.warp_error
-            frame = work_dir_for(Path(render.output)) / "frames" / f"{report.index:06d}.png"
+                if report.pass_index == 1:
+                    errors[report.index] = report.warp_error
+            frames = "frames" if report.pass_index == 1 else f"pass{report.pass_index}"
+            frame = work_dir_for(Path(render.output)) / frames / f"{report.index:06d}.png"
             if frame.is_file():  # a copy: the work folder goes away when the render is done
                 latest = self.library.work / "renders" / f"{render.id}.png"
                 latest.parent.mkdir(exist_ok=True)

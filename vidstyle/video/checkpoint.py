@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..media.files import atomic_path
 from ..media.images import encode_image, read_grey, read_image
@@ -50,6 +52,23 @@ class DiskFullError(OSError):
 
     def __str__(self) -> str:
         return self.strerror
+
+
+def next_visits(done: list[FrameRecord]) -> set[tuple[int, int]]:
+    """The ``(pass, frame)`` that may follow the finished ``done``: the first pass counts up from frame 0 (and may
+    have ended at its last frame, the clip's end, when a second pass begins); each later pass runs the other way
+    over the first pass's frames, from its end."""
+    if not done:
+        return {(1, 0)}
+    last = done[-1]
+    if last.pass_index == 1:
+        return {(1, last.frame + 1), (2, last.frame)}
+    count = sum(1 for r in done if r.pass_index == 1)
+    step = -1 if last.pass_index % 2 == 0 else 1
+    frame = last.frame + step
+    if 0 <= frame < count:
+        return {(last.pass_index, frame)}
+    return {(last.pass_index + 1, 0 if step == -1 else count - 1)}
 
 
 def work_dir_for(output: Path) -> Path:
@@ -145,8 +164,10 @@ class Checkpoint:
     def __exit__(self, *exc_info: object) -> None:
         self.lock.release()
 
-    def frame_path(self, index: int) -> Path:
-        return self.frames_dir / f"{index:06d}.png"
+    def frame_path(self, index: int, pass_index: int = 1) -> Path:
+        """Frame ``index`` as pass ``pass_index`` painted it: ``frames/`` for the first pass, ``passN/`` after."""
+        folder = self.frames_dir if pass_index == 1 else self.directory / f"pass{pass_index}"
+        return folder / f"{index:06d}.png"
 
     @property
     def encode_part(self) -> Path:
@@ -184,8 +205,10 @@ class Checkpoint:
         return entries
 
     def finished(self, verify: bool = True) -> list[FrameRecord]:
-        """Records of the finished frames: the contiguous prefix whose PNG exists, has its log line, and
-        (``verify``) matches the hash in it. The first damaged frame ends the prefix (see :attr:`damaged`)."""
+        """Records of the finished frames, in the order they were painted: the first pass's frames 0, 1, 2, ...,
+        then each later pass's in its direction (pass 2 from the last frame down, pass 3 up again, ...). A record
+        counts when its PNG exists, it is next in that order, and (``verify``) the PNG matches the hash in it.
+        The first one that does not ends the prefix (see :attr:`damaged`)."""
         records: list[FrameRecord] = []
         if not self.log_path.is_file():
             return records
@@ -194,15 +217,14 @@ class Checkpoint:
                 record = FrameRecord.from_json(line)
             except ValueError:
                 break  # a torn last line from a kill: that frame is redone
-            index = len(records)
-            path = self.frame_path(index)
-            if record.frame != index:
+            if (record.pass_index, record.frame) not in next_visits(records):
                 break
+            path = self.frame_path(record.frame, record.pass_index)
             if not path.is_file():
-                self.damaged = f"frame {index} is missing from {self.frames_dir}"
+                self.damaged = f"frame {record.frame} is missing from {path.parent}"
                 break
             if verify and bytes_digest(path.read_bytes()) != record.sha256:
-                self.damaged = f"frame {index} in {self.frames_dir} is damaged"
+                self.damaged = f"frame {record.frame} in {path.parent} is damaged"
                 break
             records.append(record)
         return records
@@ -214,7 +236,9 @@ class Checkpoint:
         """Frame first (atomically), then its log line with the frame's hash: a frame counts once both exist.
         Returns the record as logged."""
         data = encode_image(frame, ".png")
-        write_checked(self.frame_path(record.frame), data)
+        path = self.frame_path(record.frame, record.pass_index)
+        path.parent.mkdir(exist_ok=True)
+        write_checked(path, data)
         record = replace(record, sha256=bytes_digest(data))
         try:
             with self.log_path.open("a") as handle:
@@ -227,8 +251,40 @@ class Checkpoint:
             raise
         return record
 
-    def load(self, index: int) -> np.ndarray:
-        return read_image(self.frame_path(index))
+    def load(self, index: int, pass_index: int = 1) -> np.ndarray:
+        return read_image(self.frame_path(index, pass_index))
+
+    # --- what later passes read again: each frame's input and its flows both ways ---------------------
+    def input_path(self, index: int) -> Path:
+        return self.directory / "inputs" / f"{index:06d}.png"
+
+    def save_input(self, index: int, content: np.ndarray) -> None:
+        """Frame ``index``'s input at the processing size (later passes run backwards: nothing decodes backwards)."""
+        self.input_path(index).parent.mkdir(exist_ok=True)
+        write_checked(self.input_path(index), encode_image(content, ".png"))
+
+    def load_input(self, index: int) -> np.ndarray:
+        return read_image(self.input_path(index))
+
+    def motion_path(self, index: int, way: str) -> Path:
+        return self.directory / "motion" / f"{way}-{index:06d}.npz"
+
+    def save_motion(self, index: int, way: str, flow: torch.Tensor, reliable: torch.Tensor) -> None:
+        """Frame ``index``'s flow towards its neighbour (``way``: ``back`` to the previous frame, ``ahead`` to the
+        next) and its reliability, ``(1, 2, H, W)`` and ``(1, 1, H, W)``, as a compressed array file."""
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, flow=flow[0].numpy().astype(np.float32), reliable=reliable[0, 0].numpy())
+        path = self.motion_path(index, way)
+        path.parent.mkdir(exist_ok=True)
+        write_checked(path, buffer.getvalue())
+
+    def load_motion(self, index: int, way: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """What :meth:`save_motion` wrote, or None when there is none (a cut, or the clip's end)."""
+        path = self.motion_path(index, way)
+        if not path.is_file():
+            return None
+        with np.load(path) as data:
+            return torch.from_numpy(data["flow"])[None], torch.from_numpy(data["reliable"])[None, None]
 
     def mask_path(self, region: int, index: int) -> Path:
         return self.directory / "masks" / str(region) / f"{index:06d}.png"

@@ -30,6 +30,7 @@ class FrameRecord:
     # Short-term warping error of the result against the previous result, with the pipeline's own flow and
     # reliability: a progress signal (a flash shows as a spike), not a measure of stability (see metrics).
     warp_error: float | None = None
+    pass_index: int = 1  # which pass over the clip painted it (1: the forward pass)
 
     @property
     def timing(self) -> tuple[int, int]:

@@ -24,7 +24,7 @@ from ..paint.start import Budget, Start
 from ..motion.cuts import explained_fraction, histogram_correlation
 from ..motion.estimate import resize_flow, resize_weights, to_grey
 from ..motion.longterm import closest_first
-from ..motion.reliability import flow_pair
+from ..motion.reliability import FlowPair, checked_pair
 from ..motion.warp import warp
 from ..motion.uncover import RELIABLE, fill_uncovered, mismatched
 
@@ -42,6 +42,9 @@ class FramePrep:
     histogram_correlation: float | None = None
     # offset j -> (flow_bwd t -> t-j, reliability of frame t w.r.t. t-j), both (1, *, H, W)
     flows: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    # (flow of frame t-1 into this frame, on t-1's grid; frame t-1's reliability w.r.t. this frame): what a pass
+    # running backwards warps with (prepare_frames' ``both_ways``; None across a cut or with a caller's flow)
+    ahead_of_previous: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 def detect_cut(reliable_fraction: float, hist_corr: float, config: TemporalConfig) -> bool:
@@ -54,13 +57,14 @@ def temporal_offsets(config: TemporalConfig) -> list[int]:
     return sorted(set(config.long_term) | {1}) if config.enabled else []
 
 
-# (grey frame t, grey frame t-j, t, t-j) -> (flow_bwd, reliability), ``(1, *, H, W)`` at the greys' size
-FlowFunction = Callable[[np.ndarray, np.ndarray, int, int], tuple[torch.Tensor, torch.Tensor]]
+# (grey frame t, grey frame t-j, t, t-j) -> (flow_bwd, reliability), ``(1, *, H, W)`` at the greys' size, or the
+# pair's flows both ways (a FlowPair)
+FlowFunction = Callable[[np.ndarray, np.ndarray, int, int], "tuple[torch.Tensor, torch.Tensor] | FlowPair"]
 
 
 def estimated_flow(config: TemporalConfig) -> FlowFunction:
-    """The configured estimator and reliability check."""
-    return lambda grey, earlier, _t, _s: flow_pair(grey, earlier, config.flow, config.reliability)
+    """The configured estimator and reliability check, both ways."""
+    return lambda grey, earlier, _t, _s: checked_pair(grey, earlier, config.flow, config.reliability)
 
 
 def prepare_frames(
@@ -72,6 +76,7 @@ def prepare_frames(
     size: tuple[int, int] | None = None,
     flow_size: tuple[int, int] | None = None,
     flow: FlowFunction | None = None,
+    both_ways: bool = False,
 ) -> Iterator[FramePrep]:
     """Attach flows, reliability and cut flags to frames, keeping only the grey frames the offsets need.
 
@@ -79,13 +84,19 @@ def prepare_frames(
     the frames' own size. ``flow`` replaces the estimator (a caller's own flow, or the exact flow of a
     generated clip when measuring); what it returns is resized to the processing size. Frames before
     ``skip_before`` are finished already: they get no flow, and their cut flags come from
-    ``known_cuts``. Nothing is warped across a cut.
+    ``known_cuts``. Nothing is warped across a cut. With ``both_ways`` each frame also carries the previous
+    frame's flow into it (``ahead_of_previous``), for passes that run backwards.
     """
     known_cuts = known_cuts or {}
     estimate = flow or estimated_flow(config)
+    ahead: list = []  # the forward half of the last short-term pair, at the processing size
 
     def flow_at(grey: np.ndarray, earlier: np.ndarray, t: int, s: int, size: tuple[int, int]):
-        bwd, mask = estimate(grey, earlier, t, s)
+        found = estimate(grey, earlier, t, s)
+        bwd, mask = (found.backward, found.backward_reliable) if isinstance(found, FlowPair) else found
+        if both_ways and s == t - 1:
+            ahead[:] = [(resize_flow(found.forward, size), resize_weights(found.forward_reliable, size))
+                        if isinstance(found, FlowPair) else None]
         return (resize_flow(bwd, size), resize_weights(mask, size)), explained_fraction(grey, earlier, bwd, mask)
 
     offsets = temporal_offsets(config)
@@ -105,6 +116,7 @@ def prepare_frames(
             prep.cut = detect_cut(prep.reliable_fraction, prep.histogram_correlation, config)
             if not prep.cut:
                 prep.flows[1] = (bwd, mask)
+                prep.ahead_of_previous = ahead[0] if ahead else None
                 for j in offsets[1:]:
                     if index - j >= shot_start:
                         prep.flows[j] = flow_at(grey, greys[index - j], index, index - j, content.shape[:2])[0]

@@ -1,0 +1,142 @@
+"""Passes over a clip (Ruder's multi-pass): the order of the passes, where a later pass starts a frame, a resume at
+the frame and pass it stopped at, and one pass frame for frame as the code before passes painted it."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vidstyle.config import RunConfig, TemporalConfig, VideoConfig
+from vidstyle.media.decode import iter_frames
+from vidstyle.media.images import read_image
+from vidstyle.video.checkpoint import next_visits, work_dir_for
+from vidstyle.video.passes import Neighbour, later_start, visits
+from vidstyle.video.pipeline import stylize_video
+from vidstyle.video.record import FrameRecord
+
+from ..conftest import ROOT, translating_clip
+
+
+def test_passes_alternate_and_the_work_folder_expects_them_in_that_order():
+    order = visits(3, 3)
+    assert order == [(1, 0), (1, 1), (1, 2), (2, 2), (2, 1), (2, 0), (3, 0), (3, 1), (3, 2)]
+    done: list[FrameRecord] = []
+    for pass_index, frame in order:
+        assert (pass_index, frame) in next_visits(done)
+        done.append(FrameRecord(frame, frame, 1, 1, 1, 0.0, {}, 0.0, False, 0, None, None, pass_index=pass_index))
+    assert next_visits(done) == {(4, 2)}
+    assert next_visits(done[:2]) == {(1, 2), (2, 1)}  # the first pass may end anywhere: the clip's length
+
+
+def test_a_later_pass_starts_from_the_neighbour_where_it_is_reliable_and_holds_to_both():
+    previous = np.full((4, 6, 3), 200, np.uint8)
+    followed = torch.zeros(1, 3, 4, 6)
+    reliable = torch.zeros(1, 1, 4, 6)
+    reliable[..., :, :3] = 1  # the left half can be fetched from the neighbour (it saw it), the right half cannot
+    other = Neighbour(torch.ones(1, 3, 4, 6), torch.ones(1, 1, 4, 6))
+    config = RunConfig(temporal=TemporalConfig(blend_weight=1.0, temporal_from_pass=3))
+    target = torch.zeros(1, 3, 4, 6)
+    start = later_start(previous, Neighbour(followed, reliable), other, target, 3, config, None)
+    assert torch.allclose(start.init[..., :3], torch.zeros(1)) and torch.allclose(start.init[..., 3:],
+                                                                                   torch.tensor(200 / 255))
+    assert len(start.temporal) == 2 and torch.equal(start.temporal[0].weight, reliable)
+    assert start.budget.iterations == config.temporal.pass_iterations
+    half = later_start(previous, Neighbour(followed, reliable), other, target, 2,
+                       RunConfig(temporal=TemporalConfig(blend_weight=0.5, temporal_from_pass=3)), None)
+    assert torch.allclose(half.init[..., :3], torch.tensor(100 / 255)) and half.temporal == []  # before it joins
+    alone = later_start(previous, None, None, target, 3, config, None)
+    assert torch.allclose(alone.init, torch.tensor(200 / 255)) and alone.temporal == []  # a shot of one frame
+
+
+def _passes(tiny: RunConfig, passes: int) -> RunConfig:
+    return dataclasses.replace(tiny, temporal=dataclasses.replace(tiny.temporal, passes=passes, pass_iterations=3))
+
+
+class Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("stop_at", [3, 9])  # in the first pass (its caches half written), in the second
+def test_a_multi_pass_run_resumes_at_the_frame_and_pass_it_stopped_at(make_clip, tmp_path, tiny, stop_at):
+    clip = make_clip(translating_clip(5, 48, 64, dx=1.5), audio=False)
+    config, video = _passes(tiny, 3), VideoConfig(max_size=None, keep_frames=True)
+    stopped = tmp_path / "stopped.mp4"
+
+    def interrupt(report):
+        if report.step == stop_at:
+            raise Stop()
+
+    with pytest.raises(Stop):
+        stylize_video(clip, stopped, "swirl", config=config, video=video, device="cpu", on_frame=interrupt)
+    seen = []
+    result = stylize_video(clip, stopped, "swirl", config=config, video=video, device="cpu", on_frame=seen.append)
+    assert [r.resumed for r in seen] == [True] * stop_at + [False] * (15 - stop_at)
+    assert [(r.pass_index, r.index) for r in seen] == visits(5, 3) and seen[-1].steps == 15
+    whole = tmp_path / "whole.mp4"
+    stylize_video(clip, whole, "swirl", config=config, video=video, device="cpu")
+    for frame in range(5):
+        for pass_index, folder in ((1, "frames"), (3, "pass3")):
+            a = read_image(work_dir_for(stopped) / folder / f"{frame:06d}.png")
+            b = read_image(work_dir_for(whole) / folder / f"{frame:06d}.png")
+            assert np.array_equal(a, b), (pass_index, frame)
+    assert [r.pass_index for r in result.log] == [p for p, _ in visits(5, 3)]
+    encoded = list(iter_frames(stopped))
+    assert len(encoded) == 5 and all(np.array_equal(a, b) for a, b in zip(encoded, iter_frames(whole)))
+
+
+def test_later_passes_change_the_frames_and_the_output_is_the_last_pass(make_clip, tmp_path, tiny, monkeypatch):
+    import vidstyle.video.pipeline as pipeline
+
+    encoded = []
+    real = pipeline.encode_stylized
+    monkeypatch.setattr(pipeline, "encode_stylized", lambda images, *a, **k: real(
+        (encoded.append(image) or image for image in images), *a, **k))
+    clip = make_clip(translating_clip(4, 48, 64, dx=1.5), audio=False)
+    out = tmp_path / "out.mp4"
+    stylize_video(clip, out, "swirl", config=_passes(tiny, 2), video=VideoConfig(max_size=None, keep_frames=True),
+                  device="cpu")
+    first = [read_image(work_dir_for(out) / "frames" / f"{i:06d}.png") for i in range(4)]
+    second = [read_image(work_dir_for(out) / "pass2" / f"{i:06d}.png") for i in range(4)]
+    assert all(not np.array_equal(a, b) for a, b in zip(first, second))
+    assert len(encoded) == 4 and all(np.array_equal(e, b) for e, b in zip(encoded, second))
+
+
+@pytest.mark.slow
+def test_one_pass_paints_frame_for_frame_what_the_code_before_passes_painted(make_clip, tmp_path, tiny_weights):
+    """``--passes 1`` (the default) is today's output exactly: the code at 033e546 (before passes), from a git
+    worktree, and this code paint the same bytes on a clip with a moving object and a cut."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs the project's git history")
+    before = tmp_path / "before"
+    added = subprocess.run(["git", "worktree", "add", "-f", "--detach", os.fspath(before), "033e546"], cwd=ROOT,
+                           capture_output=True, text=True)
+    if added.returncode != 0:
+        pytest.skip(f"commit 033e546 is not in this clone: {added.stderr.strip()}")
+    try:
+        frames = translating_clip(5, 48, 64, dx=1.5, seed=1) + translating_clip(4, 48, 64, dx=-2.0, seed=7)
+        for t, frame in enumerate(frames[:5]):
+            frame[10:26, 8 + 5 * t:24 + 5 * t] = (30, 60, 220)  # an object crossing: pixels it uncovers
+        clip = make_clip(frames, audio=False)
+        outputs = []
+        for code in (before, ROOT):
+            out = tmp_path / f"{code.name}.mp4"
+            command = [sys.executable, "-P", "-m", "vidstyle", "video", os.fspath(clip), "-o", os.fspath(out),
+                       "--styles", "swirl", "--weights", tiny_weights, "--first-iterations", "8", "--iterations",
+                       "4", "--max-size", "64", "--keep-frames", "--threads", "2", "--device", "cpu"]
+            done = subprocess.run(command, env={**os.environ, "PYTHONPATH": os.fspath(code)}, capture_output=True,
+                                  text=True)
+            assert done.returncode == 0, done.stderr
+            outputs.append(sorted((work_dir_for(out) / "frames").glob("*.png")))
+        assert len(outputs[0]) == len(outputs[1]) == 9
+        for a, b in zip(*outputs):
+            assert a.read_bytes() == b.read_bytes(), a.name
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", os.fspath(before)], cwd=ROOT, capture_output=True)

@@ -1,0 +1,139 @@
+"""The first pass over a clip (Ruder et al. 2016): frames in order, each from the previous stylized frame warped
+by the flow and held to it, a shot's first frame from a cold start (then settled); every frame checkpointed.
+
+The pass decides where each frame starts (:func:`first_pass_start`); :func:`~vidstyle.paint.paint.paint_from`
+paints it. With later passes to come it also keeps, in the work folder, what they read again: each frame's
+input and its flows both ways (a pass that runs backwards cannot decode backwards).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..config import RunConfig
+from ..core.tensors import to_tensor
+from ..motion.warp import warp
+from ..paint.paint import paint_from, target_of
+from ..paint.start import Start, cold_start
+from ..paint.style import Styling
+from .checkpoint import Checkpoint
+from .plan import VideoPlan
+from .record import FrameRecord
+from .temporal import FlowFunction, FramePrep, Prefetch, guard_size, prepare_frames, settle_start, temporal_offsets, \
+    warm_start
+
+Report = Callable[[FrameRecord, int | None, bool], None]  # (record, the clip's frame count so far, resumed)
+
+
+@dataclass
+class Shot:
+    """The shot being painted: its first frame and its frames' style losses at each pyramid size (the early
+    stop waits until a frame is as stylized as its shot; temporal.stop_rule)."""
+
+    start: int = 0
+    styles: dict[tuple, list[float]] = field(default_factory=dict)
+
+    def remember(self, record: FrameRecord) -> None:
+        for level in record.levels:
+            self.styles.setdefault(tuple(level.size), []).append(level.terms["style"])
+
+    def level(self, size: tuple[int, int]) -> float | None:
+        styles = self.styles.get(size)
+        return float(np.median(styles)) if styles else None
+
+
+def first_pass_start(prep: FramePrep, stylized: dict[int, np.ndarray], contents: dict[int, np.ndarray],
+                     target: torch.Tensor, shot: Shot, judged: tuple[int, int], config: RunConfig) -> Start | None:
+    """Where frame ``prep.index`` starts in the first pass: the previous stylized frame warped (Ruder's warm
+    start, uncovered pixels filled), or None for a cold start (a shot's first frame, or ``--no-temporal``)."""
+    if prep.cut or not config.temporal.enabled:
+        return None
+    return warm_start(prep, stylized, target, shot.start, config, shot.level(judged), contents)
+
+
+def forward_pass(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRecord], extractor, styling: Styling,
+                 config: RunConfig, report: Report, on_step, flow: FlowFunction | None,
+                 keep_for_later: bool = False) -> list[FrameRecord]:
+    """Paint every unfinished frame of the first pass in order; returns the pass's whole log."""
+    keep = max(temporal_offsets(config.temporal), default=1)
+    stylized: dict[int, np.ndarray] = {}  # only the frames the temporal offsets need
+    contents: dict[int, np.ndarray] = {}  # and their inputs (for the pixels an object uncovers)
+    records = list(finished)
+    shot = Shot()
+    judged = guard_size(plan.height, plan.width, config)
+    total = plan.total_estimate()
+    preps = prepare_frames(plan.source_frames(), config.temporal, skip_before=len(finished),
+                           known_cuts={r.frame: r.cut for r in finished}, size=(plan.height, plan.width),
+                           flow_size=plan.flow_size(config.temporal), flow=flow, both_ways=keep_for_later)
+    with Prefetch(preps) as prefetched:
+        for prep in prefetched:
+            if prep.cut:
+                shot = Shot(prep.index)
+            total = None if total is None else max(total, prep.index + 1)
+            contents[prep.index] = prep.content
+            contents.pop(prep.index - keep - 1, None)
+            if prep.index < len(finished):
+                shot.remember(finished[prep.index])
+                if prep.index >= len(finished) - keep:
+                    stylized[prep.index] = checkpoint.load(prep.index)
+                report(finished[prep.index], total, True)
+                continue
+            if keep_for_later:
+                _keep(checkpoint, prep)
+            record, frame = _paint_frame(prep, stylized, contents, shot, judged, extractor, styling, config, on_step)
+            record = checkpoint.save(frame, record)
+            shot.remember(record)
+            records.append(record)
+            stylized[prep.index] = frame
+            stylized.pop(prep.index - keep, None)
+            report(record, total, False)
+    if not records:
+        raise ValueError(f"expected frames in {os.fspath(plan.input)!r} within the range, got none that decode")
+    return records
+
+
+def _paint_frame(prep: FramePrep, stylized: dict[int, np.ndarray], contents: dict[int, np.ndarray], shot: Shot,
+                 judged: tuple[int, int], extractor, styling: Styling, config: RunConfig, on_step
+                 ) -> tuple[FrameRecord, np.ndarray]:
+    """One frame of the first pass, from its start; a cold start is then settled as later frames will be."""
+    started = time.perf_counter()
+    content = to_tensor(prep.content, styling.device)
+    target = target_of(content, config)
+    warm = first_pass_start(prep, stylized, contents, target, shot, judged, config)
+    frame, result = paint_from(content, warm or cold_start(target, config, tolerance=0.0), styling, extractor,
+                               config, index=prep.index, on_step=on_step)
+    iterations, evaluations = result.iterations, result.evaluations
+    if warm is None and config.temporal.enabled:  # a shot's first frame: settle it as later frames will be
+        frame, result = paint_from(content, settle_start(frame, target, config), styling, extractor, config,
+                                   index=prep.index, on_step=on_step)
+        iterations, evaluations = iterations + result.iterations, evaluations + result.evaluations
+    return FrameRecord(prep.index, prep.pts, prep.duration, iterations, evaluations, result.loss, result.terms,
+                       round(time.perf_counter() - started, 3), prep.cut and prep.index > 0, shot.start,
+                       prep.reliable_fraction, prep.histogram_correlation, tuple(result.levels),
+                       warp_error=warp_error(prep, stylized, frame)), frame
+
+
+def _keep(checkpoint: Checkpoint, prep: FramePrep) -> None:
+    """What later passes read again: the frame's input, its flow back to the previous frame, and the previous
+    frame's flow ahead into it (written before the frame is painted, so a finished frame always has them)."""
+    checkpoint.save_input(prep.index, prep.content)
+    if 1 in prep.flows:
+        checkpoint.save_motion(prep.index, "back", *prep.flows[1])
+    if prep.ahead_of_previous is not None:
+        checkpoint.save_motion(prep.index - 1, "ahead", *prep.ahead_of_previous)
+
+
+def warp_error(prep: FramePrep, stylized: dict[int, np.ndarray], frame: np.ndarray) -> float | None:
+    """The frame's warping error against the previous result, by the flow it was warm-started with."""
+    if 1 not in prep.flows or prep.index - 1 not in stylized:
+        return None
+    flow, weight = prep.flows[1]
+    current, previous = to_tensor(frame), to_tensor(stylized[prep.index - 1])
+    difference = (current - warp(previous, flow)).pow(2).mean(1, keepdim=True)
+    return round(float((difference * weight).sum() / weight.sum().clamp_min(1.0)), 8)
