@@ -22,12 +22,13 @@ import torch
 
 from vidstyle.core.device import resolve_precision
 
-from . import clip, common, mix, regions, runtime, stability, steps
+from . import clip, common, mix, passes, regions, runtime, stability, steps
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = [
     ("clip", clip.clip),
     ("stability", stability.stability),
+    ("passes", passes.passes),
     ("mix", mix.mix),
     ("regions", regions.regions),
     ("cold_start", steps.cold_start),
