@@ -79,7 +79,8 @@ def material(folder: Path) -> None:
     # 640x480 with the signer half size inside the README's GrabCut box 120,80,200,260, the wall around it.
     small = cv2.resize(signer[0], (320, 240), interpolation=cv2.INTER_AREA)
     write_image(folder / "photo.jpg", cv2.copyMakeBorder(small, 90, 150, 70, 250, cv2.BORDER_REPLICATE))
-    write_clip(folder / "in.mp4", [f[::4, ::4] for f in signer], Fraction(30), with_audio=True)  # 77 frames, 2.6 s
+    # 32 frames at 12 fps: 2.67 s, long enough for the README's --start 2.5
+    write_clip(folder / "in.mp4", [f[::4, ::4] for f in signer[:32]], Fraction(12), with_audio=True)
     for name in ("my_style.jpg", "my_picasso.jpg"):
         write_image(folder / name, textured(96, 96, seed=len(name)))
     half = np.zeros((120, 160), np.uint8)
@@ -89,8 +90,8 @@ def material(folder: Path) -> None:
     person[20:110, 40:120] = 255
     write_image(folder / "person.png", person)
     write_image(folder / "first.png", person)
-    moving = [np.roll(np.repeat(person[..., None], 3, axis=2), 2 * t, axis=1) for t in range(77)]
-    write_clip(folder / "masks.mp4", moving, Fraction(30), with_audio=False)
+    moving = [np.roll(np.repeat(person[..., None], 3, axis=2), 2 * t, axis=1) for t in range(32)]
+    write_clip(folder / "masks.mp4", moving, Fraction(12), with_audio=False)
     for sub in ("clips", "extra", "masks"):
         (folder / sub).mkdir(exist_ok=True)
     write_clip(folder / "clips" / "intro.mp4", [f[::4, ::4] for f in signer[:40]], Fraction(30), with_audio=True)
