@@ -4,6 +4,8 @@ import torch
 
 from vidstyle.core.optimize import converged, optimize_pixels
 
+from ..conftest import ROOT
+
 
 def quadratic_objective(target):
     def objective(image):
@@ -95,3 +97,18 @@ def test_residual_levels_keep_the_detail_of_the_start():
     assert torch.allclose(kept.image, start, atol=1e-5)  # only the coarse level's change is carried up
     assert (blurred.image - start).abs().mean() > 0.05  # a plain upsample loses the detail
     assert [level.size for level in kept.levels] == [(32, 32), (64, 64)]
+
+
+def test_an_optimisation_does_not_import_the_compiler():
+    """torch.optim's methods would import torch._dynamo (seconds of every run's start-up) on their first call (L-BFGS,
+    the default; Adam's step imports it itself)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, torch\n"
+            "from vidstyle.core.optimize import optimize_pixels\n"
+            "optimize_pixels(torch.rand(1, 3, 8, 8), lambda x: ((x - 0.5).pow(2).sum(), {}), iterations=3)\n"
+            "print('torch._dynamo' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

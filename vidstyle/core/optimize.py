@@ -13,6 +13,25 @@ from ..media.sizes import resize
 from ..media.images import read_image
 from .tensors import to_tensor
 
+
+
+def _without_importing_dynamo() -> None:
+    """torch.optim's bookkeeping methods import ``torch._dynamo`` on their first call (1.7 s of start-up here, for
+    every run) only to mark themselves as never compiled. Nothing here compiles: while nothing in the process has
+    imported the compiler, mark them as already handled, each as itself (torch's own cache for that mark). A
+    process that imports the compiler first keeps torch's behaviour. (Adam's step still imports it.)"""
+    import sys
+
+    if "torch._dynamo" in sys.modules:
+        return
+    for cls in (torch.optim.Optimizer, torch.optim.LBFGS, torch.optim.Adam):
+        for value in vars(cls).values():
+            original = getattr(value, "__wrapped__", None)
+            code = getattr(value, "__code__", None)
+            if original is not None and code is not None and code.co_qualname.startswith("_disable_dynamo."):
+                setattr(original, "__dynamo_disable", original)
+
+
 # objective(image) -> (total loss, {term name: value}); it must not call backward.
 Objective = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
@@ -93,6 +112,7 @@ def optimize_pixels(
     if iterations < 1:
         raise ValueError(f"expected at least 1 iteration, got {iterations}")
     image = init.detach().clone(memory_format=torch.contiguous_format).clamp_(0, 1).requires_grad_(True)
+    _without_importing_dynamo()
     if optimizer == "lbfgs":
         opt: torch.optim.Optimizer = torch.optim.LBFGS([image], lr=1.0, max_iter=1, history_size=50)
     elif optimizer == "adam":
