@@ -79,8 +79,8 @@ def material(folder: Path) -> None:
     # 640x480 with the signer half size inside the README's GrabCut box 120,80,200,260, the wall around it.
     small = cv2.resize(signer[0], (320, 240), interpolation=cv2.INTER_AREA)
     write_image(folder / "photo.jpg", cv2.copyMakeBorder(small, 90, 150, 70, 250, cv2.BORDER_REPLICATE))
-    # 32 frames at 12 fps: 2.67 s, long enough for the README's --start 2.5
-    write_clip(folder / "in.mp4", [f[::4, ::4] for f in signer[:32]], Fraction(12), with_audio=True)
+    # 16 frames at 6 fps: 2.67 s, long enough for the README's --start 2.5 (every other frame of the signer)
+    write_clip(folder / "in.mp4", [f[::4, ::4] for f in signer[:32:2]], Fraction(6), with_audio=True)
     for name in ("my_style.jpg", "my_picasso.jpg"):
         write_image(folder / name, textured(96, 96, seed=len(name)))
     half = np.zeros((120, 160), np.uint8)
@@ -90,11 +90,11 @@ def material(folder: Path) -> None:
     person[20:110, 40:120] = 255
     write_image(folder / "person.png", person)
     write_image(folder / "first.png", person)
-    moving = [np.roll(np.repeat(person[..., None], 3, axis=2), 2 * t, axis=1) for t in range(32)]
-    write_clip(folder / "masks.mp4", moving, Fraction(12), with_audio=False)
+    moving = [np.roll(np.repeat(person[..., None], 3, axis=2), 4 * t, axis=1) for t in range(16)]
+    write_clip(folder / "masks.mp4", moving, Fraction(6), with_audio=False)
     for sub in ("clips", "extra", "masks"):
         (folder / sub).mkdir(exist_ok=True)
-    write_clip(folder / "clips" / "intro.mp4", [f[::4, ::4] for f in signer[:40]], Fraction(30), with_audio=True)
+    write_clip(folder / "clips" / "intro.mp4", [f[::4, ::4] for f in signer[:20]], Fraction(30), with_audio=True)
     write_clip(folder / "clips" / "street.mp4", [f[::4, ::4] for f in signer[40:52]], Fraction(30), with_audio=False)
     write_image(folder / "masks" / "street.png", person)
     write_clip(folder / "extra" / "other.mov", [f[::4, ::4] for f in signer[52:58]], Fraction(30), with_audio=False)
@@ -171,7 +171,7 @@ def test_the_readme_python_blocks_run_as_written(tmp_path):
     from vidstyle.media.images import write_image
 
     library_block, studio_block = blocks("python")
-    signer = person_frames(6, 96, 128, start=30)
+    signer = person_frames(3, 96, 128, start=30)
     write_image(tmp_path / "photo.jpg", signer[0])
     write_clip(tmp_path / "in.mp4", signer, Fraction(12), with_audio=True)
     code = library_block.replace("size=512", "size=32")
