@@ -22,7 +22,7 @@ import torch
 
 from vidstyle.core.device import resolve_precision
 
-from . import clip, common, mix, passes, regions, runtime, stability, steps
+from . import clip, common, keys, mix, passes, profile, regions, runtime, stability, steps
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = [
@@ -33,6 +33,8 @@ SECTIONS = [
     ("regions", regions.regions),
     ("cold_start", steps.cold_start),
     ("steps", steps.overhead),
+    ("profile", profile.profile),
+    ("keys", keys.keys),
     ("long_input", runtime.long_input),
     ("threads", runtime.threads),
     ("memory", runtime.memory),

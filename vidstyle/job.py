@@ -25,6 +25,7 @@ from .config import (IMAGE, MASK, VIDEO, ImageConfig, MaskConfig, RunConfig, Set
                       from_dict, settings_of)
 from .core.styles import parse_style_spec
 from .media.decode import parse_position
+from .paint.keys import parse_style_key
 from .media.files import check_input, check_output
 from .media.images import IMAGE_SUFFIXES, is_image_path
 from .regions.guides import style_specs
@@ -46,6 +47,13 @@ def _position(value: Any) -> str:
         raise ValueError(f"expected seconds (2.5) or a frame like \"75f\", got {value!r}")
     parse_position(str(value))
     return str(value)
+
+
+def _style_keys(value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else list(value or ())
+    for item in items:
+        parse_style_key(_text(item))
+    return tuple(str(item).strip() for item in items)
 
 
 def _regions(value: Any) -> tuple[str, ...]:
@@ -70,6 +78,10 @@ class JobKey:
 JOB_KEYS: tuple[JobKey, ...] = (
     JobKey("styles", "Styles as name[:weight],... (names from `vidstyle styles list`, or image paths).", _text),
     JobKey("region", "MASK=SPEC: a region with its own styles (repeatable).", _regions, multiple=True),
+    JobKey("style_key", "TIME=STYLES: from TIME (4s, 96f) the mix is STYLES, reached in a straight line from the "
+                        "key before (or from `styles` at the start); TIME:hold=STYLES keeps the mix before until "
+                        "TIME. Repeatable; a scene cut ends a ramp at once.", _style_keys, frozenset({VIDEO}),
+           multiple=True),
     JobKey("background_style", "Styles for what no mask covers (default: keep the content).", _text),
     JobKey("start", "First frame: seconds (2.5, 2.5s) or a frame index (75f).", _position, frozenset({VIDEO})),
     JobKey("end", "End (exclusive): seconds or a frame index (75f).", _position, frozenset({VIDEO})),
@@ -205,6 +217,7 @@ class Job:
     video: VideoConfig = field(default_factory=VideoConfig)
     masks: MaskConfig = field(default_factory=MaskConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
+    style_key: tuple[str, ...] = ()  # the mix of ``styles`` over time: "TIME=STYLES" (vidstyle.paint.keys)
 
     @property
     def kind(self) -> str:
@@ -218,7 +231,8 @@ class Job:
         parts = parse_values({k: v for k, v in values.items() if k not in ("input", "output")}, folder)
         job = cls(Path(_required(values, "input")), Path(_required(values, "output")), parts.values.get("styles"),
                   parts.mask, parts.regions, parts.values.get("background_style"), parts.values.get("start"),
-                  parts.values.get("end"), parts.run, parts.video, parts.masks, parts.image)
+                  parts.values.get("end"), parts.run, parts.video, parts.masks, parts.image,
+                  tuple(parts.values.get("style_key", ())))
         return job.check()
 
     def check(self) -> Job:
@@ -232,6 +246,13 @@ class Job:
                 _keyed(key, parse_style_spec, spec)
         for region in self.regions:
             _keyed("region", parse_style_spec, region.styles)
+        for key in self.style_key:
+            _keyed("style_key", parse_style_key, key)
+        if self.style_key and self.kind != VIDEO:
+            raise SettingError("style_key", "expected a video with style keys: a still has one mix")
+        if self.style_key and self.styles is None:
+            raise SettingError("style_key", "expected `styles` with style keys: the keys change the mix `styles` "
+                                            "starts with")
         for source in [self.mask, *(r.source for r in self.regions)]:
             if source is not None and source.path is not None and not source.path.exists():
                 raise SettingError(source.key, f"mask {os.fspath(source.path)!r} does not exist")
@@ -263,6 +284,8 @@ class Job:
         if self.mask is not None:
             out.update({k: (FIELDS_BY_KEY[k].show(v) if not FIELDS_BY_KEY[k].path else os.fspath(v))
                         for k, v in self.mask.values().items()})
+        if self.style_key:
+            out["style_key"] = list(self.style_key)
         if self.regions:
             out["region"] = [f"{os.fspath(r.source.path)}={r.styles}" for r in self.regions]
             if self.regions[0].source.keyframe is not None:

@@ -4,6 +4,7 @@ warnings about a region before any render, and a render reopened from the queue.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -38,7 +39,8 @@ def library(tmp_path, make_clip) -> Library:
 def test_the_form_is_read_and_written_by_control_name():
     request = Request("walk.mp4", (("vangogh", 0.6), ("picasso", 0.4)), style_weight=20.0, preserve_colors=True,
                       even_mix=False, size=96, first_iterations=40, iterations=6, end=5, region="GrabCut box",
-                      box=(3, 4, 20, 10), keyframe=2, background=(("leger", 0.5),))
+                      box=(3, 4, 20, 10), keyframe=2, background=(("leger", 0.5),),
+                      style_keys=("3f=leger", "1s:hold=vangogh"))
     controls = controls_of(request)
     assert set(controls) == set(CONTROLS)
     assert request_from_controls(controls) == request
@@ -63,6 +65,22 @@ def test_a_message_goes_beside_the_control_it_is_about():
     assert said(Refused("no render 'x'"), "render").panel == "render"
     text = said(SettingError("style_weight", "expected a value >= 0, got -1.0"), "render").text
     assert text == "Style strength: expected a value >= 0, got -1.0"
+
+
+def test_style_keys_are_added_at_the_shown_frame_and_reach_the_job_resolved(library):
+    request = Request("walk.mp4", (("vangogh", 0.6), ("leger", 0.4)), size=64, style_keys=("4f=leger",))
+    keys, message = views.add_key(request, 2)
+    assert keys == ("2f=vangogh:0.6,leger:0.4", "4f=leger") and message.panel == "styles"
+    assert views.add_key(replace(request, style_keys=keys), 2)[0] == keys  # a key on that frame is replaced
+    unpicked = views.add_key(Request("walk.mp4", (("vangogh", 0.0),)), 2)
+    assert unpicked[0] == () and "pick a style" in unpicked[1].text
+    job = replace(request, style_keys=keys).job(library)
+    assert job.style_key == ("2f=vangogh:0.6,leger:0.4", "4f=leger:1") and "--style-key 4f=leger:1" in job.command_line()
+    studio = Studio(library, "cpu", start=False)
+    for keys, words in ((("9f=leger",), "Style keys: the key at 9f falls on frame 9, past the clip's end (6"),
+                        (("leger",), "Style keys: expected a key like 48f=picasso")):
+        started = views.start_render(studio, replace(request, style_keys=keys))
+        assert started.render_id is None and started.said.panel == "styles" and words in started.said.text, started
 
 
 def test_a_refused_render_says_so_beside_the_styles_and_queues_nothing(library):

@@ -29,8 +29,9 @@ from .app import app, run_guarded, setup_logging
 PANEL = {"features": "Style", "loss": "Style", "style": "Style", "optim": "Optimisation", "precision": "Optimisation",
          "temporal": "Temporal consistency (Ruder et al.)", "video": "Video input and output", "masks": "Masks",
          "image": "Optimisation"}
-KEY_PANEL = {"start": "Video input and output", "end": "Video input and output", "region": "Masks",
-             "background_style": "Masks"}
+MULTIPLE = ("region", "style_key")  # the repeatable options: a tuple, or None when not given
+KEY_PANEL = {"style_key": "Style", "start": "Video input and output", "end": "Video input and output",
+             "region": "Masks", "background_style": "Masks"}
 SHORT = {"styles": "-s"}
 PREFIX = "key__"
 
@@ -140,8 +141,9 @@ def command(scope: str, *, name: str | None = None, skip: tuple[str, ...] = (),
             def body() -> Any:
                 setup_logging(bool(kwargs.get("verbose")))
                 values = Values({k[len(PREFIX):]: kwargs.pop(k) for k in list(kwargs) if k.startswith(PREFIX)})
-                if isinstance(values.get("region"), list):
-                    values["region"] = tuple(values["region"]) or None
+                for key in MULTIPLE:
+                    if isinstance(values.get(key), list):
+                        values[key] = tuple(values[key]) or None
                 return func(**kwargs, **{group: values})
 
             return run_guarded(body, command=scope)
@@ -162,8 +164,9 @@ def job_from_argv(argv: list[str]):
     command = typer.main.get_command(app).commands[argv[0]]
     params = command.make_context(argv[0], list(argv[1:])).params
     values = {k[len(PREFIX):]: v for k, v in params.items() if k.startswith(PREFIX)}
-    if isinstance(values.get("region"), (list, tuple)):
-        values["region"] = tuple(values["region"]) or None
+    for key in MULTIPLE:
+        if isinstance(values.get(key), (list, tuple)):
+            values[key] = tuple(values[key]) or None
     if argv[0] == "image":
         values["styles"] = (params.get("styles") or [None])[0]
     source = params.get("input_path") or params.get("content")

@@ -51,21 +51,44 @@ def mixed_gram_targets(
 
 
 class StyleTargets:
-    """Mixed Gram targets of style specs at any optimisation size, each computed once.
+    """Mixed Gram targets of style specs at any optimisation size.
 
     The style images are scaled to ``style_scale`` x the long side of the image being optimised at
     every size, so a half-size pyramid level matches strokes of the same relative size as the
-    full-size level (with full-size Grams it would paint them twice as large).
+    full-size level (with full-size Grams it would paint them twice as large). Each image's Grams are
+    computed once per size and run; a mix is their weighted sum, so a mix that changes from frame to frame
+    (style keys) costs no network pass. The last few mixes are kept.
     """
+
+    MIXES_KEPT = 8
 
     def __init__(self, extractor: VGGFeatures, config: RunConfig, reference: torch.Tensor) -> None:
         self.extractor, self.config, self.reference = extractor, config, reference
         self._cache: dict[tuple, Targets] = {}
+        self._grams: dict[tuple, Targets] = {}
+
+    def grams(self, entry: StyleEntry, long_side: int) -> Targets:
+        """``{layer: Gram}`` of one style image scaled for an image of ``long_side``."""
+        key = (entry.path, long_side)
+        if key not in self._grams:
+            image = load_style_images([entry], self.reference, self.config.style, long_side=long_side)[0]
+            with torch.no_grad():
+                features = self.extractor(image)
+                self._grams[key] = {name: gram(features[name]) for name in self.config.loss.style_layers}
+        return self._grams[key]
 
     def get(self, entries: Sequence[StyleEntry], size: tuple[int, int]) -> Targets:
         key = (tuple((e.path, e.weight) for e in entries), max(size))
         if key not in self._cache:
-            images = load_style_images(entries, self.reference, self.config.style, long_side=max(size))
-            self._cache[key] = mixed_gram_targets(self.extractor, images, [e.weight for e in entries],
-                                                  self.config.loss.style_layers)
+            if not entries:
+                raise ValueError("expected at least one style in a mix, got none")
+            targets: Targets = {}
+            for entry in entries:  # the sum in mixed_gram_targets' order, so a mix is the same to the bit
+                grams = self.grams(entry, max(size))
+                for name in self.config.loss.style_layers:
+                    contribution = entry.weight * grams[name]
+                    targets[name] = targets[name] + contribution if name in targets else contribution
+            while len(self._cache) >= self.MIXES_KEPT:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = targets
         return self._cache[key]

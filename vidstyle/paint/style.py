@@ -12,6 +12,10 @@ from ..core.styles import StyleEntry
 from ..core.targets import StyleTargets
 from ..media.sizes import resize
 from ..regions.guides import even_regions, frame_regions
+from .keys import Timeline, mix_identity
+
+
+RAMP_WINDOW = 4  # frames: within a ramp between style keys, a frame's style is judged against this near a past
 
 
 @dataclass
@@ -21,7 +25,8 @@ class Styling:
     ``specs`` has one entry per region (or one for the whole image: with ``even_mix``, a mix is asked of every
     part of the image, parts built once per size for the whole clip); ``load_masks(index)`` returns the
     image's masks, one per region, when ``masked``. A frame's masks are decoded once, and its regions
-    built once per size, however many pyramid levels and the final composite ask for them.
+    built once per size, however many pyramid levels and the final composite ask for them. With a
+    ``timeline`` (style keys) the first spec is the timeline's mix at the frame.
     """
 
     targets: StyleTargets
@@ -31,17 +36,22 @@ class Styling:
     load_masks: Callable[[int], list[np.ndarray]]
     layers: tuple[str, ...]
     device: torch.device
+    timeline: Timeline | None = None
     _cached: tuple[int, list, dict] | None = field(default=None, repr=False)
     _parts: dict = field(default_factory=dict, repr=False)
 
     def at(self, index: int, size: tuple[int, int]):
         """``(style for the Objective, union mask (1, 1, h, w) to composite with, or None)`` at ``size``."""
-        targets = [self.targets.get(spec, size) for spec in self.specs]
+        specs = self.specs_at(index)
+        targets = [self.targets.get(spec, size) for spec in specs]
         if not self.masked:
-            if self.targets.config.style.even_mix and len(self.specs[0]) > 1:
-                if size not in self._parts:
-                    self._parts[size] = even_regions(targets[0], size, self.layers, self.device)
-                return self._parts[size], None
+            if self.targets.config.style.even_mix and len(specs[0]) > 1:
+                key = (mix_identity(specs[0]), size)
+                if key not in self._parts:
+                    if len(self._parts) >= self.targets.MIXES_KEPT:
+                        self._parts.pop(next(iter(self._parts)))
+                    self._parts[key] = even_regions(targets[0], size, self.layers, self.device)
+                return self._parts[key], None
             return targets[0], None
         if self._cached is None or self._cached[0] != index:
             self._cached = (index, self.load_masks(index), {})
@@ -51,3 +61,28 @@ class Styling:
             built[size] = frame_regions(targets, [resize(m, *size) for m in masks], background, self.layers,
                                         self.device)
         return built[size]
+
+    def specs_at(self, index: int) -> list[tuple[StyleEntry, ...]]:
+        """Each region's mix at image ``index`` (the first one from the timeline, when there are keys)."""
+        if self.timeline is None:
+            return list(self.specs)
+        return [self.timeline.mix_at(index), *self.specs[1:]]
+
+    def mix_at(self, index: int) -> tuple:
+        """What identifies the mix of image ``index`` (frames with the same one have the same style targets)."""
+        return mix_identity(self.specs_at(index)[0])
+
+    def ramping(self, index: int) -> bool:
+        """Whether the mix moves from frame to frame around ``index`` (within a ramp between style keys)."""
+        return self.timeline is not None and self.timeline.ramping(index)
+
+    def comparable(self, history: Sequence[tuple[int, float]], index: int) -> list[float]:
+        """The values of ``history`` (``(frame, value)`` of a shot's frames) painted toward the same targets as
+        frame ``index``: all of them without keys; with keys, the frames of the same mix, or within a ramp the
+        frames at most ``RAMP_WINDOW`` away (its target moves, so only near frames aimed at nearly the same)."""
+        if self.timeline is None:
+            return [value for _, value in history]
+        if self.ramping(index):
+            return [value for frame, value in history if abs(frame - index) <= RAMP_WINDOW]
+        mix = self.mix_at(index)
+        return [value for frame, value in history if self.mix_at(frame) == mix]

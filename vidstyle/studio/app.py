@@ -56,7 +56,7 @@ def build(studio: Studio) -> Any:
                 picture = gr.Image(label="Source frame", type="numpy", interactive=False, elem_id="frame-image")
         with gr.Row():
             with gr.Column():
-                painting, gallery = panels.styles_panel(library, form, messages)
+                painting, gallery, add_key = panels.styles_panel(library, form, messages)
             with gr.Column():
                 panels.settings_panel(form, messages)
             with gr.Column():
@@ -72,7 +72,7 @@ def build(studio: Studio) -> Any:
                              "reopen it)", interactive=False, elem_id="queue")
         add_api(studio)  # first, so the named endpoints keep their names
         opening = _wire_source(library, page, upload)
-        _wire_styles(library, page, painting, gallery)
+        _wire_styles(library, page, painting, gallery, add_key)
         _wire_region(library, page, brush, use_brush, show_masks, strip)
         _wire_preview(studio, page, preview)
         restoring = _wire_render(studio, page, render, queue, preview)
@@ -156,7 +156,17 @@ def _clear_on_input(page: Page, panel: str) -> None:
                                   show_progress="hidden")
 
 
-def _wire_styles(library: Library, page: Page, painting: Any, gallery: Any) -> None:
+def _wire_styles(library: Library, page: Page, painting: Any, gallery: Any, add_key: Any) -> None:
+    def keyed(data: dict) -> dict:
+        request, said = _guard(page, data, "styles")
+        if request is None:
+            return said
+        keys, message = views.add_key(request, int(data[page.frame] or 0))
+        return {page.form["style_keys"]: "\n".join(keys), **_say(page, message)}
+
+    add_key.click(keyed, {*page.form.values(), page.frame}, [page.form["style_keys"], page.messages["styles"]],
+                  api_visibility=HIDDEN)
+
     def painted(file: Any) -> dict:
         _, message = views.take_upload(library, file, painting=True)
         names = views.style_names(library)

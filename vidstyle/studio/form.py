@@ -21,7 +21,8 @@ SLOTS = 3  # style slots on the page, each a name and a weight
 PANELS = ("source", "styles", "settings", "region", "preview", "render")
 # Which panel shows a message about each job key (and the page's own controls).
 KEY_PANEL = {
-    "input": "source", "frame": "source", "styles": "styles", "even_mix": "styles", "style_weight": "settings",
+    "input": "source", "frame": "source", "styles": "styles", "even_mix": "styles", "style_key": "styles",
+    "style_keys": "styles", "style_weight": "settings",
     "preserve_colors": "settings", "max_size": "settings", "size": "settings", "first_iterations": "settings",
     "iterations": "settings", "end": "settings", "start": "settings", "weights": "settings",
     "segment": "region", "invert_mask": "region", "grabcut": "region", "mask": "region", "mask_keyframe": "region",
@@ -32,6 +33,7 @@ CONTROLS: dict[str, str] = {
     "source": "source",
     **{name: "styles" for slot in range(1, SLOTS + 1) for name in (f"style_{slot}", f"weight_{slot}")},
     "even_mix": "styles",
+    "style_keys": "styles",
     **{name: "settings" for name in ("style_weight", "preserve_colors", "size", "first_iterations", "iterations",
                                       "end")},
     **{name: "region" for name in ("region", "mask", "box", "keyframe", "background_style", "background_weight")},
@@ -68,7 +70,8 @@ def request_from_controls(values: Mapping[str, Any]) -> Request:
         first_iterations=int(values["first_iterations"]), iterations=int(values["iterations"]),
         end=int(values["end"]) if values.get("end") else None, region=values.get("region") or "none",
         mask=values.get("mask") or None, box=read_box(values.get("box")), keyframe=int(values.get("keyframe") or 0),
-        background=((background, float(values.get("background_weight") or 0.0)),) if background else ())
+        background=((background, float(values.get("background_weight") or 0.0)),) if background else (),
+        style_keys=read_keys(values.get("style_keys")))
 
 
 def controls_of(request: Request) -> dict[str, Any]:
@@ -82,8 +85,14 @@ def controls_of(request: Request) -> dict[str, Any]:
                   even_mix=request.even_mix, size=request.size, first_iterations=request.first_iterations,
                   iterations=request.iterations, end=request.end or 0, region=request.region,
                   mask=request.mask or "", box=show_box(request.box), keyframe=request.keyframe,
-                  background_style=background[0], background_weight=background[1])
+                  background_style=background[0], background_weight=background[1],
+                  style_keys="\n".join(request.style_keys))
     return values
+
+
+def read_keys(text: Any) -> tuple[str, ...]:
+    """Style keys as typed: one per line (or separated by ``;``), blank lines left out."""
+    return tuple(line.strip() for line in str(text or "").replace(";", "\n").splitlines() if line.strip())
 
 
 def read_box(text: Any) -> tuple[int, ...] | None:

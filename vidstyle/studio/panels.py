@@ -31,7 +31,7 @@ def source_panel(library: Library, page_form: dict, messages: dict) -> tuple[Any
     return upload, facts, frame, messages["source"]
 
 
-def styles_panel(library: Library, page_form: dict, messages: dict) -> tuple[Any, Any]:
+def styles_panel(library: Library, page_form: dict, messages: dict) -> tuple[Any, Any, Any]:
     names = views.style_names(library)
     first = "vangogh" if "vangogh" in names else names[0] if names else None  # the README's first style
     gr.Markdown("### Styles")
@@ -44,11 +44,16 @@ def styles_panel(library: Library, page_form: dict, messages: dict) -> tuple[Any
                                                     label=f"Weight {slot}", elem_id=f"weight_{slot}")
     page_form["even_mix"] = gr.Checkbox(False, label="Even mix: every style all over the picture (slower)",
                                         elem_id="even_mix")
+    page_form["style_keys"] = gr.Textbox(
+        "", lines=2, label="Style keys: the mix over time, one per line (48f=picasso, 2s:hold=matisse:0.5,leger:0.5); "
+        "a key is reached in a straight line from the one before, :hold keeps the mix before until it",
+        placeholder="none: the mix above all through", elem_id="style_keys")
+    add_key = gr.Button("Add a key at the shown frame with the mix above", elem_id="add-key", size="sm")
     messages["styles"] = gr.Markdown(elem_id="styles-message")
     painting = gr.File(label="Upload a painting", elem_id="painting-upload", file_types=["image"])
     gallery = gr.Gallery(views.style_gallery(library), label="Style library", columns=5, height=220,
                          elem_id="library", allow_preview=False)
-    return painting, gallery
+    return painting, gallery, add_key
 
 
 def settings_panel(page_form: dict, messages: dict) -> None:

@@ -19,6 +19,7 @@ from ..config import STUDIO_SIZE, LossConfig, OptimConfig, SettingError, StyleCo
 from ..core.styles import split_style_spec
 from ..job import Job
 from ..media.images import is_image_path
+from ..paint.keys import parse_style_key, resolve_keys
 from ..regions.sources import parse_prompt
 from ..regions.track import check_prompt
 from .library import Library, Refused
@@ -31,7 +32,7 @@ LABELS = {
     "first_iterations": "First-frame iterations", "iterations": "Later-frame iterations",
     "mask": "Brushed mask", "mask_keyframe": "Mask frame", "grabcut": "GrabCut box", "segment": "Region",
     "invert_mask": "Region", "input": "Clip", "output": "Output", "start": "First frame", "end": "Frames to render",
-    "region": "Region", "classes": "Region", "labels": "Region", "frame": "Frame",
+    "region": "Region", "classes": "Region", "labels": "Region", "frame": "Frame", "style_key": "Style keys",
 }
 Picks = tuple[tuple[str, float], ...]  # (style name or uploaded painting, weight), in slot order
 
@@ -55,6 +56,7 @@ class Request:
     box: tuple[int, ...] | None = None  # GrabCut: a click x, y or a box x, y, w, h, in source pixels
     keyframe: int = 0  # the frame the mask or the box was drawn on
     background: Picks = ()  # styles for what the region leaves out
+    style_keys: tuple[str, ...] = ()  # the mix over time: "48f=picasso", "2s:hold=matisse" (vidstyle.paint.keys)
 
     def __post_init__(self) -> None:
         if self.region not in REGIONS:
@@ -64,6 +66,7 @@ class Request:
         object.__setattr__(self, "background", tuple((str(n), float(w)) for n, w in self.background))
         if self.box is not None:
             object.__setattr__(self, "box", tuple(int(v) for v in self.box))
+        object.__setattr__(self, "style_keys", tuple(str(k) for k in self.style_keys))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Request:
@@ -77,11 +80,11 @@ class Request:
     def from_keys(cls, input: str, styles: str | None = None, *, max_size: int = STUDIO_SIZE,
                   segment: str | None = None, invert_mask: bool = False, grabcut: str | None = None,
                   mask: str | None = None, mask_keyframe: int | None = None, background_style: str | None = None,
-                  end: int | None = None, **settings: Any) -> Request:
+                  end: int | None = None, style_key: str | None = None, **settings: Any) -> Request:
         """A request from the job's keys (the named API): ``styles`` as ``name:weight,...``, the region from
         ``segment`` (``person``, with ``invert_mask`` its background), ``grabcut`` (``x,y`` or ``x,y,w,h``) or a
-        brushed ``mask``, drawn on ``mask_keyframe``. ``settings``: style_weight, preserve_colors, even_mix,
-        first_iterations, iterations."""
+        brushed ``mask``, drawn on ``mask_keyframe``; ``style_key``: keys of the mix over time, separated by ``;``.
+        ``settings``: style_weight, preserve_colors, even_mix, first_iterations, iterations."""
         given = [name for name, value in (("segment", segment), ("grabcut", grabcut), ("mask", mask)) if value]
         if len(given) > 1:
             raise Refused(f"expected one of segment, grabcut or mask, got {' and '.join(given)}", key=given[1])
@@ -96,7 +99,8 @@ class Request:
             raise Refused(str(exc), key="grabcut") from None
         return cls(input, _picks(styles, "styles"), size=int(max_size), region=region, mask=mask or None, box=box,
                    keyframe=int(mask_keyframe or 0), background=_picks(background_style, "background_style"),
-                   end=int(end) if end else None, **settings)
+                   end=int(end) if end else None,
+                   style_keys=tuple(k.strip() for k in str(style_key or "").split(";") if k.strip()), **settings)
 
     def values(self, library: Library, output: Path | None = None) -> dict[str, Any]:
         """The job values by key (the input resolved inside the studio's folders)."""
@@ -117,11 +121,30 @@ class Request:
             values["iterations"] = int(self.iterations)
             if self.end:
                 values["end"] = f"{int(self.end)}f"
+        if self.style_keys:
+            values["style_key"] = [self.key_value(key, library) for key in self.style_keys]
+            if not still:  # placed on the clip's frames before the render is queued, as the CLI does before any work
+                facts = library.facts(self.source)
+                try:
+                    parsed = [parse_style_key(k) for k in values["style_key"]]
+                except ValueError as exc:
+                    raise Refused(str(exc), key="style_key") from None
+                resolve_keys(parsed, facts.fps, facts.frames)
         values.update(self.region_values(library, still))
         if self.region != "none":
             values["background_style"] = spec_of(self.background, library)
         values["output"] = output or self.output(library, values)
         return values
+
+    @staticmethod
+    def key_value(key: str, library: Library) -> str:
+        """A style key as the job takes it: its styles resolved in the library (uploaded paintings too)."""
+        when, sep, styles = key.partition("=")
+        picks = _picks(styles, "style_key") if sep else ()
+        if not picks:
+            raise Refused(f"expected a key like 48f=picasso or 2s:hold=matisse:0.5,leger:0.5, got {key!r}",
+                          key="style_key")
+        return f"{when.strip()}={spec_of(picks, library)}"
 
     def region_values(self, library: Library, still: bool) -> dict[str, Any]:
         """The job's mask keys of the region the page chose."""

@@ -23,7 +23,7 @@ from ..video.preview import preview_indices
 from . import picking
 from .form import Said, said
 from .library import Library, Refused
-from .session import Request
+from .session import Request, spec_of
 from .work import Render, Studio
 
 FAILURES = (SettingError, Refused, ValueError, OSError)
@@ -223,3 +223,20 @@ def with_source(request: Request, source: str | None) -> Request:
     if source == request.source:
         return request
     return replace(request, source=source or "", mask=None, box=None, keyframe=0)
+
+
+def add_key(request: Request, frame: int) -> tuple[tuple[str, ...], Said | None]:
+    """The request's style keys with one more at ``frame``: the mix of the style slots (a key already on that frame
+    is replaced), in frame order; or the keys as they were and why not."""
+    spec = spec_of(request.styles)
+    if spec is None or all(weight <= 0 for _, weight in request.styles):
+        return request.style_keys, Said("styles", "pick a style with a weight above 0 first: a key keeps the mix "
+                                                  "of the style slots")
+
+    def frame_of(key: str) -> float:
+        when = key.partition("=")[0].strip().lower().removesuffix(":hold")
+        return float(when[:-1]) if when.endswith("f") and when[:-1].isdigit() else float("inf")
+
+    kept = [k for k in request.style_keys if frame_of(k) != frame]
+    keys = sorted([*kept, f"{frame}f={spec}"], key=frame_of)
+    return tuple(keys), Said("styles", f"key at frame {frame}: {spec}", "note")

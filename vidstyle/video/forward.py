@@ -37,24 +37,27 @@ class Shot:
     stop waits until a frame is as stylized as its shot; temporal.stop_rule)."""
 
     start: int = 0
-    styles: dict[tuple, list[float]] = field(default_factory=dict)
+    styles: dict[tuple, list[tuple[int, float]]] = field(default_factory=dict)  # by size: (frame, style loss)
 
     def remember(self, record: FrameRecord) -> None:
         for level in record.levels:
-            self.styles.setdefault(tuple(level.size), []).append(level.terms["style"])
+            self.styles.setdefault(tuple(level.size), []).append((record.frame, level.terms["style"]))
 
-    def level(self, size: tuple[int, int]) -> float | None:
-        styles = self.styles.get(size)
+    def level(self, size: tuple[int, int], frame: int, styling: Styling) -> float | None:
+        """The median style loss at ``size`` of the shot's frames painted toward the same targets as ``frame``
+        (with style keys the target moves: :meth:`~vidstyle.paint.style.Styling.comparable`)."""
+        styles = styling.comparable(self.styles.get(size, []), frame)
         return float(np.median(styles)) if styles else None
 
 
 def first_pass_start(prep: FramePrep, stylized: dict[int, np.ndarray], contents: dict[int, np.ndarray],
-                     target: torch.Tensor, shot: Shot, judged: tuple[int, int], config: RunConfig) -> Start | None:
+                     target: torch.Tensor, shot: Shot, judged: tuple[int, int], config: RunConfig,
+                     styling: Styling) -> Start | None:
     """Where frame ``prep.index`` starts in the first pass: the previous stylized frame warped (Ruder's warm
     start, uncovered pixels filled), or None for a cold start (a shot's first frame, or ``--no-temporal``)."""
     if prep.cut or not config.temporal.enabled:
         return None
-    return warm_start(prep, stylized, target, shot.start, config, shot.level(judged), contents)
+    return warm_start(prep, stylized, target, shot.start, config, shot.level(judged, prep.index, styling), contents)
 
 
 def forward_pass(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRecord], extractor, styling: Styling,
@@ -75,6 +78,8 @@ def forward_pass(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRe
         for prep in prefetched:
             if prep.cut:
                 shot = Shot(prep.index)
+                if styling.timeline is not None:
+                    styling.timeline.note_cuts([prep.index])
             total = None if total is None else max(total, prep.index + 1)
             contents[prep.index] = prep.content
             contents.pop(prep.index - keep - 1, None)
@@ -105,7 +110,7 @@ def _paint_frame(prep: FramePrep, stylized: dict[int, np.ndarray], contents: dic
     started = time.perf_counter()
     content = to_tensor(prep.content, styling.device)
     target = target_of(content, config)
-    warm = first_pass_start(prep, stylized, contents, target, shot, judged, config)
+    warm = first_pass_start(prep, stylized, contents, target, shot, judged, config, styling)
     frame, result = paint_from(content, warm or cold_start(target, config, tolerance=0.0), styling, extractor,
                                config, index=prep.index, on_step=on_step)
     iterations, evaluations = result.iterations, result.evaluations

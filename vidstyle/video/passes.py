@@ -106,10 +106,12 @@ def later_passes(checkpoint: Checkpoint, records: list[FrameRecord], extractor, 
     count = len(first)
     done = {(r.pass_index, r.frame) for r in records}
     judged = guard_size(*checkpoint.load(0).shape[:2], config)
-    styles: dict[int, list[float]] = {}  # each shot's style losses at its coarsest size, by shot start
+    styles: dict[int, list[tuple[int, float]]] = {}  # each shot's (frame, style loss) at its coarsest size
     for record in first:
         styles.setdefault(record.shot_start, []).extend(
-            level.terms["style"] for level in record.levels if tuple(level.size) == judged)
+            (record.frame, level.terms["style"]) for level in record.levels if tuple(level.size) == judged)
+    if styling.timeline is not None:
+        styling.timeline.note_cuts(r.frame for r in first if r.cut)
     out = list(records)
     for pass_index, frame in visits(count, config.temporal.passes):
         if (pass_index, frame) in done:
@@ -119,7 +121,8 @@ def later_passes(checkpoint: Checkpoint, records: list[FrameRecord], extractor, 
         if (pass_index, frame) not in next_visits(out):
             raise RuntimeError(f"pass {pass_index} frame {frame} out of order")  # a bug, not bad input
         shot = first[frame].shot_start
-        level = float(np.median(styles[shot])) if styles.get(shot) else None
+        comparable = styling.comparable(styles.get(shot, []), frame)
+        level = float(np.median(comparable)) if comparable else None
         record, image = _paint_visit(checkpoint, first, frame, pass_index, extractor, styling, config, level,
                                      on_step)
         out.append(checkpoint.save(image, record))

@@ -84,17 +84,19 @@ def stylize_video(
     on_frame: Callable[[FrameReport], None] | None = None,
     on_step: Callable[[StepReport], None] | None = None,
     flow: FlowFunction | None = None,
+    style_keys: Sequence[str] = (),
 ) -> VideoResult:
     """Stylize a clip into an H.264 MP4 (with the source audio), resumable; see the module docstring.
 
     With ``mask`` the ``styles`` apply only inside it; ``regions`` give each
-    mask source its own styles; ``background_style`` styles the rest. ``flow`` replaces the
+    mask source its own styles; ``background_style`` styles the rest. ``style_keys`` (``"4s=picasso"``,
+    :mod:`vidstyle.paint.keys`) change the mix of ``styles`` over the clip's time. ``flow`` replaces the
     optical flow estimator (see :func:`~vidstyle.video.temporal.prepare_frames`).
     """
     device = resolve_device(device) if isinstance(device, str) else device
     config = resolve_config(config, device)
     plan = plan_video(input_path, output, styles, mask=mask, regions=regions, background_style=background_style,
-                      video=video, start=start, end=end, config=config, device=device)
+                      video=video, start=start, end=end, config=config, device=device, style_keys=style_keys)
     return run_video(plan, config=config, video=video, restart=restart, device=device, on_frame=on_frame,
                      on_step=on_step, flow=flow)
 
@@ -120,7 +122,7 @@ def run_video(plan: VideoPlan, *, config: RunConfig, video: VideoConfig, restart
             _write_masks(checkpoint, plan, config)
         styling = Styling(targets, [spec for _, spec in plan.specs], plan.background, plan.masked,
                           lambda i: [checkpoint.load_mask(r, i) for r in range(len(plan.specs))],
-                          config.loss.style_layers, device)
+                          config.loss.style_layers, device, plan.timeline())
         report = _reporter(on_frame, passes)
         first = [r for r in finished if r.pass_index == 1]
         records = forward_pass(plan, checkpoint, first, extractor, styling, config, report, on_step, flow,

@@ -23,6 +23,7 @@ from ..media.sizes import even_size, fit_long_side, processing_size, resize
 from ..regions.guides import Spec, style_specs
 from ..regions.segment import make_segmenter
 from ..regions.sources import MaskSource, check_source
+from ..paint.keys import StyleKey, Timeline, key_frame, parse_style_key, resolve_keys
 from .checkpoint import file_digest
 
 VIDEO_SUFFIXES = (".mp4", ".m4v")
@@ -42,6 +43,14 @@ class VideoPlan:
     height: int  # processing size, even
     width: int
     segmenters: tuple = field(default=(), compare=False, repr=False)  # per spec: its segmentation backend
+    style_keys: tuple = ()  # ((frame in the range, StyleKey), ...): the mix of ``styles`` over time
+    first_frame: int = 0  # the range's first frame in the clip (style keys are placed in the clip's time)
+
+    def timeline(self) -> Timeline | None:
+        """The mix of the styles over the range, when it has style keys."""
+        if not self.style_keys:
+            return None
+        return Timeline(self.specs[0][1], list(self.style_keys), base_frame=-self.first_frame)
 
     @property
     def masked(self) -> bool:
@@ -94,6 +103,8 @@ class VideoPlan:
             background=[(file_digest(e.path), e.weight) for e in self.background or ()],
             masks=[_mask_identity(source) for source, _ in self.specs], range=[str(self.start), str(self.end)],
             size=[self.width, self.height],
+            **({"style_keys": [(frame, key.hold, [(file_digest(e.path), e.weight) for e in key.styles])
+                               for frame, key in self.style_keys]} if self.style_keys else {}),
         )
 
 
@@ -101,10 +112,12 @@ def plan_video(input_path: Path | str, output: Path | str | None, styles: Spec |
                mask: MaskSource | None = None,
                regions: Sequence[tuple[MaskSource, Spec]] = (), background_style: Spec | None = None,
                video: VideoConfig = VideoConfig(), start: str | None = None, end: str | None = None,
-               config: RunConfig = RunConfig(), device: torch.device | None = None) -> VideoPlan:
+               config: RunConfig = RunConfig(), device: torch.device | None = None,
+               style_keys: Sequence[str | StyleKey] = ()) -> VideoPlan:
     """Validate every input and output and decide sizes and range, before anything is decoded or optimised.
 
-    With ``device``, the memory the processing size needs there is checked too.
+    With ``device``, the memory the processing size needs there is checked too. ``style_keys`` change the mix of
+    ``styles`` over time (:mod:`vidstyle.paint.keys`), at times in the clip (not the range).
     """
     input_path, output = Path(input_path), None if output is None else Path(output)
     check_input(input_path, "video")
@@ -126,8 +139,29 @@ def plan_video(input_path: Path | str, output: Path | str | None, styles: Spec |
     for source, _ in specs:
         if source is not None:
             check_source(source, height, width)
+    keys, offset = _style_keys(style_keys, styles, info, first, last)
     segmenters = tuple(None if source is None else make_segmenter(source, device or "cpu") for source, _ in specs)
-    return VideoPlan(input_path, output, info, specs, background, first, last, height, width, segmenters)
+    return VideoPlan(input_path, output, info, specs, background, first, last, height, width, segmenters, keys,
+                     offset)
+
+
+def _style_keys(keys: Sequence[str | StyleKey], styles: Spec | None, info: VideoInfo, first: Position | None,
+                last: Position | None) -> tuple[tuple, int]:
+    """``((frame in the range, key), ...)`` and the range's first frame in the clip, every key checked."""
+    if not keys:
+        return (), 0
+    if styles is None:
+        raise SettingError("style_key", "expected `styles` with style keys: the keys change the mix `styles` "
+                                        "starts with")
+    parsed = []
+    for key in keys:
+        try:
+            parsed.append(key if isinstance(key, StyleKey) else parse_style_key(key))
+        except ValueError as exc:
+            raise SettingError("style_key", str(exc)) from None
+    offset = 0 if first is None else key_frame(first, info.fps)
+    placed = resolve_keys(parsed, info.fps, info.estimated_frames())
+    return tuple((frame - offset, key) for frame, key in placed), offset
 
 
 def not_after(a: Position, b: Position) -> bool:

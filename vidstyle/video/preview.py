@@ -68,7 +68,7 @@ def preview_video(plan: VideoPlan, count: int, *, config: RunConfig, device: tor
     extractor = load_extractor(config.features, config.loss.style_layers + config.loss.content_layers, device)
     targets = StyleTargets(extractor, config, to_tensor(picked[0][1].image, device))
     styling = Styling(targets, [spec for _, spec in plan.specs], plan.background, plan.masked, lambda i: masks[i],
-                      config.loss.style_layers, device)
+                      config.loss.style_layers, device, plan.timeline())
     sources, results = [], []
     for done, (index, frame) in enumerate(picked):
         content = to_tensor(frame.image, device)

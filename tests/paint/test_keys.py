@@ -1,0 +1,121 @@
+"""Style keys: the syntax, the mix of every frame (ramps, holds, a cut ends a ramp), the checks before any work,
+the job's round trip, and a clip whose mix changes costs no style image's network pass more than a constant one."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+import torch
+
+from vidstyle.config import SettingError
+from vidstyle.core.styles import parse_style_spec
+from vidstyle.core.targets import StyleTargets, mixed_gram_targets
+from vidstyle.job import Job
+from vidstyle.media.decode import Position
+from vidstyle.paint.keys import Timeline, blend, key_frame, parse_style_key, resolve_keys
+
+from ..conftest import translating_clip
+
+
+def weights(mix) -> dict[str, float]:
+    return {e.source: round(e.weight, 6) for e in mix}
+
+
+def test_a_key_reads_as_time_equals_styles_with_an_optional_hold():
+    key = parse_style_key("4s=swirl")
+    assert key.at == Position(seconds=Fraction(4)) and not key.hold and weights(key.styles) == {"swirl": 1.0}
+    held = parse_style_key(" 96f:hold=swirl:1,mosaic:3 ")
+    assert held.at == Position(frame=96) and held.hold and weights(held.styles) == {"swirl": 0.25, "mosaic": 0.75}
+    for bad, words in (("swirl", "TIME=STYLES"), ("4s=", "TIME=STYLES"), ("soon=swirl", "a time like"),
+                       ("4s=nosuchstyle", "nosuchstyle")):
+        with pytest.raises(ValueError, match=words):
+            parse_style_key(bad)
+
+
+def test_keys_are_placed_on_frames_and_checked():
+    fps = Fraction(12)
+    assert key_frame(Position(seconds=Fraction(1)), fps) == 12
+    assert key_frame(Position(seconds=Fraction(1, 10)), fps) == 2  # the first frame at or after the time
+    keys = [parse_style_key("1s=swirl"), parse_style_key("6f=mosaic")]
+    assert [f for f, _ in resolve_keys(keys, fps, 24)] == [6, 12]
+    with pytest.raises(SettingError, match=r"the key at 2s falls on frame 24, past the clip's end \(24 frames, 2.00"):
+        resolve_keys([parse_style_key("2s=mosaic")], fps, 24)
+    with pytest.raises(SettingError, match="the keys at 1s and 12f fall on the same frame 12"):
+        resolve_keys([parse_style_key("1s=swirl"), parse_style_key("12f=mosaic")], fps, 24)
+
+
+def test_the_mix_ramps_between_keys_holds_where_asked_and_a_cut_ends_a_ramp():
+    swirl, mosaic = parse_style_spec("swirl"), parse_style_spec("mosaic")
+    timeline = Timeline(swirl, [(10, parse_style_key("10f=mosaic")), (20, parse_style_key("20f:hold=swirl"))])
+    assert weights(timeline.mix_at(0)) == {"swirl": 1.0}
+    assert weights(timeline.mix_at(4)) == {"swirl": 0.6, "mosaic": 0.4} and timeline.ramping(4)
+    assert weights(timeline.mix_at(10)) == {"mosaic": 1.0}
+    assert weights(timeline.mix_at(19)) == {"mosaic": 1.0} and not timeline.ramping(19)  # held until the key
+    assert weights(timeline.mix_at(20)) == weights(timeline.mix_at(99)) == {"swirl": 1.0}
+    timeline.note_cuts([6])  # a new shot at frame 6: from there it has the mix the ramp was heading to
+    assert weights(timeline.mix_at(5)) == {"swirl": 0.5, "mosaic": 0.5}
+    assert weights(timeline.mix_at(6)) == weights(timeline.mix_at(8)) == {"mosaic": 1.0}
+    assert not timeline.ramping(7)
+    later = Timeline(swirl, [(-2, parse_style_key("0f=mosaic")), (8, parse_style_key("10f=swirl"))], base_frame=-2)
+    # a range from the clip's frame 2: the key at the clip's start replaced `styles`, and the ramp is 2/10 along
+    assert weights(later.mix_at(0)) == {"mosaic": 0.8, "swirl": 0.2}
+    assert weights(blend(swirl, mosaic, 0.25)) == {"swirl": 0.75, "mosaic": 0.25}
+
+
+def test_a_mix_is_the_sum_of_grams_computed_once_per_image_and_size(tiny, monkeypatch):
+    from vidstyle.core import targets as module
+    from vidstyle.core.features import load_extractor
+
+    extractor = load_extractor(tiny.features, tiny.loss.style_layers, torch.device("cpu"))
+    reference = torch.rand(1, 3, 32, 48, generator=torch.Generator().manual_seed(0))
+    targets = StyleTargets(extractor, tiny, reference)
+    loads = []
+    real = module.load_style_images
+    monkeypatch.setattr(module, "load_style_images", lambda entries, *a, **k: loads.append(len(entries)) or real(
+        entries, *a, **k))
+    swirl, mosaic = parse_style_spec("swirl"), parse_style_spec("mosaic")
+    for t in (0.0, 0.1, 0.5, 0.9, 1.0, 0.3):
+        targets.get(blend(swirl, mosaic, t), (32, 48))
+    assert sum(loads) == 2  # one per image at this size, however many mixes
+    mix = blend(swirl, mosaic, 0.3)
+    images = real(mix, reference, tiny.style, long_side=48)
+    expected = mixed_gram_targets(extractor, images, [e.weight for e in mix], tiny.loss.style_layers)
+    got = targets.get(mix, (32, 48))
+    assert all(torch.equal(got[name], expected[name]) for name in expected)  # the same sum, to the bit
+
+
+def test_a_job_carries_its_keys_through_the_command_line_and_jobs_toml(tmp_path, make_clip):
+    clip = make_clip(translating_clip(4, 32, 48), audio=False)
+    values = {"input": clip, "output": tmp_path / "o.mp4", "styles": "swirl",
+              "style_key": ["2f=mosaic", "3f:hold=swirl"]}
+    job = Job.from_values(values)
+    assert job.style_key == ("2f=mosaic", "3f:hold=swirl")
+    assert job.to_argv()[-4:] == ["--style-key", "2f=mosaic", "--style-key", "3f:hold=swirl"]
+    assert 'style_key = ["2f=mosaic", "3f:hold=swirl"]' in job.to_toml()
+    from vidstyle.cli.options import job_from_argv
+
+    assert job_from_argv(job.to_argv()) == job
+    with pytest.raises(SettingError, match="style_key"):
+        Job.from_values({**values, "style_key": ["2f=nosuchstyle"]})
+    with pytest.raises(SettingError, match="expected `styles` with style keys"):
+        Job.from_values({**values, "styles": None, "region": [f"{clip}=swirl"]})
+
+
+def test_a_clip_follows_its_keys_frame_by_frame(make_clip, tmp_path, tiny, monkeypatch):
+    from vidstyle.config import VideoConfig
+    from vidstyle.paint.style import Styling
+    from vidstyle.video.pipeline import stylize_video
+
+    asked: dict[int, dict] = {}
+    real = Styling.at
+    monkeypatch.setattr(Styling, "at", lambda self, index, size: asked.setdefault(
+        index, weights(self.specs_at(index)[0])) and real(self, index, size))
+    clip = make_clip(translating_clip(6, 32, 48, dx=1.0), audio=False)
+    out = tmp_path / "out.mp4"
+    stylize_video(clip, out, "swirl", config=tiny, video=VideoConfig(max_size=None), device="cpu",
+                  style_keys=["4f=mosaic"])
+    assert asked == {0: {"swirl": 1.0}, 1: {"swirl": 0.75, "mosaic": 0.25}, 2: {"swirl": 0.5, "mosaic": 0.5},
+                     3: {"swirl": 0.25, "mosaic": 0.75}, 4: {"mosaic": 1.0}, 5: {"mosaic": 1.0}}
+    with pytest.raises(SettingError, match="past the clip's end"):
+        stylize_video(clip, tmp_path / "late.mp4", "swirl", config=tiny, device="cpu", style_keys=["9f=mosaic"])
