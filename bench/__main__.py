@@ -22,7 +22,7 @@ import torch
 
 from vidstyle.core.device import resolve_precision
 
-from . import clip, common, keys, mix, passes, profile, regions, runtime, stability, steps
+from . import clip, common, keys, mix, paintover, passes, profile, regions, runtime, stability, steps
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = [
@@ -35,6 +35,7 @@ SECTIONS = [
     ("steps", steps.overhead),
     ("profile", profile.profile),
     ("keys", keys.keys),
+    ("paint_over", paintover.paint_over),
     ("long_input", runtime.long_input),
     ("threads", runtime.threads),
     ("memory", runtime.memory),

@@ -16,30 +16,29 @@ from .ruler import frames_of, outside_ruler, truth_ruler
 from .stability import STYLE_FILE
 from .truth import truth_clips
 
-FRAMES = 12
+FRAMES = 16
 SECOND = "leger"  # the built-in Cubist painting: far from Starry Night, so the change is plain to see
 PICTURE = ROOT / "docs" / "keys-ramp.jpg"
 
 
 def runs_for(frames: int) -> list[tuple[str, list[str]]]:
-    """Constant Starry Night, constant Léger, a ramp over the middle third, a switch (hold) halfway."""
-    third, half = frames // 3, frames // 2
+    """Constant Starry Night, constant Léger, a key halfway (a ramp from the start to it), a switch there (a hold)."""
+    half = frames // 2
     return [
         ("constant: Starry Night", []),
         (f"constant: {SECOND}", ["--styles", SECOND]),
-        (f"ramp: `--style-key {third}f={rel(STYLE_FILE)} --style-key {2 * third}f={SECOND}`",
-         ["--style-key", f"{third}f={rel(STYLE_FILE)}", "--style-key", f"{2 * third}f={SECOND}"]),
+        (f"ramp: `--style-key {half}f={SECOND}`", ["--style-key", f"{half}f={SECOND}"]),
         (f"switch: `--style-key {half}f:hold={SECOND}`", ["--style-key", f"{half}f:hold={SECOND}"]),
     ]
 
 
 def share(label: str, frame: int, frames: int) -> float:
     """How far frame ``frame`` of run ``label`` is toward the second style (0: Starry Night, 1: Léger)."""
-    third, half = frames // 3, frames // 2
+    half = frames // 2
     if label.startswith("constant"):
         return 1.0 if SECOND in label else 0.0
     if label.startswith("ramp"):
-        return min(1.0, max(0.0, (frame - third) / third))
+        return min(1.0, frame / half)
     return 1.0 if frame >= half else 0.0
 
 
@@ -57,14 +56,13 @@ def _run(clip: Path, index: int, extra: list[str], frames: int, size: int, work:
 
 
 def _strip(run: dict, frames: int) -> Path | None:
-    """The ramp's frames across the change, at half the source size."""
+    """Every other frame of the ramp up to the key and two after it, at half the source size."""
     from vidstyle.media.images import write_image
 
-    third = frames // 3
-    shown_frames = frames_of(run["out"], frames)[max(0, third - 1):2 * third + 2]
+    shown_frames = frames_of(run["out"], frames)[0:frames // 2 + 3:2]
     if len(shown_frames) < 3:
         return None
-    row = np.concatenate([cv2.resize(f, (f.shape[1] // 2, f.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    row = np.concatenate([cv2.resize(f, (f.shape[1] // 3, f.shape[0] // 3), interpolation=cv2.INTER_AREA)
                           for f in shown_frames], 1)
     write_image(PICTURE, row)
     return PICTURE
@@ -107,14 +105,15 @@ def keys(work: Path, device) -> tuple[str, dict]:
         data[name] = {k: {kk: vv for kk, vv in v.items() if kk != "out"} for k, v in runs.items()}
         sections.append(f"### {title}\n\n" + "\n".join(lines) + "\n")
     commands = "\n".join(r["command"] for runs in data.values() for r in runs.values())
-    third = frames // 3
-    picture = (f"\n![Frames {third - 1}-{2 * third + 1} of clip (b) under the ramp: Starry Night to Léger]"
+    half = frames // 2
+    picture = (f"\n![Frames 0, 2, ..., {half + 2} of clip (b) under the ramp: Starry Night to Léger by frame {half}]"
                f"({rel(strip)})\n" if strip else "")
     md = f"""## Style keys: a mix that changes over the clip
 
 The first {frames} frames, long side {size}, {budget.stability_first} iterations for a cold frame, defaults otherwise.
-Four runs a clip: Starry Night all through, Léger's *Contrast of Forms* all through, a ramp from the one to the
-other over frames {third}-{2 * third}, and a switch at frame {frames // 2} (a hold key). *Style loss / constant
+Four runs a clip: Starry Night all through, Léger's *Contrast of Forms* all through, a key halfway (the mix moves
+from Starry Night at frame 0 to Léger at frame {half}, then stays), and a switch there (a hold key). Frames whose mix
+changed within the last 3 get 3x the later frames' budget (catching up with the target). *Style loss / constant
 mixes'*: each frame's style loss against its own target (the log's), over the constant runs' loss on that frame
 (for a frame part of the way, the geometric blend of the two by its share), the mean and the worst frame over the
 clip: above 1 where the optimiser lags behind the moving target. The outside rulers as in the stability section;

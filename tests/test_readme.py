@@ -81,6 +81,7 @@ def material(folder: Path) -> None:
     write_image(folder / "photo.jpg", cv2.copyMakeBorder(small, 90, 150, 70, 250, cv2.BORDER_REPLICATE))
     # 16 frames at 6 fps: 2.67 s, long enough for the README's --start 2.5 (every other frame of the signer)
     write_clip(folder / "in.mp4", [f[::4, ::4] for f in signer[:32:2]], Fraction(6), with_audio=True)
+    write_image(folder / "fixed.png", textured(120, 160, seed=3))  # a painted-over frame of in.mp4's shape
     for name in ("my_style.jpg", "my_picasso.jpg"):
         write_image(folder / name, textured(96, 96, seed=len(name)))
     half = np.zeros((120, 160), np.uint8)

@@ -26,6 +26,7 @@ from .config import (IMAGE, MASK, VIDEO, ImageConfig, MaskConfig, RunConfig, Set
 from .core.styles import parse_style_spec
 from .media.decode import parse_position
 from .paint.keys import parse_style_key
+from .video.paintover import parse_paint_over
 from .media.files import check_input, check_output
 from .media.images import IMAGE_SUFFIXES, is_image_path
 from .regions.guides import style_specs
@@ -56,6 +57,13 @@ def _style_keys(value: Any) -> tuple[str, ...]:
     return tuple(str(item).strip() for item in items)
 
 
+def _paint_over(value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else list(value or ())
+    for item in items:
+        parse_paint_over(_text(item))
+    return tuple(str(item).strip() for item in items)
+
+
 def _regions(value: Any) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else list(value or ())
     for item in items:
@@ -82,6 +90,10 @@ JOB_KEYS: tuple[JobKey, ...] = (
                         "key before (or from `styles` at the start); TIME:hold=STYLES keeps the mix before until "
                         "TIME. Repeatable; a scene cut ends a ramp at once.", _style_keys, frozenset({VIDEO}),
            multiple=True),
+    JobKey("paint_over", "FRAME=IMAGE: frame FRAME (as --keep-frames numbers the PNGs) painted over by you, kept "
+                         "as given; the frames after it start from it and follow it as the flow carries it (those "
+                         "before it too with --passes 2). Repeatable; a rerun redoes only from the edited frame.",
+           _paint_over, frozenset({VIDEO}), multiple=True),
     JobKey("background_style", "Styles for what no mask covers (default: keep the content).", _text),
     JobKey("start", "First frame: seconds (2.5, 2.5s) or a frame index (75f).", _position, frozenset({VIDEO})),
     JobKey("end", "End (exclusive): seconds or a frame index (75f).", _position, frozenset({VIDEO})),
@@ -144,6 +156,8 @@ def parse_value(key: str, raw: Any, folder: Path | None) -> Any:
             return folder / value if spec.path and folder is not None and not Path(value).is_absolute() else value
         if key in JOB_KEYS_BY_NAME:
             value = JOB_KEYS_BY_NAME[key].parse(raw)
+            if key == "paint_over" and folder is not None:
+                value = tuple(str(parse_paint_over(item, folder)) for item in value)
             if key == "region" and folder is not None:
                 value = tuple(f"{folder / mask if not Path(mask).is_absolute() else mask}={spec}"
                               for mask, spec in map(parse_region, value))
@@ -218,6 +232,7 @@ class Job:
     masks: MaskConfig = field(default_factory=MaskConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
     style_key: tuple[str, ...] = ()  # the mix of ``styles`` over time: "TIME=STYLES" (vidstyle.paint.keys)
+    paint_over: tuple[str, ...] = ()  # frames painted over: "FRAME=IMAGE" (vidstyle.video.paintover)
 
     @property
     def kind(self) -> str:
@@ -232,7 +247,7 @@ class Job:
         job = cls(Path(_required(values, "input")), Path(_required(values, "output")), parts.values.get("styles"),
                   parts.mask, parts.regions, parts.values.get("background_style"), parts.values.get("start"),
                   parts.values.get("end"), parts.run, parts.video, parts.masks, parts.image,
-                  tuple(parts.values.get("style_key", ())))
+                  tuple(parts.values.get("style_key", ())), tuple(parts.values.get("paint_over", ())))
         return job.check()
 
     def check(self) -> Job:
@@ -248,6 +263,12 @@ class Job:
             _keyed("region", parse_style_spec, region.styles)
         for key in self.style_key:
             _keyed("style_key", parse_style_key, key)
+        for text in self.paint_over:
+            edit = _keyed("paint_over", parse_paint_over, text)
+            if not edit.path.is_file():
+                raise SettingError("paint_over", f"edit {os.fspath(edit.path)!r} does not exist")
+        if self.paint_over and self.kind != VIDEO:
+            raise SettingError("paint_over", "expected a video with painted-over frames: for a still, edit the output")
         if self.style_key and self.kind != VIDEO:
             raise SettingError("style_key", "expected a video with style keys: a still has one mix")
         if self.style_key and self.styles is None:
@@ -286,6 +307,8 @@ class Job:
                         for k, v in self.mask.values().items()})
         if self.style_key:
             out["style_key"] = list(self.style_key)
+        if self.paint_over:
+            out["paint_over"] = list(self.paint_over)
         if self.regions:
             out["region"] = [f"{os.fspath(r.source.path)}={r.styles}" for r in self.regions]
             if self.regions[0].source.keyframe is not None:

@@ -19,7 +19,7 @@ def plan_video_job(job: Job, device: torch.device | None = None, *, preview: boo
     return plan_video(job.input, None if preview else job.output, job.styles, mask=job.mask,
                       regions=[(r.source, r.styles) for r in job.regions], background_style=job.background_style,
                       video=job.video, start=job.start, end=job.end, config=job.run, device=device,
-                      style_keys=job.style_key)
+                      style_keys=job.style_key, paint_over=job.paint_over)
 
 
 def plan_image_job(job: Job, device: torch.device | None = None, styles: str | None = None) -> StillPlan:

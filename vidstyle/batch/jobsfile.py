@@ -26,6 +26,7 @@ from typing import Any
 
 from ..config import MENTION, SettingError
 from ..regions.sources import FIELDS_BY_KEY, ORIGINS, parse_region
+from ..video.paintover import parse_paint_over
 from ..job import Job, parse_value, keys_for
 from .tasks import Task, output_names
 
@@ -46,6 +47,13 @@ def absolute(key: str, value: Any, folder: Path) -> Any:
     """``value`` with its paths made absolute against ``folder`` (mask-source paths and region masks)."""
     if key in FIELDS_BY_KEY and FIELDS_BY_KEY[key].path and isinstance(value, str) and value.strip():
         return os.fspath((folder / value).resolve())
+    if key == "paint_over":
+        items = [value] if isinstance(value, str) else value
+        if isinstance(items, list) and all(isinstance(i, str) for i in items):
+            try:
+                return [str(parse_paint_over(item, folder)) for item in items]
+            except ValueError:
+                return value  # reported by the key's own check, in its words
     if key == "region":
         items = [value] if isinstance(value, str) else value
         if isinstance(items, list) and all(isinstance(i, str) for i in items):

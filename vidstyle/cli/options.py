@@ -29,9 +29,10 @@ from .app import app, run_guarded, setup_logging
 PANEL = {"features": "Style", "loss": "Style", "style": "Style", "optim": "Optimisation", "precision": "Optimisation",
          "temporal": "Temporal consistency (Ruder et al.)", "video": "Video input and output", "masks": "Masks",
          "image": "Optimisation"}
-MULTIPLE = ("region", "style_key")  # the repeatable options: a tuple, or None when not given
-KEY_PANEL = {"style_key": "Style", "start": "Video input and output", "end": "Video input and output",
-             "region": "Masks", "background_style": "Masks"}
+MULTIPLE = ("region", "style_key", "paint_over")  # the repeatable options: a tuple, or None when not given
+KEY_PANEL = {"style_key": "Style", "paint_over": "Temporal consistency (Ruder et al.)",
+             "start": "Video input and output", "end": "Video input and output", "region": "Masks",
+             "background_style": "Masks"}
 SHORT = {"styles": "-s"}
 PREFIX = "key__"
 

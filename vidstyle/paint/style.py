@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -16,6 +16,7 @@ from .keys import Timeline, mix_identity
 
 
 RAMP_WINDOW = 4  # frames: within a ramp between style keys, a frame's style is judged against this near a past
+CATCH_UP = 3  # a frame whose mix changed within this many frames gets CATCH_UP x its budget (the optimiser's lag)
 
 
 @dataclass
@@ -86,3 +87,19 @@ class Styling:
             return [value for frame, value in history if abs(frame - index) <= RAMP_WINDOW]
         mix = self.mix_at(index)
         return [value for frame, value in history if self.mix_at(frame) == mix]
+
+    def catching_up(self, index: int) -> bool:
+        """Whether the mix of frame ``index`` differs from one of the :data:`CATCH_UP` frames before it: its start
+        (painted toward the old targets) lags behind, so it gets a larger budget (:func:`catch_up`)."""
+        if self.timeline is None:
+            return False
+        mix = self.mix_at(index)
+        return any(self.mix_at(index - d) != mix for d in range(1, CATCH_UP + 1) if index - d >= 0)
+
+    def catch_up(self, start, index: int):
+        """``start`` with :data:`CATCH_UP` x its iterations when frame ``index`` is catching up with a moved mix."""
+        if start is None or not self.catching_up(index):
+            return start
+        budget = replace(start.budget, iterations=start.budget.iterations * CATCH_UP,
+                         fine_iterations=start.budget.fine_iterations * CATCH_UP)
+        return replace(start, budget=budget)

@@ -229,6 +229,10 @@ class Checkpoint:
             records.append(record)
         return records
 
+    def keep_only(self, records: list[FrameRecord]) -> None:
+        """Forget every finished frame but ``records`` (a prefix of the painting order): the others are redone."""
+        self._rewrite_log(records)
+
     def _rewrite_log(self, records: list[FrameRecord]) -> None:
         write_checked(self.log_path, "".join(r.to_json() + "\n" for r in records).encode())
 

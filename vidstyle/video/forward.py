@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ from ..paint.paint import paint_from, target_of
 from ..paint.start import Start, cold_start
 from ..paint.style import Styling
 from .checkpoint import Checkpoint
+from .paintover import edited_record
 from .plan import VideoPlan
 from .record import FrameRecord
 from .temporal import FlowFunction, FramePrep, Prefetch, guard_size, prepare_frames, settle_start, temporal_offsets, \
@@ -62,8 +63,10 @@ def first_pass_start(prep: FramePrep, stylized: dict[int, np.ndarray], contents:
 
 def forward_pass(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRecord], extractor, styling: Styling,
                  config: RunConfig, report: Report, on_step, flow: FlowFunction | None,
-                 keep_for_later: bool = False) -> list[FrameRecord]:
-    """Paint every unfinished frame of the first pass in order; returns the pass's whole log."""
+                 keep_for_later: bool = False, edits: dict[int, np.ndarray] | None = None) -> list[FrameRecord]:
+    """Paint every unfinished frame of the first pass in order; returns the pass's whole log. A frame in ``edits``
+    (painted over by the artist) is kept as given, and the frames after it start from it."""
+    edits = edits or {}
     keep = max(temporal_offsets(config.temporal), default=1)
     stylized: dict[int, np.ndarray] = {}  # only the frames the temporal offsets need
     contents: dict[int, np.ndarray] = {}  # and their inputs (for the pixels an object uncovers)
@@ -91,7 +94,14 @@ def forward_pass(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRe
                 continue
             if keep_for_later:
                 _keep(checkpoint, prep)
-            record, frame = _paint_frame(prep, stylized, contents, shot, judged, extractor, styling, config, on_step)
+            if prep.index in edits:
+                frame = edits[prep.index]
+                record = replace(edited_record(prep.index, prep.pts, prep.duration, prep.cut and prep.index > 0,
+                                               shot.start, prep.reliable_fraction, prep.histogram_correlation, 1),
+                                 warp_error=warp_error(prep, stylized, frame))
+            else:
+                record, frame = _paint_frame(prep, stylized, contents, shot, judged, extractor, styling, config,
+                                             on_step)
             record = checkpoint.save(frame, record)
             shot.remember(record)
             records.append(record)
@@ -110,7 +120,8 @@ def _paint_frame(prep: FramePrep, stylized: dict[int, np.ndarray], contents: dic
     started = time.perf_counter()
     content = to_tensor(prep.content, styling.device)
     target = target_of(content, config)
-    warm = first_pass_start(prep, stylized, contents, target, shot, judged, config, styling)
+    warm = styling.catch_up(first_pass_start(prep, stylized, contents, target, shot, judged, config, styling),
+                            prep.index)
     frame, result = paint_from(content, warm or cold_start(target, config, tolerance=0.0), styling, extractor,
                                config, index=prep.index, on_step=on_step)
     iterations, evaluations = result.iterations, result.evaluations

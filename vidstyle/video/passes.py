@@ -36,6 +36,7 @@ from ..paint.paint import paint_from, target_of
 from ..paint.start import Budget, Start
 from ..paint.style import Styling
 from .checkpoint import Checkpoint, next_visits
+from .paintover import edited_record
 from .record import FrameRecord
 from .temporal import guard_size, stop_rule
 
@@ -99,9 +100,11 @@ def later_start(previous: np.ndarray, followed: Neighbour | None, preceded: Neig
 
 
 def later_passes(checkpoint: Checkpoint, records: list[FrameRecord], extractor, styling: Styling, config: RunConfig,
-                 report: Report, on_step) -> list[FrameRecord]:
+                 report: Report, on_step, edits: dict[int, np.ndarray] | None = None) -> list[FrameRecord]:
     """Paint passes 2 .. ``config.temporal.passes`` after the first pass's ``records`` (resuming after the finished
-    visits among them); returns every visit's record, in order."""
+    visits among them); returns every visit's record, in order. A frame in ``edits`` is kept as given in every pass,
+    so the frames before it follow it too."""
+    edits = edits or {}
     first = [r for r in records if r.pass_index == 1]
     count = len(first)
     done = {(r.pass_index, r.frame) for r in records}
@@ -123,8 +126,13 @@ def later_passes(checkpoint: Checkpoint, records: list[FrameRecord], extractor, 
         shot = first[frame].shot_start
         comparable = styling.comparable(styles.get(shot, []), frame)
         level = float(np.median(comparable)) if comparable else None
-        record, image = _paint_visit(checkpoint, first, frame, pass_index, extractor, styling, config, level,
-                                     on_step)
+        if frame in edits:
+            source = first[frame]
+            record, image = edited_record(frame, source.pts, source.duration, source.cut, source.shot_start,
+                                          source.reliable, source.histogram_correlation, pass_index), edits[frame]
+        else:
+            record, image = _paint_visit(checkpoint, first, frame, pass_index, extractor, styling, config, level,
+                                         on_step)
         out.append(checkpoint.save(image, record))
         report(out[-1], count, False)
     return out
@@ -141,8 +149,8 @@ def _paint_visit(checkpoint: Checkpoint, first: list[FrameRecord], frame: int, p
     followed_index, preceded_index = frame - step, frame + step
     followed = neighbour(checkpoint, frame, followed_index, pass_index) if 0 <= followed_index < count else None
     preceded = neighbour(checkpoint, frame, preceded_index, pass_index - 1) if 0 <= preceded_index < count else None
-    start = later_start(checkpoint.load(frame, pass_index - 1), followed, preceded, target, pass_index, config,
-                        style_level)
+    start = styling.catch_up(later_start(checkpoint.load(frame, pass_index - 1), followed, preceded, target,
+                                         pass_index, config, style_level), frame)
     image, result = paint_from(content, start, styling, extractor, config, index=frame, on_step=on_step)
     source = first[frame]
     return FrameRecord(frame, source.pts, source.duration, result.iterations, result.evaluations, result.loss,

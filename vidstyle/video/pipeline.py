@@ -30,6 +30,7 @@ from ..regions.sources import MaskSource, clip_masks
 from ..paint.style import Styling
 from .checkpoint import Checkpoint, DiskFullError, work_dir_for
 from .forward import forward_pass
+from .paintover import load_edits, reconcile
 from .passes import later_passes
 from .plan import VideoPlan, plan_video
 from .record import FrameRecord
@@ -85,18 +86,21 @@ def stylize_video(
     on_step: Callable[[StepReport], None] | None = None,
     flow: FlowFunction | None = None,
     style_keys: Sequence[str] = (),
+    paint_over: Sequence[str] = (),
 ) -> VideoResult:
     """Stylize a clip into an H.264 MP4 (with the source audio), resumable; see the module docstring.
 
     With ``mask`` the ``styles`` apply only inside it; ``regions`` give each
     mask source its own styles; ``background_style`` styles the rest. ``style_keys`` (``"4s=picasso"``,
-    :mod:`vidstyle.paint.keys`) change the mix of ``styles`` over the clip's time. ``flow`` replaces the
-    optical flow estimator (see :func:`~vidstyle.video.temporal.prepare_frames`).
+    :mod:`vidstyle.paint.keys`) change the mix of ``styles`` over the clip's time; ``paint_over`` (``"48=fixed.png"``,
+    :mod:`vidstyle.video.paintover`) are frames painted over by the artist, which the clip follows. ``flow``
+    replaces the optical flow estimator (see :func:`~vidstyle.video.temporal.prepare_frames`).
     """
     device = resolve_device(device) if isinstance(device, str) else device
     config = resolve_config(config, device)
     plan = plan_video(input_path, output, styles, mask=mask, regions=regions, background_style=background_style,
-                      video=video, start=start, end=end, config=config, device=device, style_keys=style_keys)
+                      video=video, start=start, end=end, config=config, device=device, style_keys=style_keys,
+                      paint_over=paint_over)
     return run_video(plan, config=config, video=video, restart=restart, device=device, on_frame=on_frame,
                      on_step=on_step, flow=flow)
 
@@ -110,7 +114,7 @@ def run_video(plan: VideoPlan, *, config: RunConfig, video: VideoConfig, restart
     first_image = next(plan.images())  # the plan made sure there is one
     passes = config.temporal.passes if config.temporal.enabled else 1
     with Checkpoint(work_dir_for(plan.output), plan.digest(config), os.fspath(plan.output)) as checkpoint:
-        finished = checkpoint.open(restart)
+        finished = reconcile(checkpoint, list(plan.paint_over), checkpoint.open(restart))
         if checkpoint.damaged:
             log.warning("%s: recomputing from there (%d finished frames before it are kept)", checkpoint.damaged,
                         len(finished))
@@ -125,11 +129,12 @@ def run_video(plan: VideoPlan, *, config: RunConfig, video: VideoConfig, restart
                           config.loss.style_layers, device, plan.timeline())
         report = _reporter(on_frame, passes)
         first = [r for r in finished if r.pass_index == 1]
+        edits = load_edits(list(plan.paint_over), plan.height, plan.width)
         records = forward_pass(plan, checkpoint, first, extractor, styling, config, report, on_step, flow,
-                               keep_for_later=passes > 1)
+                               keep_for_later=passes > 1, edits=edits)
         if passes > 1:
             records = later_passes(checkpoint, records + finished[len(first):], extractor, styling, config, report,
-                                   on_step)
+                                   on_step, edits=edits)
         first = [r for r in records if r.pass_index == 1]
         report.last(len(first))
         size = _encode(plan, checkpoint, video, first, passes)

@@ -25,6 +25,7 @@ from ..regions.segment import make_segmenter
 from ..regions.sources import MaskSource, check_source
 from ..paint.keys import StyleKey, Timeline, key_frame, parse_style_key, resolve_keys
 from .checkpoint import file_digest
+from .paintover import PaintOver, check_edits, parse_paint_over
 
 VIDEO_SUFFIXES = (".mp4", ".m4v")
 
@@ -45,6 +46,7 @@ class VideoPlan:
     segmenters: tuple = field(default=(), compare=False, repr=False)  # per spec: its segmentation backend
     style_keys: tuple = ()  # ((frame in the range, StyleKey), ...): the mix of ``styles`` over time
     first_frame: int = 0  # the range's first frame in the clip (style keys are placed in the clip's time)
+    paint_over: tuple = ()  # (PaintOver, ...): frames the artist painted over, kept as given (not in the digest)
 
     def timeline(self) -> Timeline | None:
         """The mix of the styles over the range, when it has style keys."""
@@ -113,11 +115,12 @@ def plan_video(input_path: Path | str, output: Path | str | None, styles: Spec |
                regions: Sequence[tuple[MaskSource, Spec]] = (), background_style: Spec | None = None,
                video: VideoConfig = VideoConfig(), start: str | None = None, end: str | None = None,
                config: RunConfig = RunConfig(), device: torch.device | None = None,
-               style_keys: Sequence[str | StyleKey] = ()) -> VideoPlan:
+               style_keys: Sequence[str | StyleKey] = (), paint_over: Sequence[str | PaintOver] = ()) -> VideoPlan:
     """Validate every input and output and decide sizes and range, before anything is decoded or optimised.
 
     With ``device``, the memory the processing size needs there is checked too. ``style_keys`` change the mix of
-    ``styles`` over time (:mod:`vidstyle.paint.keys`), at times in the clip (not the range).
+    ``styles`` over time (:mod:`vidstyle.paint.keys`), at times in the clip (not the range); ``paint_over`` are
+    frames of the range painted over by the artist (:mod:`vidstyle.video.paintover`).
     """
     input_path, output = Path(input_path), None if output is None else Path(output)
     check_input(input_path, "video")
@@ -141,8 +144,27 @@ def plan_video(input_path: Path | str, output: Path | str | None, styles: Spec |
             check_source(source, height, width)
     keys, offset = _style_keys(style_keys, styles, info, first, last)
     segmenters = tuple(None if source is None else make_segmenter(source, device or "cpu") for source, _ in specs)
+    edits = _paint_over(paint_over, height, width, first, last, info, output is None)
     return VideoPlan(input_path, output, info, specs, background, first, last, height, width, segmenters, keys,
-                     offset)
+                     offset, edits)
+
+
+def _paint_over(paint_over: Sequence[str | PaintOver], height: int, width: int, first: Position | None,
+                last: Position | None, info: VideoInfo, preview: bool) -> tuple:
+    """The edits, checked against the range (its frame count as the container implies it)."""
+    if not paint_over:
+        return ()
+    try:
+        edits = [e if isinstance(e, PaintOver) else parse_paint_over(e) for e in paint_over]
+    except ValueError as exc:
+        raise SettingError("paint_over", str(exc)) from None
+    whole = info.estimated_frames()
+    if whole is not None and (first is not None or last is not None):
+        start = 0 if first is None else key_frame(first, info.fps)
+        end = whole if last is None else min(whole, key_frame(last, info.fps))
+        whole = max(0, end - start)
+    check_edits(edits, height, width, whole)
+    return tuple(edits)
 
 
 def _style_keys(keys: Sequence[str | StyleKey], styles: Spec | None, info: VideoInfo, first: Position | None,
