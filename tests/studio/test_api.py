@@ -65,7 +65,7 @@ def test_every_endpoint_takes_the_jobs_keys_by_name(setup):
     names = [p["parameter_name"] for p in endpoints["/render"]["parameters"]]
     assert names == ["input", "styles", "style_weight", "preserve_colors", "even_mix", "max_size", "first_iterations",
                      "iterations", "end", "segment", "invert_mask", "grabcut", "mask", "mask_keyframe",
-                     "background_style", "style_key"]
+                     "background_style", "style_key", "paint_over"]
     from vidstyle.job import iter_keys
 
     assert set(names) <= set(iter_keys())  # every one a key of vidstyle.Job

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from vidstyle.config import SettingError
+from vidstyle.media.images import read_image
 from vidstyle.studio import picking, views
 from vidstyle.studio.form import CONTROLS, controls_of, read_box, request_from_controls, said
 from vidstyle.studio.library import Library, Refused
@@ -40,7 +42,7 @@ def test_the_form_is_read_and_written_by_control_name():
     request = Request("walk.mp4", (("vangogh", 0.6), ("picasso", 0.4)), style_weight=20.0, preserve_colors=True,
                       even_mix=False, size=96, first_iterations=40, iterations=6, end=5, region="GrabCut box",
                       box=(3, 4, 20, 10), keyframe=2, background=(("leger", 0.5),),
-                      style_keys=("3f=leger", "1s:hold=vangogh"))
+                      style_keys=("3f=leger", "1s:hold=vangogh"), paint_over=("2=/tmp/edit.png",))
     controls = controls_of(request)
     assert set(controls) == set(CONTROLS)
     assert request_from_controls(controls) == request
@@ -81,6 +83,29 @@ def test_style_keys_are_added_at_the_shown_frame_and_reach_the_job_resolved(libr
                         (("leger",), "Style keys: expected a key like 48f=picasso")):
         started = views.start_render(studio, replace(request, style_keys=keys))
         assert started.render_id is None and started.said.panel == "styles" and words in started.said.text, started
+
+
+def test_a_frame_painted_over_in_the_editor_reaches_the_job_and_renders_to_the_same_output(library):
+    studio = Studio(library, "cpu", start=False)
+    image, message = views.result_frame(studio, None, 2)
+    assert image is None and message.panel == "render" and "render the clip first" in message.text
+    frame = np.full((48, 64, 3), 90, np.uint8)
+    with pytest.raises(Refused, match="paint on it first"):
+        picking.save_edit(library, {"background": frame, "layers": [], "composite": frame}, 2)
+    stroke = np.zeros((48, 64, 4), np.uint8)
+    stroke[10:20, 10:30] = (255, 0, 0, 255)
+    painted = frame.copy()
+    painted[10:20, 10:30] = (255, 0, 0)
+    path = picking.save_edit(library, {"background": frame, "layers": [stroke], "composite": painted}, 2)
+    assert np.array_equal(read_image(path), painted) and library.out in Path(path).parents
+    request = Request("walk.mp4", (("vangogh", 1.0),), size=64)
+    edited = replace(request, paint_over=views.add_edit(request, 2, path))
+    assert edited.paint_over == (f"2={path}",)
+    job, plain = edited.job(library), request.job(library)
+    assert job.paint_over == (f"2={Path(path).resolve()}",) and job.video.keep_frames
+    assert job.output == plain.output  # the same render, so the work folder it keeps is reused from the edit on
+    with pytest.raises(Refused, match="only into its output folder"):
+        replace(request, paint_over=("2=/etc/hosts",)).job(library)
 
 
 def test_a_refused_render_says_so_beside_the_styles_and_queues_nothing(library):

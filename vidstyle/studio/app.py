@@ -67,7 +67,7 @@ def build(studio: Studio) -> Any:
             with gr.Column():
                 preview = panels.preview_panel(messages)
             with gr.Column():
-                render = panels.render_panel(messages)
+                render = panels.render_panel(form, messages)
         queue = gr.Dataframe(headers=["id", "clip", "status", "frames", "message"], label="Renders (click a row to "
                              "reopen it)", interactive=False, elem_id="queue")
         add_api(studio)  # first, so the named endpoints keep their names
@@ -76,6 +76,7 @@ def build(studio: Studio) -> Any:
         _wire_region(library, page, brush, use_brush, show_masks, strip)
         _wire_preview(studio, page, preview)
         restoring = _wire_render(studio, page, render, queue, preview)
+        _wire_paint_over(studio, page, render)
         # A (re)load: the form of the running render (or the newest), then its medium opened.
         blocks.load(*restoring, api_visibility=HIDDEN).then(*opening, api_visibility=HIDDEN)
     return blocks
@@ -265,6 +266,34 @@ def _wire_preview(studio: Studio, page: Page, preview: dict) -> None:
     preview["sheet"].click(lambda data: started(data, None), inputs, outputs, api_visibility=HIDDEN)
     preview["cancel"].click(lambda pid: views.act(studio, "cancel_preview", pid).markdown(), page.previewing,
                             page.messages["preview"], api_visibility=HIDDEN)
+
+
+def _wire_paint_over(studio: Studio, page: Page, render: dict) -> None:
+    editor = render["editor"]
+
+    def opened(render_id: str | None, index: Any) -> dict:
+        image, message = views.result_frame(studio, render_id, int(index or 0))
+        if image is None:
+            return _say(page, message)
+        return {editor: {"background": image, "layers": [], "composite": image},
+                **_say(page, Said("render", f"frame {int(index or 0)} of the render: paint over it", "note"))}
+
+    def used(data: dict) -> dict:
+        index = int(data[page.frame] or 0)
+        path, message = views.guarded(lambda: picking.save_edit(studio.library, data[editor], index), None, "render")
+        if path is None:
+            return _say(page, message)
+        request, said = _guard(page, data, "render")
+        if request is None:
+            return said
+        edits = views.add_edit(request, index, path)
+        note = Said("render", f"frame {index} painted over: Render again to carry it through the clip", "note")
+        return {page.form["paint_over"]: "\n".join(edits), **_say(page, note)}
+
+    render["open_frame"].click(opened, [page.rendered, page.frame], [editor, *page.messages.values()],
+                               api_visibility=HIDDEN)
+    render["use_edit"].click(used, {*page.form.values(), page.frame, editor},
+                             [page.form["paint_over"], *page.messages.values()], api_visibility=HIDDEN)
 
 
 def _wire_render(studio: Studio, page: Page, render: dict, queue: Any, preview: dict) -> tuple[Any, None, list]:

@@ -22,7 +22,7 @@ PANELS = ("source", "styles", "settings", "region", "preview", "render")
 # Which panel shows a message about each job key (and the page's own controls).
 KEY_PANEL = {
     "input": "source", "frame": "source", "styles": "styles", "even_mix": "styles", "style_key": "styles",
-    "style_keys": "styles", "style_weight": "settings",
+    "style_keys": "styles", "style_weight": "settings", "paint_over": "render",
     "preserve_colors": "settings", "max_size": "settings", "size": "settings", "first_iterations": "settings",
     "iterations": "settings", "end": "settings", "start": "settings", "weights": "settings",
     "segment": "region", "invert_mask": "region", "grabcut": "region", "mask": "region", "mask_keyframe": "region",
@@ -37,6 +37,7 @@ CONTROLS: dict[str, str] = {
     **{name: "settings" for name in ("style_weight", "preserve_colors", "size", "first_iterations", "iterations",
                                       "end")},
     **{name: "region" for name in ("region", "mask", "box", "keyframe", "background_style", "background_weight")},
+    "paint_over": "render",
 }
 ICONS = {"error": "⛔", "warning": "⚠️", "note": "ℹ️"}
 
@@ -71,7 +72,7 @@ def request_from_controls(values: Mapping[str, Any]) -> Request:
         end=int(values["end"]) if values.get("end") else None, region=values.get("region") or "none",
         mask=values.get("mask") or None, box=read_box(values.get("box")), keyframe=int(values.get("keyframe") or 0),
         background=((background, float(values.get("background_weight") or 0.0)),) if background else (),
-        style_keys=read_keys(values.get("style_keys")))
+        style_keys=read_keys(values.get("style_keys")), paint_over=read_keys(values.get("paint_over")))
 
 
 def controls_of(request: Request) -> dict[str, Any]:
@@ -86,12 +87,12 @@ def controls_of(request: Request) -> dict[str, Any]:
                   iterations=request.iterations, end=request.end or 0, region=request.region,
                   mask=request.mask or "", box=show_box(request.box), keyframe=request.keyframe,
                   background_style=background[0], background_weight=background[1],
-                  style_keys="\n".join(request.style_keys))
+                  style_keys="\n".join(request.style_keys), paint_over="\n".join(request.paint_over))
     return values
 
 
 def read_keys(text: Any) -> tuple[str, ...]:
-    """Style keys as typed: one per line (or separated by ``;``), blank lines left out."""
+    """Style keys (or painted-over frames) as typed: one per line (or separated by ``;``), blank lines left out."""
     return tuple(line.strip() for line in str(text or "").replace(";", "\n").splitlines() if line.strip())
 
 

@@ -72,7 +72,7 @@ class Library:
         self.uploads = self.work / "uploads"
         self.max_upload = max_upload
         for folder in (self.uploads, self.work / "paintings", self.work / "thumbs", self.work / "masks",
-                       self.work / "previews"):
+                       self.work / "previews", self.work / "edits"):
             folder.mkdir(parents=True, exist_ok=True)
         self._infos: dict[Path, VideoInfo] = {}
 

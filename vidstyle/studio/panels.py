@@ -105,7 +105,7 @@ def preview_panel(messages: dict) -> dict:
     return {"frame": frame, "count": count, "sheet": sheet, "cancel": cancel, "status": status, "image": image}
 
 
-def render_panel(messages: dict) -> dict:
+def render_panel(page_form: dict, messages: dict) -> dict:
     gr.Markdown("### Render")
     with gr.Row():
         buttons = {verb: gr.Button(verb.capitalize(), elem_id=verb, variant="primary" if verb == "render" else
@@ -115,7 +115,16 @@ def render_panel(messages: dict) -> dict:
     latest = gr.Image(label="Latest stylized frame", interactive=False, elem_id="render-latest")
     result = gr.Video(label="Result", interactive=False, elem_id="result")
     download = gr.File(label="Download", interactive=False, elem_id="download")
+    with gr.Accordion("Paint over a frame of the result", open=False, elem_id="paint-over-panel"):
+        editor = gr.ImageEditor(label="The result's frame at the scrubber: paint over it", type="numpy",
+                                elem_id="paint-over-editor")
+        with gr.Row():
+            open_frame = gr.Button("Open the result's frame at the scrubber", elem_id="open-result-frame")
+            use_edit = gr.Button("Use as a painted-over frame", elem_id="use-paint-over")
+        page_form["paint_over"] = gr.Textbox("", lines=2, label="Painted-over frames (FRAME=file, one per line): kept "
+                                             "as painted, the frames around follow them; Render again redoes only "
+                                             "from the first one", elem_id="paint_over")
     command = gr.Code(label="The same from the command line", language="shell", elem_id="command")
     toml = gr.Code(label="The same as a jobs.toml table", language=None, elem_id="toml")
     return {**buttons, "status": status, "latest": latest, "result": result, "download": download,
-            "command": command, "toml": toml}
+            "command": command, "toml": toml, "editor": editor, "open_frame": open_frame, "use_edit": use_edit}

@@ -172,6 +172,20 @@ def save_brush(library: Library, edited: Any, index: int) -> str:
     return os.fspath(target)
 
 
+def save_edit(library: Library, edited: Any, index: int) -> str:
+    """The stylized frame ``index`` as painted over in the editor (its composite) as a PNG in the studio's edits
+    folder; returns its path."""
+    composite = edited.get("composite") if isinstance(edited, dict) else None
+    if composite is None or not edited.get("layers"):
+        raise Refused("open the result's frame in the editor and paint on it first", key="paint_over")
+    image = np.asarray(composite)
+    image = image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+    folder = library.work / "edits"
+    target = library.writable(folder / f"edit-{len(os.listdir(folder)):04d}-frame{int(index)}.png")
+    write_image(target, np.ascontiguousarray(image.astype(np.uint8)))
+    return os.fspath(target)
+
+
 def strip(library: Library, request: Request, count: int = 5) -> np.ndarray:
     """The region on the current frame and on ``count`` frames across the clip, before any stylization, in
     tiles large enough to judge an edge (:data:`STRIP_TILE`)."""

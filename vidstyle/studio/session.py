@@ -33,6 +33,7 @@ LABELS = {
     "mask": "Brushed mask", "mask_keyframe": "Mask frame", "grabcut": "GrabCut box", "segment": "Region",
     "invert_mask": "Region", "input": "Clip", "output": "Output", "start": "First frame", "end": "Frames to render",
     "region": "Region", "classes": "Region", "labels": "Region", "frame": "Frame", "style_key": "Style keys",
+    "paint_over": "Painted-over frames",
 }
 Picks = tuple[tuple[str, float], ...]  # (style name or uploaded painting, weight), in slot order
 
@@ -57,6 +58,7 @@ class Request:
     keyframe: int = 0  # the frame the mask or the box was drawn on
     background: Picks = ()  # styles for what the region leaves out
     style_keys: tuple[str, ...] = ()  # the mix over time: "48f=picasso", "2s:hold=matisse" (vidstyle.paint.keys)
+    paint_over: tuple[str, ...] = ()  # painted-over frames: "12=PATH", the PNG in the studio's output folder
 
     def __post_init__(self) -> None:
         if self.region not in REGIONS:
@@ -67,6 +69,7 @@ class Request:
         if self.box is not None:
             object.__setattr__(self, "box", tuple(int(v) for v in self.box))
         object.__setattr__(self, "style_keys", tuple(str(k) for k in self.style_keys))
+        object.__setattr__(self, "paint_over", tuple(str(k) for k in self.paint_over))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Request:
@@ -80,10 +83,12 @@ class Request:
     def from_keys(cls, input: str, styles: str | None = None, *, max_size: int = STUDIO_SIZE,
                   segment: str | None = None, invert_mask: bool = False, grabcut: str | None = None,
                   mask: str | None = None, mask_keyframe: int | None = None, background_style: str | None = None,
-                  end: int | None = None, style_key: str | None = None, **settings: Any) -> Request:
+                  end: int | None = None, style_key: str | None = None, paint_over: str | None = None,
+                  **settings: Any) -> Request:
         """A request from the job's keys (the named API): ``styles`` as ``name:weight,...``, the region from
         ``segment`` (``person``, with ``invert_mask`` its background), ``grabcut`` (``x,y`` or ``x,y,w,h``) or a
-        brushed ``mask``, drawn on ``mask_keyframe``; ``style_key``: keys of the mix over time, separated by ``;``.
+        brushed ``mask``, drawn on ``mask_keyframe``; ``style_key``: keys of the mix over time, separated by ``;``;
+        ``paint_over``: ``FRAME=PATH`` edits (a PNG uploaded to the studio), separated by ``;``.
         ``settings``: style_weight, preserve_colors, even_mix, first_iterations, iterations."""
         given = [name for name, value in (("segment", segment), ("grabcut", grabcut), ("mask", mask)) if value]
         if len(given) > 1:
@@ -100,7 +105,8 @@ class Request:
         return cls(input, _picks(styles, "styles"), size=int(max_size), region=region, mask=mask or None, box=box,
                    keyframe=int(mask_keyframe or 0), background=_picks(background_style, "background_style"),
                    end=int(end) if end else None,
-                   style_keys=tuple(k.strip() for k in str(style_key or "").split(";") if k.strip()), **settings)
+                   style_keys=tuple(k.strip() for k in str(style_key or "").split(";") if k.strip()),
+                   paint_over=tuple(k.strip() for k in str(paint_over or "").split(";") if k.strip()), **settings)
 
     def values(self, library: Library, output: Path | None = None) -> dict[str, Any]:
         """The job values by key (the input resolved inside the studio's folders)."""
@@ -130,11 +136,23 @@ class Request:
                 except ValueError as exc:
                     raise Refused(str(exc), key="style_key") from None
                 resolve_keys(parsed, facts.fps, facts.frames)
+        if not still:  # the work folder stays, so a painted-over frame redoes only what it reaches
+            values["keep_frames"] = True
+        if self.paint_over:
+            values["paint_over"] = [self.edit_value(edit, library) for edit in self.paint_over]
         values.update(self.region_values(library, still))
         if self.region != "none":
             values["background_style"] = spec_of(self.background, library)
         values["output"] = output or self.output(library, values)
         return values
+
+    @staticmethod
+    def edit_value(edit: str, library: Library) -> str:
+        """A painted-over frame as the job takes it: its image inside the studio's output folder."""
+        frame, sep, path = edit.partition("=")
+        if not sep or not frame.strip().isdigit() or not path.strip():
+            raise Refused(f"expected FRAME=PATH, got {edit!r}", key="paint_over")
+        return f"{int(frame)}={library.writable(Path(path.strip()))}"
 
     @staticmethod
     def key_value(key: str, library: Library) -> str:
@@ -166,8 +184,8 @@ class Request:
     def output(self, library: Library, values: dict[str, Any]) -> Path:
         """Where this request renders to: the source's name and a digest of its settings, in the output folder."""
         source = Path(values["input"])
-        digest = hashlib.sha256(json.dumps({k: os.fspath(v) if isinstance(v, Path) else v for k, v in values.items()},
-                                           sort_keys=True).encode()).hexdigest()[:8]
+        named = {k: os.fspath(v) if isinstance(v, Path) else v for k, v in values.items() if k != "paint_over"}
+        digest = hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()[:8]  # edits: the same render
         suffix = source.suffix.lower() if is_image_path(source) else ".mp4"
         return library.out / f"{source.stem}.{digest}{suffix}"
 

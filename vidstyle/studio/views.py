@@ -18,7 +18,8 @@ import numpy as np
 
 from ..config import SettingError
 from ..media.decode import count_frames
-from ..media.images import is_image_path
+from ..media.images import is_image_path, read_image
+from ..video.checkpoint import work_dir_for
 from ..video.preview import preview_indices
 from . import picking
 from .form import Said, said
@@ -240,3 +241,27 @@ def add_key(request: Request, frame: int) -> tuple[tuple[str, ...], Said | None]
     kept = [k for k in request.style_keys if frame_of(k) != frame]
     keys = sorted([*kept, f"{frame}f={spec}"], key=frame_of)
     return tuple(keys), Said("styles", f"key at frame {frame}: {spec}", "note")
+
+
+def result_frame(studio: Studio, render_id: str | None, index: int) -> tuple[np.ndarray | None, Said | None]:
+    """Frame ``index`` of a render as the pipeline painted it (its last pass, at the processing size, from the work
+    folder the studio keeps), to paint over; or why not."""
+    def found() -> np.ndarray:
+        if not render_id:
+            raise Refused("render the clip first: the frame to paint over is the render's", key="paint_over")
+        view = studio.status(render_id)
+        work = work_dir_for(Path(view["output"]))
+        folders = sorted((p for p in work.glob("pass*") if p.is_dir()), key=lambda p: int(p.name[4:] or 0))
+        for folder in [*reversed(folders), work / "frames"]:
+            path = folder / f"{int(index):06d}.png"
+            if path.is_file():
+                return read_image(path)
+        raise Refused(f"frame {index} is not painted yet in {Path(view['output']).name}", key="paint_over")
+
+    return guarded(found, None, "render")
+
+
+def add_edit(request: Request, index: int, path: str) -> tuple[str, ...]:
+    """The request's painted-over frames with ``path`` on frame ``index`` (replacing one there), in frame order."""
+    kept = [e for e in request.paint_over if e.partition("=")[0].strip() != str(int(index))]
+    return tuple(sorted([*kept, f"{int(index)}={path}"], key=lambda e: int(e.partition("=")[0] or 0)))

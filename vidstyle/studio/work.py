@@ -125,7 +125,8 @@ class Studio:
             for render in self.renders.values():
                 if render.output == str(job.output) and render.status in ("queued", "running", "paused"):
                     return render, f"already {render.status}: {Path(render.output).name}"
-                if render.output == str(job.output) and render.status == "done" and Path(render.output).is_file():
+                if render.output == str(job.output) and render.status == "done" and Path(render.output).is_file() \
+                        and list(render.request.get("paint_over", [])) == list(request.paint_over):
                     return render, f"already rendered with these settings: {Path(render.output).name}"
             render = Render(uuid.uuid4().hex[:12], request.to_dict(), str(job.output), job.command_line(),
                             job.to_toml())
