@@ -1,7 +1,8 @@
 """The studio in a real headless Chromium (Debian's ``chromium``, driven by Playwright; never ``playwright
 install``), as a newcomer uses it on the sample clip: scrub by typing a frame and with the arrow keys, a refused
 setting whose message stays in view, a GrabCut pick that finds nothing (a warning before any render), then mix two
-styles, preview, render, reload mid-render, reopen the render from its row, play and download.
+styles, preview, render, reload mid-render, reopen the render from its row, play and download, then paint over a
+frame of the result and render again.
 
 Every request the page makes must go to the loopback address. A screenshot is saved at each step (into
 ``$STUDIO_SCREENSHOTS`` when set, else the test's folder).
@@ -15,10 +16,14 @@ import signal
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import pytest
 
 from vidstyle.media.decode import iter_frames
+from vidstyle.media.images import read_image
 from vidstyle.media.probe import probe
+from vidstyle.media.sizes import resize
+from vidstyle.video.checkpoint import work_dir_for
 
 from ..conftest import ROOT
 from .conftest import free_port, studio_process, wait_until_up
@@ -167,6 +172,30 @@ def test_a_newcomer_scrubs_is_told_what_is_wrong_picks_a_region_renders_reloads_
                 page.locator("#download a").first.click()
             saved = tmp_path / "downloaded.mp4"
             downloading.value.save_as(saved)
+
+            # Paint over frame 12 of the result in the editor and render again: frame 12 is the painting.
+            set_number(page, "frame", 12)
+            page.get_by_text("Source: frame 12 of 0-23").wait_for(timeout=30_000)
+            page.locator("#paint-over-panel").click()
+            page.locator("#open-result-frame").click()
+            page.locator("#render-message").get_by_text("frame 12 of the render").wait_for(timeout=30_000)
+            box = page.locator("#paint-over-editor canvas").first.bounding_box()
+            page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.5 * box["height"])
+            page.mouse.down()
+            for step in range(20):
+                page.mouse.move(box["x"] + (0.3 + 0.02 * step) * box["width"], box["y"] + 0.5 * box["height"])
+            page.mouse.up()
+            page.locator("#use-paint-over").click()
+            page.wait_for_function("() => document.querySelector('#paint_over textarea').value.startsWith('12=')",
+                                   timeout=30_000)
+            edit = page.locator("#paint_over textarea").input_value().partition("=")[2]
+            page.locator("#render").click()
+            page.wait_for_function("() => document.querySelector('#command').innerText.includes('--paint-over 12=')",
+                                   timeout=30_000)
+            page.wait_for_function("() => [...document.querySelectorAll('#queue [role=gridcell]')]"
+                                   ".filter(c => c.innerText.trim() === 'done').length === 2", timeout=180_000)
+            page.screenshot(path=shots / "9-painted-over-and-rendered-again.png", full_page=True)
+            command = page.locator("#command").inner_text()
             browser.close()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -174,5 +203,9 @@ def test_a_newcomer_scrubs_is_told_what_is_wrong_picks_a_region_renders_reloads_
     assert not outside, outside
     info = probe(saved)
     assert info.has_audio and sum(1 for _ in iter_frames(saved)) == 24
+    output = Path(command.split(" -o ")[1].split()[0])
+    kept = read_image(work_dir_for(output) / "frames" / "000012.png")
+    assert np.array_equal(kept, resize(read_image(edit), *kept.shape[:2]))  # the frame is the painting
+    assert not np.array_equal(kept, read_image(work_dir_for(output) / "frames" / "000011.png"))
     if os.environ.get("STUDIO_SCREENSHOTS"):
         shutil.copy(saved, shots / "rendered.mp4")

@@ -243,9 +243,12 @@ def add_key(request: Request, frame: int) -> tuple[tuple[str, ...], Said | None]
     return tuple(keys), Said("styles", f"key at frame {frame}: {spec}", "note")
 
 
+EDIT_SIDE = 640  # at least this long a side in the paint-over editor
+
+
 def result_frame(studio: Studio, render_id: str | None, index: int) -> tuple[np.ndarray | None, Said | None]:
-    """Frame ``index`` of a render as the pipeline painted it (its last pass, at the processing size, from the work
-    folder the studio keeps), to paint over; or why not."""
+    """Frame ``index`` of a render as the pipeline painted it (its last pass, from the work folder the studio keeps),
+    enlarged to :data:`EDIT_SIDE` by a whole factor, to paint over; or why not."""
     def found() -> np.ndarray:
         if not render_id:
             raise Refused("render the clip first: the frame to paint over is the render's", key="paint_over")
@@ -255,7 +258,11 @@ def result_frame(studio: Studio, render_id: str | None, index: int) -> tuple[np.
         for folder in [*reversed(folders), work / "frames"]:
             path = folder / f"{int(index):06d}.png"
             if path.is_file():
-                return read_image(path)
+                image = read_image(path)
+                # Shown enlarged by a whole factor (nearest), so a brush is a brush on a small frame too; the
+                # pipeline's area filter takes an edit back to the processing size, unpainted pixels unchanged.
+                factor = max(1, -(-EDIT_SIDE // max(image.shape[:2])))
+                return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
         raise Refused(f"frame {index} is not painted yet in {Path(view['output']).name}", key="paint_over")
 
     return guarded(found, None, "render")
