@@ -85,6 +85,16 @@ def test_style_keys_are_added_at_the_shown_frame_and_reach_the_job_resolved(libr
         assert started.render_id is None and started.said.panel == "styles" and words in started.said.text, started
 
 
+def test_the_keys_and_painted_over_frames_are_marks_under_the_scrubber(library):
+    request = Request("walk.mp4", (("vangogh", 1.0),), style_keys=("4f=leger", "0.25s:hold=vangogh"),
+                      paint_over=("1=/x/edit.png",))
+    bar = views.timeline(library, request)  # walk.mp4: 6 frames at 12 fps, so frame 5 is the bar's end
+    assert 'title="4f: leger" style="position:absolute;left:80.00%' in bar
+    assert 'title="0.25s:hold: vangogh" style="position:absolute;left:60.00%' in bar
+    assert 'title="frame 1 painted over" style="position:absolute;left:20.00%' in bar
+    assert views.timeline(library, Request("walk.mp4", (("vangogh", 1.0),))) == ""
+
+
 def test_a_frame_painted_over_in_the_editor_reaches_the_job_and_renders_to_the_same_output(library):
     studio = Studio(library, "cpu", start=False)
     image, message = views.result_frame(studio, None, 2)

@@ -51,7 +51,7 @@ def build(studio: Studio) -> Any:
         previewing = gr.Textbox(visible=False, elem_id="preview-id")
         with gr.Row():
             with gr.Column(scale=1):
-                upload, facts, frame, _ = panels.source_panel(library, form, messages)
+                upload, facts, frame, timeline = panels.source_panel(library, form, messages)
             with gr.Column(scale=2):
                 picture = gr.Image(label="Source frame", type="numpy", interactive=False, elem_id="frame-image")
         with gr.Row():
@@ -73,6 +73,7 @@ def build(studio: Studio) -> Any:
         add_api(studio)  # first, so the named endpoints keep their names
         opening = _wire_source(library, page, upload)
         _wire_styles(library, page, painting, gallery, add_key)
+        _wire_timeline(library, page, timeline)
         _wire_region(library, page, brush, use_brush, show_masks, strip)
         _wire_preview(studio, page, preview)
         restoring = _wire_render(studio, page, render, queue, preview)
@@ -155,6 +156,17 @@ def _clear_on_input(page: Page, panel: str) -> None:
         if where == panel:
             page.form[name].input(lambda: "", None, page.messages[panel], api_visibility=HIDDEN,
                                   show_progress="hidden")
+
+
+def _wire_timeline(library: Library, page: Page, timeline: Any) -> None:
+    """The marks under the scrubber follow the keys, the painted-over frames and the medium."""
+    def drawn(data: dict) -> str:
+        request = views.guarded(lambda: _request(page, data), None, "styles")[0]
+        return views.timeline(library, request) if request is not None else ""
+
+    for name in ("style_keys", "paint_over", "source"):
+        page.form[name].change(drawn, set(page.form.values()), timeline, api_visibility=HIDDEN,
+                               show_progress="hidden")
 
 
 def _wire_styles(library: Library, page: Page, painting: Any, gallery: Any, add_key: Any) -> None:

@@ -28,7 +28,8 @@ def source_panel(library: Library, page_form: dict, messages: dict) -> tuple[Any
     facts = gr.Markdown(elem_id="facts")
     frame = gr.Slider(0, 1 << 20, value=0, step=1, label="Frame (type a number and Enter, or use the arrow keys)",
                       elem_id="frame")
-    return upload, facts, frame, messages["source"]
+    timeline = gr.HTML("", elem_id="timeline")  # the style keys and painted-over frames, as marks
+    return upload, facts, frame, timeline
 
 
 def styles_panel(library: Library, page_form: dict, messages: dict) -> tuple[Any, Any, Any]:

@@ -272,3 +272,42 @@ def add_edit(request: Request, index: int, path: str) -> tuple[str, ...]:
     """The request's painted-over frames with ``path`` on frame ``index`` (replacing one there), in frame order."""
     kept = [e for e in request.paint_over if e.partition("=")[0].strip() != str(int(index))]
     return tuple(sorted([*kept, f"{int(index)}={path}"], key=lambda e: int(e.partition("=")[0] or 0)))
+
+
+def timeline(library: Library, request: Request) -> str:
+    """The clip's style keys and painted-over frames as marks on a bar under the scrubber (HTML), each at its frame
+    and titled with what it does; empty for a still or a clip without either."""
+    import html
+
+    if not request.source or (not request.style_keys and not request.paint_over):
+        return ""
+    try:
+        facts = library.facts(request.source)
+    except FAILURES:
+        return ""
+    if facts.kind != "video" or not facts.frames or not facts.fps:
+        return ""
+    last = max(1, facts.frames - 1)
+    marks = []
+    for key in request.style_keys:
+        when, _, styles = key.partition("=")
+        text = when.strip().lower().removesuffix(":hold")
+        try:
+            frame = int(text[:-1]) if text.endswith("f") else round(float(text.removesuffix("s")) * facts.fps)
+        except ValueError:
+            continue
+        marks.append((frame, "#2563eb", f"{when.strip()}: {styles}"))
+    for edit in request.paint_over:
+        frame_text = edit.partition("=")[0].strip()
+        if frame_text.isdigit():
+            marks.append((int(frame_text), "#dc2626", f"frame {frame_text} painted over"))
+    ticks = "".join(
+        f'<div title="{html.escape(title)}" style="position:absolute;left:{min(100.0, 100 * frame / last):.2f}%;'
+        f'top:0;width:3px;height:14px;margin-left:-1px;background:{colour}"></div>'
+        f'<div style="position:absolute;left:{min(100.0, 100 * frame / last):.2f}%;top:15px;font-size:11px;'
+        f'transform:translateX(-50%)">{frame}</div>'
+        for frame, colour, title in sorted(marks))
+    legend = ('<div style="font-size:11px;margin-top:30px"><span style="color:#2563eb">&#9646;</span> style key '
+              '<span style="color:#dc2626">&#9646;</span> painted-over frame (hover a mark: what it does)</div>')
+    return (f'<div id="timeline-bar" style="position:relative;height:28px;border-top:2px solid #9ca3af">{ticks}'
+            f'</div>{legend}')
