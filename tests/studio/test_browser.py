@@ -139,6 +139,7 @@ def test_a_newcomer_scrubs_is_told_what_is_wrong_picks_a_region_renders_reloads_
             page.locator("#preview-frame").click()
             page.locator("#preview-status").get_by_text("done").wait_for(timeout=90_000)
             page.locator("#preview-image img").wait_for(timeout=10_000)
+            page.locator("#before-after img").nth(1).wait_for(timeout=30_000)  # this frame's source and preview
             page.screenshot(path=shots / "5-previewed.png", full_page=True)
 
             page.locator("#render").click()

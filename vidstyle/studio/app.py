@@ -340,8 +340,9 @@ def _wire_render(studio: Studio, page: Page, render: dict, queue: Any, preview: 
 
     def polled(render_id: str | None, preview_id: str | None):
         progress = views.poll(studio, render_id, preview_id)
+        compare = gr.update(value=progress.before_after, visible=progress.before_after is not None)
         return (progress.render_status, progress.latest, progress.result, progress.result, progress.preview_status,
-                progress.preview_image, progress.rows)
+                progress.preview_image, compare, progress.rows)
 
     render["render"].click(started, inputs, [page.rendered, render["command"], render["toml"],
                                              *page.messages.values()], api_visibility=HIDDEN, trigger_mode="once")
@@ -351,7 +352,7 @@ def _wire_render(studio: Studio, page: Page, render: dict, queue: Any, preview: 
     queue.select(picked_row, None, restored_outputs, api_visibility=HIDDEN)
     gr.Timer(1.0).tick(polled, [page.rendered, page.previewing],
                        [render["status"], render["latest"], render["result"], render["download"], preview["status"],
-                        preview["image"], queue], api_visibility=HIDDEN, show_progress="hidden")
+                        preview["image"], preview["compare"], queue], api_visibility=HIDDEN, show_progress="hidden")
     return (lambda: restored(None)), None, restored_outputs
 
 

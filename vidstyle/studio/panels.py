@@ -103,7 +103,10 @@ def preview_panel(messages: dict) -> dict:
     messages["preview"] = gr.Markdown(elem_id="preview-message")
     status = gr.Markdown(elem_id="preview-status")
     image = gr.Image(label="Preview", interactive=False, elem_id="preview-image")
-    return {"frame": frame, "count": count, "sheet": sheet, "cancel": cancel, "status": status, "image": image}
+    compare = gr.ImageSlider(label="Before / after: drag the line (this frame's source and its preview)",
+                             interactive=False, visible=False, elem_id="before-after")
+    return {"frame": frame, "count": count, "sheet": sheet, "cancel": cancel, "status": status, "image": image,
+            "compare": compare}
 
 
 def render_panel(page_form: dict, messages: dict) -> dict:

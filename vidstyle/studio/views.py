@@ -175,6 +175,7 @@ class Progress:
     preview_status: str
     preview_image: str | None
     rows: list[list[Any]]
+    before_after: tuple[str, str] | None = None  # a one-frame preview: its source and result
 
 
 def poll(studio: Studio, render_id: str | None, preview_id: str | None) -> Progress:
@@ -184,18 +185,20 @@ def poll(studio: Studio, render_id: str | None, preview_id: str | None) -> Progr
     if view is not None:
         status, latest = describe_render(view), view.get("latest")
         result = view["output"] if view["status"] == "done" and Path(view["output"]).is_file() else None
-    preview_text, preview_image = "", None
+    preview_text, preview_image, before_after = "", None, None
     if preview_id:
         try:
             preview = studio.status(preview_id)
             preview_text = f"**{preview['status']}** iteration {preview['iteration']}/{preview['total']}"
             preview_text += f": {preview['message']}" if preview["message"] else ""
             preview_image = preview.get("image")
+            if preview.get("before") and preview.get("after"):
+                before_after = (preview["before"], preview["after"])
         except Refused:
             pass
     rows = [[r["id"], Path(r["request"]["source"]).name, r["status"], f"{r['frame']}/{r['total'] or '?'}",
              r["message"]] for r in renders]
-    return Progress(render_id, status, latest, result, preview_text, preview_image, rows)
+    return Progress(render_id, status, latest, result, preview_text, preview_image, rows, before_after)
 
 
 def current_render(studio: Studio) -> Render | None:

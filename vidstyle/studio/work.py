@@ -79,6 +79,8 @@ class Preview:
     total: int = 0
     image: str | None = None  # the image as it forms, then the result
     message: str = ""
+    before: str | None = None  # a one-frame video preview: its source and result, for the before/after slider
+    after: str | None = None
 
     def view(self) -> dict[str, Any]:
         return {**asdict(self), "kind": "preview"}
@@ -334,9 +336,16 @@ class Studio:
                 image = stylize_plan(plan_image_job(job, device), config=job.run, device=device, callback=on_step,
                                      save_every=IMAGE_EVERY, on_snapshot=lambda s: on_image(s.iteration, s.image))
             else:
+                pair: list = []
                 image = preview_video(plan_video_job(job, device, preview=True), len(preview.frames), config=job.run,
                                       device=device, on_step=on_step, indices=preview.frames, on_image=on_image,
-                                      image_every=IMAGE_EVERY)
+                                      image_every=IMAGE_EVERY, on_result=lambda i, a, b: pair.append((a, b)))
+                if len(pair) == 1:
+                    before, after = live.with_name(f"{preview.id}-before.png"), live.with_name(f"{preview.id}-after.png")
+                    write_image(before, pair[0][0])
+                    write_image(after, pair[0][1])
+                    with self._lock:
+                        preview.before, preview.after = str(before), str(after)
             write_image(live, image)
             with self._lock:
                 preview.status, preview.image, preview.message = "done", str(live), "done"

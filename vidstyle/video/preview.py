@@ -40,10 +40,12 @@ def preview_indices(total: int, count: int) -> list[int]:
 def preview_video(plan: VideoPlan, count: int, *, config: RunConfig, device: torch.device,
                   on_frame: Callable[[int, int], None] | None = None,
                   on_step: Callable[[StepReport], None] | None = None, indices: list[int] | None = None,
-                  on_image: Callable[[int, np.ndarray], None] | None = None, image_every: int = 0) -> np.ndarray:
+                  on_image: Callable[[int, np.ndarray], None] | None = None, image_every: int = 0,
+                  on_result: Callable[[int, np.ndarray, np.ndarray], None] | None = None) -> np.ndarray:
     """The contact sheet of ``count`` evenly spaced frames of the plan (or of ``indices``): ``uint8 (H, W, 3)``.
 
-    ``on_image(iteration, image)`` sees each frame form, every ``image_every`` iterations at full size.
+    ``on_image(iteration, image)`` sees each frame form, every ``image_every`` iterations at full size;
+    ``on_result(index, source, result)`` gets each frame's source and result at the processing size.
     """
     config = resolve_config(config, device)
     total = count_frames(plan.info, plan.start, plan.end)
@@ -80,6 +82,8 @@ def preview_video(plan: VideoPlan, count: int, *, config: RunConfig, device: tor
         seconds = float((frame.pts - plan.info.start_pts) * plan.info.time_base)
         sources.append((frame.image, f"frame {index} ({seconds:.2f} s)"))
         results.append((image, "stylized"))
+        if on_result:
+            on_result(index, frame.image, image)
         if on_frame:
             on_frame(done + 1, len(picked))
     return contact_sheet([sources, results])
