@@ -50,25 +50,18 @@ def _position(value: Any) -> str:
     return str(value)
 
 
-def _style_keys(value: Any) -> tuple[str, ...]:
-    items = [value] if isinstance(value, str) else list(value or ())
-    for item in items:
-        parse_style_key(_text(item))
-    return tuple(str(item).strip() for item in items)
+def _each(parse: Callable[[str], Any], strip: bool = True) -> Callable[[Any], tuple[str, ...]]:
+    """A repeatable key's parser: one text or a list of them, each checked by ``parse``, kept as written."""
+    def parsed(value: Any) -> tuple[str, ...]:
+        items = [value] if isinstance(value, str) else list(value or ())
+        for item in items:
+            parse(_text(item))
+        return tuple(str(item).strip() if strip else item for item in items)
+
+    return parsed
 
 
-def _paint_over(value: Any) -> tuple[str, ...]:
-    items = [value] if isinstance(value, str) else list(value or ())
-    for item in items:
-        parse_paint_over(_text(item))
-    return tuple(str(item).strip() for item in items)
-
-
-def _regions(value: Any) -> tuple[str, ...]:
-    items = [value] if isinstance(value, str) else list(value or ())
-    for item in items:
-        parse_region(_text(item))
-    return tuple(items)
+_style_keys, _paint_over, _regions = _each(parse_style_key), _each(parse_paint_over), _each(parse_region, False)
 
 
 @dataclass(frozen=True)
