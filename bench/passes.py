@@ -9,8 +9,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from . import common
 from .common import AGAIN, BOTTLE, ROOT, mean, read_log, rel, run_vidstyle, shown

@@ -71,10 +71,10 @@ def test_a_message_goes_beside_the_control_it_is_about():
 
 def test_style_keys_are_added_at_the_shown_frame_and_reach_the_job_resolved(library):
     request = Request("walk.mp4", (("vangogh", 0.6), ("leger", 0.4)), size=64, style_keys=("4f=leger",))
-    keys, message = views.add_key(request, 2)
+    keys, message = views.add_key(library, request, 2)
     assert keys == ("2f=vangogh:0.6,leger:0.4", "4f=leger") and message.panel == "styles"
-    assert views.add_key(replace(request, style_keys=keys), 2)[0] == keys  # a key on that frame is replaced
-    unpicked = views.add_key(Request("walk.mp4", (("vangogh", 0.0),)), 2)
+    assert views.add_key(library, replace(request, style_keys=keys), 2)[0] == keys  # a key on that frame is replaced
+    unpicked = views.add_key(library, Request("walk.mp4", (("vangogh", 0.0),)), 2)
     assert unpicked[0] == () and "pick a style" in unpicked[1].text
     job = replace(request, style_keys=keys).job(library)
     assert job.style_key == ("2f=vangogh:0.6,leger:0.4", "4f=leger:1") and "--style-key 4f=leger:1" in job.command_line()

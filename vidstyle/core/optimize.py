@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +15,13 @@ from ..media.images import read_image
 from .tensors import to_tensor
 
 
-
+@functools.cache
 def _without_importing_dynamo() -> None:
     """torch.optim's bookkeeping methods import ``torch._dynamo`` on their first call (1.7 s of start-up here, for
     every run) only to mark themselves as never compiled. Nothing here compiles: while nothing in the process has
     imported the compiler, mark them as already handled, each as itself (torch's own cache for that mark). A
-    process that imports the compiler first keeps torch's behaviour. (Adam's step still imports it.)"""
+    process that imports the compiler first keeps torch's behaviour. (Adam's step still imports it.) Once a
+    process: what it decides holds for the process."""
     import sys
 
     if "torch._dynamo" in sys.modules:

@@ -34,20 +34,33 @@ def load_style_images(entries: Sequence[StyleEntry], content: torch.Tensor, styl
     return images
 
 
-@torch.no_grad()
+def image_grams(extractor: VGGFeatures, image: torch.Tensor, layers: Sequence[str]) -> Targets:
+    """``{layer: Gram(features)}`` of one ``(1, 3, H, W)`` style image."""
+    with torch.no_grad():
+        features = extractor(image)
+    return {name: gram(features[name]) for name in layers}
+
+
+def weighted_sum(grams: Sequence[Targets], weights: Sequence[float], layers: Sequence[str]) -> Targets:
+    """``{layer: sum_i w_i * grams_i[layer]}``: a mix of styles' Grams (summed in order, so a mix is reproducible
+    to the bit however its Grams were cached)."""
+    if len(grams) != len(weights) or not grams:
+        raise ValueError(f"expected as many weights as style images (>= 1), got {len(weights)} and {len(grams)}")
+    targets: Targets = {}
+    for each, weight in zip(grams, weights):
+        for name in layers:
+            contribution = weight * each[name]
+            targets[name] = targets[name] + contribution if name in targets else contribution
+    return targets
+
+
 def mixed_gram_targets(
     extractor: VGGFeatures, images: Sequence[torch.Tensor], weights: Sequence[float], layers: Sequence[str]
 ) -> Targets:
     """``{layer: sum_i w_i * Gram(features_i)}`` for ``(1, 3, H_i, W_i)`` style images."""
-    if len(images) != len(weights) or not images:
+    if len(images) != len(weights):
         raise ValueError(f"expected as many weights as style images (>= 1), got {len(weights)} and {len(images)}")
-    targets: Targets = {}
-    for image, weight in zip(images, weights):
-        features = extractor(image)
-        for name in layers:
-            contribution = weight * gram(features[name])
-            targets[name] = targets[name] + contribution if name in targets else contribution
-    return targets
+    return weighted_sum([image_grams(extractor, image, layers) for image in images], weights, layers)
 
 
 class StyleTargets:
@@ -72,22 +85,14 @@ class StyleTargets:
         key = (entry.path, long_side)
         if key not in self._grams:
             image = load_style_images([entry], self.reference, self.config.style, long_side=long_side)[0]
-            with torch.no_grad():
-                features = self.extractor(image)
-                self._grams[key] = {name: gram(features[name]) for name in self.config.loss.style_layers}
+            self._grams[key] = image_grams(self.extractor, image, self.config.loss.style_layers)
         return self._grams[key]
 
     def get(self, entries: Sequence[StyleEntry], size: tuple[int, int]) -> Targets:
         key = (tuple((e.path, e.weight) for e in entries), max(size))
         if key not in self._cache:
-            if not entries:
-                raise ValueError("expected at least one style in a mix, got none")
-            targets: Targets = {}
-            for entry in entries:  # the sum in mixed_gram_targets' order, so a mix is the same to the bit
-                grams = self.grams(entry, max(size))
-                for name in self.config.loss.style_layers:
-                    contribution = entry.weight * grams[name]
-                    targets[name] = targets[name] + contribution if name in targets else contribution
+            targets = weighted_sum([self.grams(e, max(size)) for e in entries], [e.weight for e in entries],
+                                   self.config.loss.style_layers)
             while len(self._cache) >= self.MIXES_KEPT:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = targets

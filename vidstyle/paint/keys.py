@@ -10,9 +10,9 @@ from the cut on, the shot has the mix the ramp was heading to (a ramp never runs
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from itertools import pairwise
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import pairwise
 
 from ..config import SettingError
 from ..core.styles import StyleEntry, parse_style_spec
@@ -40,8 +40,8 @@ class StyleKey:
         return self.text.partition("=")[0].strip()
 
 
-def parse_style_key(text: str) -> StyleKey:
-    """``"4s=picasso"``, ``"96f=matisse:0.5,leger:0.5"`` or ``"4s:hold=picasso"`` -> :class:`StyleKey`."""
+def key_time(text: str) -> tuple[Position, bool, str]:
+    """A key's ``TIME`` (and whether it holds) and its ``STYLES`` text, the styles not yet resolved."""
     when, sep, styles = str(text).partition("=")
     if not sep or not when.strip() or not styles.strip():
         raise ValueError(f"expected TIME=STYLES like 4s=picasso, 96f=matisse:0.5,leger:0.5 or 4s:hold=picasso, "
@@ -51,9 +51,14 @@ def parse_style_key(text: str) -> StyleKey:
     if hold:
         when = when[:-len(HOLD)]
     try:
-        at = parse_position(when)
+        return parse_position(when), hold, styles
     except ValueError:
         raise ValueError(f"expected a time like 4s, 2.5 or 96f before '=' in {text!r}, got {when!r}") from None
+
+
+def parse_style_key(text: str) -> StyleKey:
+    """``"4s=picasso"``, ``"96f=matisse:0.5,leger:0.5"`` or ``"4s:hold=picasso"`` -> :class:`StyleKey`."""
+    at, hold, styles = key_time(text)
     return StyleKey(at, parse_style_spec(styles), hold, str(text).strip())
 
 
@@ -111,9 +116,13 @@ class Timeline:
         if len(points) > 1 and points[1][0] <= self.base_frame:  # a key at the clip's start is the start's mix
             points.pop(0)
         self._points = points
+        self._mixes: dict[int, Mix] = {}  # by frame; a new cut clears it (a frame's mix depends on the cuts before)
 
     def note_cuts(self, frames: Iterable[int]) -> None:
-        self.cuts.update(f for f in frames if f > 0)
+        new = {f for f in frames if f > 0} - self.cuts
+        if new:
+            self.cuts.update(new)
+            self._mixes.clear()
 
     def segment(self, frame: int) -> int:
         """Which stretch between keys ``frame`` is in (0: before the first key after the start)."""
@@ -129,6 +138,12 @@ class Timeline:
         return not hold and not any(start < c <= frame for c in self.cuts)
 
     def mix_at(self, frame: int) -> Mix:
+        """The mix of ``frame`` (asked for every pyramid level and by the guards: computed once per frame)."""
+        if frame not in self._mixes:
+            self._mixes[frame] = self._mix(frame)
+        return self._mixes[frame]
+
+    def _mix(self, frame: int) -> Mix:
         index = self.segment(frame)
         start, mix, _ = self._points[index]
         if index + 1 >= len(self._points):

@@ -174,7 +174,7 @@ def _wire_styles(library: Library, page: Page, painting: Any, gallery: Any, add_
         request, said = _guard(page, data, "styles")
         if request is None:
             return said
-        keys, message = views.add_key(request, int(data[page.frame] or 0))
+        keys, message = views.add_key(library, request, int(data[page.frame] or 0))
         return {page.form["style_keys"]: "\n".join(keys), **_say(page, message)}
 
     add_key.click(keyed, {*page.form.values(), page.frame}, [page.form["style_keys"], page.messages["styles"]],

@@ -19,6 +19,7 @@ import numpy as np
 from ..config import SettingError
 from ..media.decode import count_frames
 from ..media.images import is_image_path, read_image
+from ..paint.keys import key_frame, key_time
 from ..video.checkpoint import work_dir_for
 from ..video.preview import preview_indices
 from . import picking
@@ -229,20 +230,34 @@ def with_source(request: Request, source: str | None) -> Request:
     return replace(request, source=source or "", mask=None, box=None, keyframe=0)
 
 
-def add_key(request: Request, frame: int) -> tuple[tuple[str, ...], Said | None]:
+def _fps(library: Library, request: Request):
+    """The clip's frame rate, or None (a still, or a medium that does not open)."""
+    try:
+        return library.facts(request.source).fps
+    except FAILURES:
+        return None
+
+
+def key_frame_of(key: str, fps) -> int | None:
+    """The frame a style key as typed falls on (None: unreadable, or in seconds without a frame rate)."""
+    try:
+        at, _, _ = key_time(key)
+    except ValueError:
+        return None
+    return at.frame if at.frame is not None else key_frame(at, fps) if fps else None
+
+
+def add_key(library: Library, request: Request, frame: int) -> tuple[tuple[str, ...], Said | None]:
     """The request's style keys with one more at ``frame``: the mix of the style slots (a key already on that frame
     is replaced), in frame order; or the keys as they were and why not."""
     spec = spec_of(request.styles)
     if spec is None or all(weight <= 0 for _, weight in request.styles):
         return request.style_keys, Said("styles", "pick a style with a weight above 0 first: a key keeps the mix "
                                                   "of the style slots")
-
-    def frame_of(key: str) -> float:
-        when = key.partition("=")[0].strip().lower().removesuffix(":hold")
-        return float(when[:-1]) if when.endswith("f") and when[:-1].isdigit() else float("inf")
-
-    kept = [k for k in request.style_keys if frame_of(k) != frame]
-    keys = sorted([*kept, f"{frame}f={spec}"], key=frame_of)
+    fps = _fps(library, request)
+    placed = [(key_frame_of(k, fps), k) for k in request.style_keys]
+    kept = [(f, k) for f, k in placed if f != frame] + [(frame, f"{frame}f={spec}")]
+    keys = [k for _, k in sorted(kept, key=lambda p: float("inf") if p[0] is None else p[0])]
     return tuple(keys), Said("styles", f"key at frame {frame}: {spec}", "note")
 
 
@@ -293,13 +308,10 @@ def timeline(library: Library, request: Request) -> str:
     last = max(1, facts.frames - 1)
     marks = []
     for key in request.style_keys:
-        when, _, styles = key.partition("=")
-        text = when.strip().lower().removesuffix(":hold")
-        try:
-            frame = int(text[:-1]) if text.endswith("f") else round(float(text.removesuffix("s")) * facts.fps)
-        except ValueError:
-            continue
-        marks.append((frame, "#2563eb", f"{when.strip()}: {styles}"))
+        frame = key_frame_of(key, facts.fps)
+        if frame is not None:
+            when, _, styles = key.partition("=")
+            marks.append((frame, "#2563eb", f"{when.strip()}: {styles}"))
     for edit in request.paint_over:
         frame_text = edit.partition("=")[0].strip()
         if frame_text.isdigit():

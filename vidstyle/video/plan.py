@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -144,26 +144,18 @@ def plan_video(input_path: Path | str, output: Path | str | None, styles: Spec |
             check_source(source, height, width)
     keys, offset = _style_keys(style_keys, styles, info, first, last)
     segmenters = tuple(None if source is None else make_segmenter(source, device or "cpu") for source, _ in specs)
-    edits = _paint_over(paint_over, height, width, first, last, info, output is None)
-    return VideoPlan(input_path, output, info, specs, background, first, last, height, width, segmenters, keys,
-                     offset, edits)
+    plan = VideoPlan(input_path, output, info, specs, background, first, last, height, width, segmenters, keys,
+                     offset)
+    return replace(plan, paint_over=_paint_over(paint_over, plan)) if paint_over else plan
 
 
-def _paint_over(paint_over: Sequence[str | PaintOver], height: int, width: int, first: Position | None,
-                last: Position | None, info: VideoInfo, preview: bool) -> tuple:
+def _paint_over(paint_over: Sequence[str | PaintOver], plan: VideoPlan) -> tuple:
     """The edits, checked against the range (its frame count as the container implies it)."""
-    if not paint_over:
-        return ()
     try:
         edits = [e if isinstance(e, PaintOver) else parse_paint_over(e) for e in paint_over]
     except ValueError as exc:
         raise SettingError("paint_over", str(exc)) from None
-    whole = info.estimated_frames()
-    if whole is not None and (first is not None or last is not None):
-        start = 0 if first is None else key_frame(first, info.fps)
-        end = whole if last is None else min(whole, key_frame(last, info.fps))
-        whole = max(0, end - start)
-    check_edits(edits, height, width, whole)
+    check_edits(edits, plan.height, plan.width, plan.total_estimate())
     return tuple(edits)
 
 
