@@ -40,6 +40,7 @@ WEIGHT_CAP = 1e6  # loss weights above this overflow fp32 losses long before the
 IMAGE = "image"  # command scopes a setting can be offered in
 VIDEO = "video"  # `video`, `batch` and jobs.toml
 MASK = "mask"
+BATCH = "batch"  # `batch` and jobs.toml only: how a clip is spread over workers
 ALL = frozenset({IMAGE, VIDEO})
 LAYER_PATTERN = re.compile(r"(?:conv|relu)[1-5]_[1-4]|pool[1-5]")
 
@@ -96,7 +97,7 @@ class Setting:
         option's for image-only settings."""
         if self.key:
             return self.key
-        command = VIDEO if VIDEO in self.commands or MASK in self.commands else IMAGE
+        command = VIDEO if self.commands & {VIDEO, MASK, BATCH} else IMAGE
         return self.flag_for(name, command).lstrip("-").replace("-", "_")
 
     def from_user(self, value: Any, kind: Any) -> Any:
@@ -401,6 +402,13 @@ class VideoConfig(_Validated):
     crf: int = setting(18, "H.264 quality: constant rate factor (0 lossless ... 51 worst; 18 looks lossless).",
                        low=0, high=51, commands={VIDEO})
     preset: Preset = setting("medium", "H.264 encoder speed/size trade-off.", commands={VIDEO})
+    # One long shot spread over workers (batch/chunks.py): chunks of about this many frames run at once, each after
+    # the first starting `chunk_overlap` frames early; the join crossfades those frames (BENCHMARKS.md, chunks).
+    chunk_frames: int | None = setting(None, "Cut each clip (each shot with --split-shots) into chunks of about N "
+                                       "frames that run at once, then join them (0: one job per clip).", low=2,
+                                       high=10**7, zero_is_none=True, commands={BATCH})
+    chunk_overlap: int = setting(8, "Frames a chunk paints before its first one, blended with the chunk before it "
+                                 "(the seam is spread over them).", low=0, high=1000, commands={BATCH})
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import (IMAGE, MASK, VIDEO, ImageConfig, MaskConfig, RunConfig, Setting, SettingError, VideoConfig,
+from .config import (BATCH, IMAGE, MASK, VIDEO, ImageConfig, MaskConfig, RunConfig, Setting, SettingError, VideoConfig,
                       from_dict, settings_of)
 from .core.styles import parse_style_spec
 from .media.decode import parse_position
@@ -123,10 +123,10 @@ SETTINGS = setting_keys()
 
 def keys_for(command: str) -> list[str]:
     """The keys a command offers (``video`` also covers batch and jobs.toml): settings, sources, the job's."""
-    scope = VIDEO if command == "batch" else command
-    keys = [k for k, s in SETTINGS.items() if scope in s.spec.commands]
+    scopes = {VIDEO, BATCH} if command == BATCH else {command}
+    keys = [k for k, s in SETTINGS.items() if scopes & s.spec.commands]
     keys += [f.key for f in SOURCE_FIELDS]
-    return keys + [k.key for k in JOB_KEYS if scope in k.commands]
+    return keys + [k.key for k in JOB_KEYS if scopes & k.commands]
 
 
 def flag_for(key: str, command: str) -> str:
@@ -287,7 +287,7 @@ class Job:
         defaults = {root: cls() for root, cls in ROOTS}
         scope = self.kind
         for key, setting in SETTINGS.items():
-            if scope not in setting.spec.commands and not (scope == VIDEO and MASK in setting.spec.commands):
+            if scope not in setting.spec.commands and not (scope == VIDEO and setting.spec.commands & {MASK, BATCH}):
                 continue
             value, default = _get(configs[setting.root], setting.path), _get(defaults[setting.root], setting.path)
             if value != default:

@@ -114,7 +114,7 @@ def test_split_shots_runs_each_shot_and_joins_them_with_audio(tmp_path, tiny_wei
     clip = tmp_path / "cuts.mp4"
     write_clip(clip, a + b + c, Fraction(12), with_audio=True)
     shots = detect_shots(clip, max_size=32)
-    assert [s[0] for s in shots] == ["0/1s", "1/3s", "7/12s"] and shots[-1][1] is None  # frames 0, 4 and 7
+    assert [s.start for s in shots] == ["0/1s", "1/3s", "7/12s"] and shots[-1].end is None  # frames 0, 4 and 7
     out = tmp_path / "out"
     result = runner.invoke(app, ["batch", str(clip), "--out", str(out), "-s", "mosaic", "--split-shots",
                                  *fast(tiny_weights)])
@@ -122,4 +122,4 @@ def test_split_shots_runs_each_shot_and_joins_them_with_audio(tmp_path, tiny_wei
     assert "3 jobs" in plain(result.output)
     info = probe(out / "cuts.mp4")
     assert count(out / "cuts.mp4") == 10 and info.has_audio and info.fps == Fraction(12)
-    assert not (out / ".shots").exists()
+    assert not (out / ".parts").exists()

@@ -1,38 +1,56 @@
-"""A batch from tasks to results: skip finished outputs, split shots, run on an engine, join, report."""
+"""A batch from tasks to results: skip finished outputs, cut clips into parts (shots, chunks), run them on an
+engine, join, report."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from ..media.probe import probe
+from .chunks import plan_chunks
 from .engines import Engine
+from .parts import Part, check_parts, join_parts, part_tasks
+from .shots import detect_shots
 from .tasks import CLIP_ERRORS, ClipResult, Task
-from .shots import Shot, detect_shots, join_shots, shot_tasks
+
+
+def clip_parts(task: Task, split_shots: bool) -> list[Part]:
+    """The parts a clip runs as: its shots (``split_shots``), each cut into chunks (``chunk_frames``)."""
+    job = task.job
+    parts = [Part(job.start, job.end)]
+    if split_shots:
+        parts = detect_shots(job.input, start=job.start, end=job.end, max_size=job.video.max_size)
+    if job.video.chunk_frames:
+        info = probe(job.input)
+        parts = [c for p in parts for c in plan_chunks(info, p, job.video.chunk_frames, job.video.chunk_overlap)]
+    if len(parts) > 1:
+        check_parts(task)
+    return parts
 
 
 def plan_work(tasks: Sequence[Task], split_shots: bool) -> tuple[list[Task], dict[str, ClipResult],
-                                                                  dict[str, tuple[Task, list[Shot]]]]:
-    """``(tasks to run, results already known, {clip: (task, shots)} to join)``.
+                                                                  dict[str, tuple[Task, list[Part]]]]:
+    """``(tasks to run, results already known, {clip: (task, parts)} to join)``.
 
-    Clips whose output exists are skipped; with ``split_shots`` each clip with
-    cuts becomes one task per shot. A clip that cannot be read fails alone.
+    Clips whose output exists are skipped; a clip with more than one part (shots with ``split_shots``, chunks with
+    its ``chunk_frames``) becomes one task per part. A clip that cannot be read fails alone.
     """
     known: dict[str, ClipResult] = {}
     work: list[Task] = []
-    splits: dict[str, tuple[Task, list[Shot]]] = {}
+    splits: dict[str, tuple[Task, list[Part]]] = {}
     for task in tasks:
         job = task.job
         if job.output.exists():
             known[task.clip] = ClipResult.of(task, "skipped", "finished output exists")
             continue
-        if split_shots:
+        if split_shots or job.video.chunk_frames:
             try:
-                shots = detect_shots(job.input, start=job.start, end=job.end, max_size=job.video.max_size)
+                parts = clip_parts(task, split_shots)
             except CLIP_ERRORS as exc:
                 known[task.clip] = ClipResult.of(task, "failed", str(exc).splitlines()[0])
                 continue
-            if len(shots) > 1:
-                splits[task.clip] = (task, shots)
-                work += shot_tasks(task, shots)
+            if len(parts) > 1:
+                splits[task.clip] = (task, parts)
+                work += part_tasks(task, parts)
                 continue
         work.append(task)
     return work, known, splits
@@ -50,22 +68,30 @@ def run_batch(tasks: Sequence[Task], engine: Engine, *, split_shots: bool = Fals
     for task, result in zip(work, finished):
         by_clip.setdefault(task.clip, []).append(result)
     for task in tasks:
-        if task.clip in results:
-            continue
-        parts = by_clip.get(task.clip, [])
-        if task.clip not in splits:
-            results[task.clip] = parts[0]
-        elif all(p.status in ("done", "skipped") for p in parts):
-            seconds = sum(p.seconds for p in parts)
-            try:
-                frames = join_shots(*splits[task.clip])
-                results[task.clip] = ClipResult.of(task, "done", f"{len(parts)} shots joined", frames=frames,
-                                                   seconds=round(seconds, 2))
-            except CLIP_ERRORS as exc:
-                results[task.clip] = ClipResult.of(task, "failed", f"joining shots: {exc}")
-        elif all(p.status in ("done", "skipped", "busy") for p in parts):
-            results[task.clip] = ClipResult.of(task, "busy", "another run is on some of its shots")
-        else:
-            reasons = "; ".join(f"shot {p.shot}: {p.reason}" for p in parts if p.status == "failed")
-            results[task.clip] = ClipResult.of(task, "failed", reasons)
+        if task.clip not in results:
+            results[task.clip] = _clip_result(task, by_clip.get(task.clip, []), splits.get(task.clip))
     return [results[task.clip] for task in tasks]
+
+
+def _clip_result(task: Task, results: list[ClipResult], split: tuple[Task, list[Part]] | None) -> ClipResult:
+    """A clip's result from its parts' (joined when every part is done; a failed part's reason, the others' frames
+    kept for the next run)."""
+    if split is None:
+        return results[0]
+    parts = split[1]
+    if all(r.status in ("done", "skipped") for r in results):
+        seconds = sum(r.seconds for r in results)
+        try:
+            frames = join_parts(*split)
+        except CLIP_ERRORS as exc:
+            return ClipResult.of(task, "failed", f"joining parts: {exc}")
+        return ClipResult.of(task, "done", f"{len(parts)} {_kind(parts)} joined", frames=frames,
+                             seconds=round(seconds, 2))
+    if all(r.status in ("done", "skipped", "busy") for r in results):
+        return ClipResult.of(task, "busy", f"another run is on some of its {_kind(parts)}")
+    reasons = "; ".join(f"{part.name}: {r.reason}" for part, r in zip(parts, results) if r.status == "failed")
+    return ClipResult.of(task, "failed", reasons)
+
+
+def _kind(parts: list[Part]) -> str:
+    return "chunks" if any(p.chunk is not None for p in parts) else "shots"

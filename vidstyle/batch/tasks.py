@@ -42,8 +42,9 @@ class Task:
     job: Job
     device: str = "auto"
     threads: int | None = None
-    clip: str = ""  # the clip this task belongs to (for shots: the source clip)
+    clip: str = ""  # the clip this task belongs to (for shots and chunks: the source clip)
     shot: int | None = None
+    chunk: int | None = None  # a chunk of a long shot (batch/chunks.py)
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,12 @@ class ClipResult:
     seconds: float = 0.0
     cuts: tuple[int, ...] = ()
     shot: int | None = None
+    chunk: int | None = None
 
     @classmethod
     def of(cls, task: Task, status: str, reason: str = "", **figures: Any) -> ClipResult:
-        return cls(os.fspath(task.job.input), os.fspath(task.job.output), status, reason, shot=task.shot, **figures)
+        return cls(os.fspath(task.job.input), os.fspath(task.job.output), status, reason, shot=task.shot,
+                   chunk=task.chunk, **figures)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "cuts": list(self.cuts)}

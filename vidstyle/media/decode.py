@@ -96,13 +96,18 @@ def frame_pts(info: VideoInfo, index: int) -> int | None:
 
 def count_frames(info: VideoInfo, start: Position | None = None, end: Position | None = None) -> int:
     """Frames in ``[start, end)`` counted from packet headers, without decoding (fast even for long files)."""
+    return len(range_stamps(info, start, end))
+
+
+def range_stamps(info: VideoInfo, start: Position | None = None, end: Position | None = None) -> list[int]:
+    """The timestamps of the frames in ``[start, end)``, in presentation order, from packet headers (no decoding)."""
     first, last = position_pts(info, start), position_pts(info, end)
     if start is not None and first is None:
-        return 0
+        return []
     container, stream = _open(info.path)
     try:
-        return sum(1 for p in container.demux(stream) if p.pts is not None and p.size
-                   and (first is None or p.pts >= first) and (last is None or p.pts < last))
+        return sorted(p.pts for p in container.demux(stream) if p.pts is not None and p.size
+                      and (first is None or p.pts >= first) and (last is None or p.pts < last))
     finally:
         container.close()
 

@@ -1,0 +1,145 @@
+"""One long shot in chunks: where chunks begin, the crossfaded join, a chunk failing alone, paint-over frames."""
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from vidstyle.batch.chunks import chunk_bounds, plan_chunks
+from vidstyle.batch.engines import LocalEngine
+from vidstyle.batch.parts import Part, crossfade, joined_frames, part_tasks, parts_dir
+from vidstyle.batch.run import run_batch
+from vidstyle.batch.tasks import Task
+from vidstyle.cli import app
+from vidstyle.config import VideoConfig
+from vidstyle.job import Job
+from vidstyle.media.decode import range_stamps, read_frames
+from vidstyle.media.images import write_image
+from vidstyle.media.probe import probe
+
+from ..conftest import plain, translating_clip
+from .test_batch import count, fast
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def long_clip(tmp_path):
+    from samples.make import write_clip
+
+    clip = tmp_path / "long.mp4"
+    write_clip(clip, translating_clip(12, 48, 64, seed=3), Fraction(12), with_audio=True)
+    return clip
+
+
+@pytest.mark.parametrize("frames, size", [(30, 10), (25, 10), (31, 10), (5, 10), (3600, 113)])
+def test_chunk_bounds_cut_equal_chunks_near_the_size(frames, size):
+    bounds = chunk_bounds(frames, size)
+    lengths = np.diff(bounds)
+    assert bounds[0] == 0 and bounds[-1] == frames and len(bounds) >= 2
+    assert lengths.max() - lengths.min() <= 1
+    assert len(lengths) == 1 or abs(lengths.mean() - size) <= size / 2 + 1
+
+
+def test_chunks_begin_early_by_the_overlap_at_exact_source_times(long_clip):
+    info = probe(long_clip)
+    stamps = range_stamps(info)
+    chunks = plan_chunks(info, Part(None, None), 4, 2)
+    assert [(c.chunk, c.lead, c.offset) for c in chunks] == [(0, 0, 0), (1, 2, 2), (2, 2, 6)]
+    assert chunks[0].start is None and chunks[-1].end is None
+    decoded = [f.pts for f in read_frames(long_clip, info=info)]
+    assert decoded == stamps
+    for chunk in chunks[1:]:  # a chunk's range decodes to exactly its frames, the shared ones included
+        job_frames = [f.pts for f in read_frames(long_clip, *map(_position, (chunk.start, chunk.end)), info)]
+        assert job_frames == stamps[chunk.offset:chunk.offset + len(job_frames)]
+        assert len(job_frames) == chunk.lead + 4
+    assert plan_chunks(info, Part(None, None), 12, 2) == [Part(None, None)]  # one chunk: the clip as it is
+
+
+def _position(text):
+    from vidstyle.media.decode import parse_position
+
+    return parse_position(text) if text else None
+
+
+def test_crossfade_moves_from_one_painting_to_the_other_in_equal_steps():
+    a, b = np.zeros((2, 2, 3), np.uint8), np.full((2, 2, 3), 90, np.uint8)
+    assert [int(crossfade(a, b, step, 2)[0, 0, 0]) for step in range(2)] == [30, 60]
+
+
+def test_a_chunked_clip_is_joined_with_its_frames_timing_and_audio(long_clip, tmp_path, tiny_weights):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["batch", str(long_clip), "--out", str(out), "-s", "mosaic", "--chunk-frames", "4",
+                                 "--chunk-overlap", "2", *fast(tiny_weights)])
+    assert result.exit_code == 0, plain(result.output)
+    assert "3 jobs" in plain(result.output)
+    report = json.loads((out / "batch-report.json").read_text())
+    assert report[0]["status"] == "done" and report[0]["reason"] == "3 chunks joined" and report[0]["frames"] == 12
+    info, source = probe(out / "long.mp4"), probe(long_clip)
+    assert count(out / "long.mp4") == 12 and info.has_audio and info.fps == source.fps
+    assert not (out / ".parts").exists()
+
+
+def test_the_join_crossfades_the_shared_frames_and_keeps_the_rest(long_clip, tmp_path, tiny):
+    task = Task(Job(long_clip, tmp_path / "out.mp4", "mosaic", run=tiny, video=VideoConfig(max_size=32)), "cpu", 1,
+                str(long_clip))
+    chunks = plan_chunks(probe(long_clip), Part(None, None), 4, 2)
+    parts = part_tasks(task, chunks)
+    assert [r.status for r in LocalEngine().run(parts, lambda r: None)] == ["done"] * 3
+    records, images = joined_frames(task, chunks)
+    frames = list(images)
+    assert [r.pts for r in records] == range_stamps(probe(long_clip)) and len(frames) == 12
+    from vidstyle.media.images import read_image
+    from vidstyle.video.checkpoint import work_dir_for
+
+    own = [sorted((work_dir_for(p.job.output) / "frames").glob("*.png")) for p in parts]
+    assert all(np.array_equal(frames[i], read_image(own[0][i])) for i in range(2))  # chunk 0 alone
+    assert all(np.array_equal(frames[i], read_image(own[1][i - 2])) for i in (4, 5))  # chunk 1 alone
+    for i, step in ((2, 0), (3, 1)):  # chunk 0's frames 2, 3 are chunk 1's first two
+        mine, theirs = read_image(own[0][i]).astype(int), read_image(own[1][step]).astype(int)
+        assert np.array_equal(frames[i], crossfade(mine.astype(np.uint8), theirs.astype(np.uint8), step, 2))
+        assert not np.array_equal(mine, theirs)  # two paintings of one frame: the blend is not a no-op
+
+
+def test_a_failing_chunk_fails_the_clip_in_one_line_and_the_others_frames_are_kept(long_clip, tmp_path,
+                                                                                      tiny_weights):
+    wrong = tmp_path / "wrong.png"
+    write_image(wrong, np.zeros((40, 10, 3), np.uint8))  # an edit of another shape: refused by its chunk alone
+    out = tmp_path / "out"
+    args = ["batch", str(long_clip), "--out", str(out), "-s", "mosaic", "--chunk-frames", "4", "--chunk-overlap",
+            "1", "--paint-over", f"10={wrong}", *fast(tiny_weights)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    report = json.loads((out / "batch-report.json").read_text())[0]
+    assert report["status"] == "failed" and report["reason"].startswith("chunk 2: ") and "\n" not in report["reason"]
+    kept = parts_dir(Task(Job(long_clip, out / "long.mp4")))
+    assert (kept / "part_000.mp4").is_file() and (kept / "part_001.mp4").is_file()
+
+    write_image(wrong, np.zeros((48, 64, 3), np.uint8))  # fixed: only that chunk runs again
+    values = {"styles": "mosaic", "chunk_frames": 4, "chunk_overlap": 1, "paint_over": [f"10={wrong}"],
+              "first_iterations": 2, "iterations": 1, "max_size": 32, "weights": tiny_weights,
+              "input": long_clip, "output": out / "long.mp4"}
+    parts = []
+    [result] = run_batch([Task(Job.from_values(values), "cpu", None, str(long_clip))], LocalEngine(),
+                         on_done=parts.append)
+    assert [p.status for p in parts] == ["skipped", "skipped", "done"]
+    assert result.status == "done" and count(out / "long.mp4") == 12 and not kept.exists()
+
+
+def test_paint_over_frames_go_to_the_chunks_that_paint_them(long_clip, tmp_path):
+    edit = tmp_path / "edit.png"
+    task = Task(Job(long_clip, tmp_path / "out.mp4", "mosaic", paint_over=(f"3={edit}", f"9={edit}")))
+    chunks = plan_chunks(probe(long_clip), Part(None, None), 4, 2)  # frames 0-3, 2-7, 6-11
+    given = [t.job.paint_over for t in part_tasks(task, chunks)]
+    assert given == [(f"3={edit}",), (f"1={edit}",), (f"3={edit}",)]
+
+
+def test_masks_placed_by_frame_are_refused_for_a_clip_in_parts(long_clip, tmp_path, tiny_weights):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["batch", str(long_clip), "--out", str(out), "-s", "mosaic", "--chunk-frames", "4",
+                                 "--grabcut", "2,2,20,20", *fast(tiny_weights)])
+    assert result.exit_code == 1
+    report = json.loads((out / "batch-report.json").read_text())[0]
+    assert report["status"] == "failed" and "holds for every frame" in report["reason"]

@@ -1,0 +1,170 @@
+"""A clip run as parts (its shots, chunks of a long shot): each part its own task, then one join.
+
+Parts are bounded by exact source timestamps (rational seconds), so no frame is lost or doubled at a join and
+variable-rate clips keep their timing. A part may begin ``lead`` frames before the frames it owns: those are the
+last frames of the part before it, painted again from this part's own start, and the join crossfades the two
+paintings over them (:mod:`vidstyle.batch.chunks` says why). Each part keeps its frames (``keep_frames``): the join
+encodes them once, with the source's timestamps and its audio (concatenating encoded parts drifts the
+timestamps at every join).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from ..config import SettingError
+from ..media.encode import encode_stylized
+from ..media.images import is_image_path, read_image
+from ..media.probe import VideoInfo, probe
+from ..media.sizes import even_size
+from ..video.checkpoint import Checkpoint, work_dir_for
+from ..video.paintover import PaintOver, parse_paint_over
+from ..video.record import FrameRecord
+from .tasks import Task
+
+
+@dataclass(frozen=True)
+class Part:
+    """``[start, end)`` of a clip as exact positions (``"p/q s"``; None: the clip's or range's own bound); the first
+    ``lead`` frames belong to the part before and are blended into it. ``shot`` and ``chunk`` name the part in
+    progress and reports."""
+
+    start: str | None
+    end: str | None
+    lead: int = 0
+    shot: int | None = None
+    chunk: int | None = None
+    offset: int = 0  # its first frame's index in the clip's range (where paint-over frames are numbered)
+
+    @property
+    def name(self) -> str:
+        words = ([f"shot {self.shot}"] if self.shot is not None else []) + \
+            ([f"chunk {self.chunk}"] if self.chunk is not None else [])
+        return " ".join(words) or "part"
+
+
+def position(info: VideoInfo, pts: int) -> str:
+    """A source timestamp as an exact position: ``"p/q s"`` from the stream's start."""
+    seconds = Fraction(pts - info.start_pts) * info.time_base
+    return f"{seconds.numerator}/{seconds.denominator}s"
+
+
+def parts_dir(task: Task) -> Path:
+    output = task.job.output
+    return output.parent / ".parts" / output.stem
+
+
+def part_tasks(task: Task, parts: list[Part]) -> list[Task]:
+    """One task per part: silent outputs in a hidden folder beside the clip's output, frames kept for the join.
+    A painted-over frame goes to every part that paints it, numbered in that part."""
+    video = replace(task.job.video, audio=False, keep_frames=True, chunk_frames=None)
+    edits = [parse_paint_over(text) for text in task.job.paint_over]
+    tasks = []
+    for k, (part, end) in enumerate(zip(parts, [p.offset for p in parts[1:]] + [None])):
+        reach = None if end is None else end + (parts[k + 1].lead if k + 1 < len(parts) else 0)
+        mine = tuple(str(PaintOver(e.frame - part.offset, e.path)) for e in edits
+                     if e.frame >= part.offset and (reach is None or e.frame < reach))
+        job = replace(task.job, output=parts_dir(task) / f"part_{k:03d}.mp4", start=part.start, end=part.end,
+                      video=video, paint_over=mine)
+        tasks.append(replace(task, job=job, shot=part.shot, chunk=part.chunk))
+    return tasks
+
+
+def check_parts(task: Task) -> None:
+    """Refuse what a part cannot take from the clip: masks placed by frame (a mask video or folder, a keyframe, a
+    GrabCut box), which each part would read from its own first frame."""
+    job = task.job
+    for source in [job.mask, *(r.source for r in job.regions)]:
+        if source is None:
+            continue
+        by_frame = source.grabcut is not None or source.keyframe is not None or (
+            source.path is not None and (source.path.is_dir() or not is_image_path(source.path)))
+        if by_frame:
+            raise SettingError(source.key, "expected a mask that holds for every frame (a mask image or `segment`) "
+                                           f"when a clip runs in parts (`chunk_frames`, split shots), got "
+                                           f"{source.describe()}")
+
+
+def crossfade(earlier: np.ndarray, later: np.ndarray, step: int, lead: int) -> np.ndarray:
+    """Frame ``step`` (0-based) of a ``lead``-frame overlap: from the earlier part's painting towards the later
+    part's, in equal steps (neither end is reached inside the overlap)."""
+    weight = (step + 1) / (lead + 1)
+    return np.rint((1 - weight) * earlier.astype(np.float32) + weight * later.astype(np.float32)).astype(np.uint8)
+
+
+class _Piece:
+    """A finished part's frames: the first pass's records (timing), the images of its last pass."""
+
+    def __init__(self, task: Task) -> None:
+        self.checkpoint = Checkpoint(work_dir_for(task.job.output), "")
+        finished = self.checkpoint.finished()
+        self.records = [r for r in finished if r.pass_index == 1]
+        self.last = max((r.pass_index for r in finished), default=1)
+
+    def image(self, record: FrameRecord) -> np.ndarray:
+        return read_image(self.checkpoint.frame_path(record.frame, self.last))
+
+
+def joined_frames(task: Task, parts: list[Part]) -> tuple[list[FrameRecord], Iterator[np.ndarray]]:
+    """The clip's frames from its parts, in order: ``(records, images)``; each overlap crossfaded."""
+    pieces = [_Piece(t) for t in part_tasks(task, parts)]
+    records: list[FrameRecord] = []
+    for k, (part, piece) in enumerate(zip(parts, pieces)):
+        if len(piece.records) <= part.lead:
+            raise ValueError(f"expected frames from {part.name} beyond its {part.lead} shared ones, got "
+                             f"{len(piece.records)}")
+        ahead = parts[k + 1].lead if k + 1 < len(parts) else 0
+        if ahead and [r.pts for r in piece.records[-ahead:]] != [r.pts for r in pieces[k + 1].records[:ahead]]:
+            raise ValueError(f"expected {parts[k + 1].name} to begin on the last {ahead} frames of {part.name}, "
+                             "got other timestamps")
+        records += piece.records[part.lead:]
+
+    def images() -> Iterator[np.ndarray]:
+        for k, (part, piece) in enumerate(zip(parts, pieces)):
+            ahead = parts[k + 1].lead if k + 1 < len(parts) else 0
+            own = piece.records
+            yield from (piece.image(r) for r in own[part.lead:len(own) - ahead])
+            for step, (mine, theirs) in enumerate(zip(own[len(own) - ahead:], pieces[k + 1].records[:ahead]
+                                                      if ahead else [])):
+                yield crossfade(piece.image(mine), pieces[k + 1].image(theirs), step, ahead)
+
+    return records, images()
+
+
+def join_parts(task: Task, parts: list[Part]) -> int:
+    """Encode the parts' frames, in order, into the clip's output with the source's audio; returns the frame count.
+    The parts' folders are removed once the output is written."""
+    job = task.job
+    info = probe(job.input)
+    records, images = joined_frames(task, parts)
+    if not records:
+        raise ValueError("expected frames from the parts, got none")
+    first = next(images)
+    height, width = first.shape[:2]
+    size = (width, height) if job.video.output_size == "processing" else even_size(info.height, info.width)[::-1]
+
+    def every() -> Iterator[np.ndarray]:
+        yield first
+        yield from images
+
+    encode_stylized(every(), [r.timing for r in records], job.input, info, job.output, size=size,
+                    settings=job.video, scratch=parts_dir(task))
+    remove_parts(task, parts)
+    return len(records)
+
+
+def remove_parts(task: Task, parts: list[Part]) -> None:
+    for part in part_tasks(task, parts):
+        part.job.output.unlink(missing_ok=True)
+        shutil.rmtree(work_dir_for(part.job.output), ignore_errors=True)
+    shutil.rmtree(parts_dir(task), ignore_errors=True)
+    try:
+        parts_dir(task).parent.rmdir()
+    except OSError:
+        pass
