@@ -22,7 +22,7 @@ import torch
 
 from vidstyle.core.device import resolve_precision
 
-from . import clip, common, keys, mix, paintover, passes, profile, regions, runtime, stability, steps
+from . import chunks, clip, common, keys, mix, paintover, passes, profile, regions, runtime, stability, steps
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = [
@@ -36,6 +36,7 @@ SECTIONS = [
     ("profile", profile.profile),
     ("keys", keys.keys),
     ("paint_over", paintover.paint_over),
+    ("chunks", chunks.chunks),
     ("long_input", runtime.long_input),
     ("threads", runtime.threads),
     ("memory", runtime.memory),

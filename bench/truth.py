@@ -220,8 +220,8 @@ def turning(count: int) -> tuple[str, str, tuple]:
 CLIPS = (pan_zoom, follow, crossing, still_road, turning)
 
 
-def truth_clips(work: Path, frames: int = FRAMES, names: tuple[str, ...] = ()) -> list[Truth]:
-    """Render (once) and return the ground-truth clips (``names``, or every one), ``frames`` long: the same motion
+def truth_clips(work: Path, length: int = FRAMES, names: tuple[str, ...] = ()) -> list[Truth]:
+    """Render (once) and return the ground-truth clips (``names``, or every one), ``length`` frames long: the same motion
     spread over more frames for a clip made longer (``pan-zoom``), the same motion per frame for the others."""
     from samples.make import write_clip
 
@@ -229,17 +229,17 @@ def truth_clips(work: Path, frames: int = FRAMES, names: tuple[str, ...] = ()) -
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for make in CLIPS:
-        name, title, scene = make(frames)
+        name, title, scene = make(length)
         if names and name not in names:
             continue
-        path = folder / f"{name}-{frames}.mp4"
-        arrays = folder / f"{name}-{frames}.npz"
+        path = folder / f"{name}-{length}.mp4"
+        arrays = folder / f"{name}-{length}.npz"
         if not (path.is_file() and arrays.is_file() and "cover" in np.load(arrays).files):
             frames, flows, valid, still, cover = _render(*scene)
             np.savez(arrays, flows=flows, valid=valid, still=still, cover=cover)
             write_clip(path, frames, FPS, with_audio=False, crf=CRF)
         data = np.load(arrays)
         out.append(Truth(name, title, path, data["flows"], data["valid"], data["still"], data["cover"]))
-    if frames == FRAMES and not names:
+    if length == FRAMES and not names:
         (folder / "clips.json").write_text(json.dumps([t.name for t in out]))
     return out

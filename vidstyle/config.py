@@ -407,7 +407,7 @@ class VideoConfig(_Validated):
     chunk_frames: int | None = setting(None, "Cut each clip (each shot with --split-shots) into chunks of about N "
                                        "frames that run at once, then join them (0: one job per clip).", low=2,
                                        high=10**7, zero_is_none=True, commands={BATCH})
-    chunk_overlap: int = setting(8, "Frames a chunk paints before its first one, blended with the chunk before it "
+    chunk_overlap: int = setting(16, "Frames a chunk paints before its first one, blended with the chunk before it "
                                  "(the seam is spread over them).", low=0, high=1000, commands={BATCH})
 
 

@@ -1,0 +1,266 @@
+"""One long shot in chunks (``vidstyle batch --chunk-frames``): the seam where chunks meet, by the outside rulers;
+a local Ray cluster against one local job; the wall time of a long shot on many workers, projected.
+
+Seam pairs: the frame pairs whose frames come from two chunks (the overlap's pairs and the pair into the next
+chunk's own frames; with no overlap, the one pair across the boundary). Each is divided by the median pair of the
+unchunked run of the same clip (a fixed reference: a chunked run's own median would count its seams).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import common
+from .common import BOTTLE, ROOT, read_log, rel, run_vidstyle, shown
+from .ruler import Ruler, frames_of, outside_ruler, truth_ruler
+from .stability import STYLE_FILE
+from .truth import truth_clips
+
+FRAMES = 72  # 3 chunks of 24, long enough for the default overlap
+CHUNK = 24
+TRUTH = ("follow", "pan-zoom")
+OVERLAPS = (0, 8, None)  # None: the default; 8 on clip (b) only
+REAL_CHUNK = 36  # the real clip on two Ray workers: two chunks, one each
+PICTURE = ROOT / "docs" / "chunks-seam.jpg"
+PROJECTED_FRAMES = 3600
+PROJECTED_SIZE = 512  # the long shot of the issue: 3600 frames at 512 px
+WORKERS = (1, 8, 32, 128)
+
+
+def _args(clip: Path, size: int, frames: int) -> list[str]:
+    budget = common.BUDGET
+    return [rel(clip), "-s", rel(STYLE_FILE), "--max-size", str(size), "--end", f"{frames}f", "--first-iterations",
+            str(budget.stability_first), "--device", "cpu", *budget.extra]
+
+
+def _unchunked(clip: Path, work: Path, size: int, frames: int) -> dict:
+    out, log = work / f"chunks-{clip.stem}-whole.mp4", work / f"chunks-{clip.stem}-whole.jsonl"
+    args = ["video", *_args(clip, size, frames), "-o", rel(out), "--restart", "--log", rel(log), "--threads", "2"]
+    seconds, _ = run_vidstyle(args)
+    entries = read_log(log)
+    return {"out": out, "seconds": seconds, "command": shown(args), "cold": entries[0]["seconds"],
+            "later": statistics.median(e["seconds"] for e in entries[1:])}
+
+
+def _chunked(clip: Path, work: Path, size: int, frames: int, chunk: int, overlap: int | None,
+             engine: list[str]) -> dict:
+    name = "default" if overlap is None else f"overlap{overlap}"
+    folder = work / f"chunks-{clip.stem}-{name}-{engine[1]}"
+    out = folder / f"{clip.stem}.mp4"
+    out.unlink(missing_ok=True)
+    args = ["batch", *_args(clip, size, frames), "--out", rel(folder), "--chunk-frames", str(chunk), *engine,
+            *([] if overlap is None else ["--chunk-overlap", str(overlap)])]
+    seconds, _ = run_vidstyle(args)
+    return {"out": out, "seconds": seconds, "command": shown(args)}
+
+
+def _seams(frames: int, chunk: int, overlap: int) -> list[list[int]]:
+    """Per seam, the frame pairs (by their later frame) whose frames come from two chunks."""
+    from vidstyle.batch.chunks import chunk_bounds
+
+    bounds = chunk_bounds(frames, chunk)
+    return [list(range(b - min(overlap, b - a), b + 1)) for a, b in zip(bounds, bounds[1:-1])]
+
+
+def _measure(run: dict, ruler: Ruler, reference: float, whole: float, pairs: list[list[int]]) -> dict:
+    errors = ruler.measure(run["out"])["per_frame"]  # errors[t - 1]: the pair (t - 1, t)
+    seam = [errors[t - 1] / reference for seam in pairs for t in seam]
+    return {**{k: v for k, v in run.items() if k != "out"}, "worst_seam": max(seam), "mean_seam": float(np.mean(seam)),
+            "overall": float(np.mean(errors)) / whole}
+
+
+def _strip(runs: dict[str, dict], frames: int, chunk: int) -> Path | None:
+    """Clip (b) around its first seam: with no overlap (top: the jump at the boundary), and the default (bottom:
+    consecutive frames in the middle of the crossfade)."""
+    from vidstyle.config import VideoConfig
+    from vidstyle.media.images import write_image
+
+    boundary, lead = chunk, VideoConfig().chunk_overlap
+    rows = []
+    for name, first in (("overlap 0", boundary - 3), ("default", boundary - lead // 2 - 3)):
+        shown_frames = frames_of(runs[name]["path"], first + 6)[first:first + 6]
+        if len(shown_frames) < 6:
+            return None
+        rows.append(np.concatenate([cv2.resize(f, (f.shape[1] // 2, f.shape[0] // 2), interpolation=cv2.INTER_AREA)
+                                    for f in shown_frames], 1))
+    write_image(PICTURE, np.concatenate(rows, 0))
+    return PICTURE
+
+
+def project(cold: float, later: float, join: float, frames: int, workers: int, overlap: int, passes: int = 1
+            ) -> tuple[float, int]:
+    """``(seconds, chunk size)`` of a ``frames``-frame shot on ``workers`` workers: one chunk per worker (equal
+    chunks, as ``--chunk-frames`` cuts them), each a cold frame and its other frames (the overlap's too) at the
+    later-frame time, for every pass; then the join (reading, blending and encoding every frame, on one machine)."""
+    if workers == 1:
+        return cold + (frames - 1) * later * passes + join * frames, frames
+    size = math.ceil(frames / workers)
+    return cold + (size + overlap - 1) * later * passes + join * frames, size
+
+
+def chunks(work: Path, device) -> tuple[str, dict]:
+    from vidstyle.config import VideoConfig
+
+    budget = common.BUDGET
+    size, frames, chunk = budget.stability_size, (12 if budget.smoke else FRAMES), (4 if budget.smoke else CHUNK)
+    default = VideoConfig().chunk_overlap
+    data, tables, picture = {}, [], None
+    local = ["--engine", "local", "--parallel", "2"]
+    for truth in truth_clips(work, frames, TRUTH[:1] if budget.smoke else TRUTH):
+        ruler = truth_ruler(truth, frames)
+        whole = _unchunked(truth.path, work, size, frames)
+        errors = ruler.measure(whole["out"])["per_frame"]
+        reference, mean_whole = statistics.median(errors), float(np.mean(errors))
+        runs = {"unchunked": {**whole, "worst_seam": None, "mean_seam": None, "overall": 1.0}}
+        paths = {}
+        for overlap in OVERLAPS:
+            if overlap == 8 and truth.name != "follow":
+                continue
+            lead = default if overlap is None else overlap
+            name = "default" if overlap is None else f"overlap {overlap}"
+            run = _chunked(truth.path, work, size, frames, chunk, overlap, local)
+            paths[name] = {"path": run["out"]}
+            runs[name] = _measure(run, ruler, reference, mean_whole, _seams(frames, chunk, lead))
+            print(f"[bench]   {truth.name}: {name}: seam {runs[name]['worst_seam']:.2f}", file=sys.stderr, flush=True)
+        if truth.name == "follow" and not budget.smoke:
+            picture = _strip(paths, frames, chunk)
+        data[truth.name] = {k: {kk: vv for kk, vv in v.items() if kk != "out"} for k, v in runs.items()}
+        tables.append((truth.title + ": ground truth", runs, default))
+    real = _real(work, size, frames, default)
+    real["at512"] = _timing(work, 64 if budget.smoke else PROJECTED_SIZE)
+    data["real"] = real
+    md = _markdown(data, tables, real, picture, frames, chunk, size, default)
+    return md, data
+
+
+def _real(work: Path, size: int, frames: int, default: int) -> dict:
+    """The real clip: one 2-thread local job, unchunked, against two 1-thread Ray workers (a local cluster) on two
+    chunks; by DeepFlow and Ruder's check."""
+    budget = common.BUDGET
+    chunk = 6 if budget.smoke else REAL_CHUNK
+    ruler = outside_ruler(BOTTLE, frames, work)
+    whole = _unchunked(BOTTLE, work, size, frames)
+    errors = ruler.measure(whole["out"])["per_frame"]
+    reference, mean_whole = statistics.median(errors), float(np.mean(errors))
+    ray = _chunked(BOTTLE, work, size, frames, chunk, None,
+                   ["--engine", "ray", "--address", "local", "--cpus-per-job", "1"])
+    measured = _measure(ray, ruler, reference, mean_whole, _seams(frames, chunk, default))
+    return {"whole": {k: v for k, v in whole.items() if k != "out"}, "ray": measured, "chunk": chunk,
+            "join": _join_seconds(whole["out"], work)}
+
+
+def _timing(work: Path, size: int) -> dict:
+    """A cold frame's and a later frame's seconds at ``size`` (every default, 2 threads): the projection's costs."""
+    budget = common.BUDGET
+    out, log = work / f"chunks-timing-{size}.mp4", work / f"chunks-timing-{size}.jsonl"
+    args = ["video", rel(BOTTLE), "-o", rel(out), "-s", rel(STYLE_FILE), "--max-size", str(size), "--end", "4f",
+            "--restart", "--log", rel(log), "--threads", "2", "--device", "cpu", *budget.extra]
+    run_vidstyle(args)
+    entries = read_log(log)
+    return {"cold": entries[0]["seconds"], "later": statistics.median(e["seconds"] for e in entries[1:]),
+            "size": size, "command": shown(args)}
+
+
+def _join_seconds(output: Path, work: Path) -> float:
+    """Seconds per frame of a join: two PNGs read, crossfaded, encoded (the frames of ``output`` at its size)."""
+    import shutil
+    import time
+
+    from vidstyle.batch.parts import crossfade
+    from vidstyle.config import VideoConfig
+    from vidstyle.media.encode import encode_stylized
+    from vidstyle.media.decode import read_frames
+    from vidstyle.media.images import read_image, write_image
+    from vidstyle.media.probe import probe
+
+    folder = work / "chunks-join"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    frames = frames_of(output, 10**6)
+    for i, frame in enumerate(frames):
+        write_image(folder / f"{i:06d}.png", frame)
+    info = probe(output)
+    timings = [(f.pts, f.duration) for f in read_frames(output, info=info)]
+    started = time.perf_counter()
+    images = (crossfade(read_image(folder / f"{i:06d}.png"), read_image(folder / f"{i:06d}.png"), 0, 1)
+              for i in range(len(frames)))
+    encode_stylized(images, timings, output, info, folder / "joined.mp4", size=(frames[0].shape[1], frames[0].shape[0]),
+                    settings=VideoConfig(audio=False), scratch=folder)
+    seconds = (time.perf_counter() - started) / len(frames)
+    shutil.rmtree(folder, ignore_errors=True)
+    return seconds
+
+
+def _markdown(data: dict, tables: list, real: dict, picture: Path | None, frames: int, chunk: int, size: int,
+              default: int) -> str:
+    sections = []
+    for title, runs, _ in tables:
+        lines = ["| run | worst seam pair / median pair | mean seam pair / median pair | E(out) / unchunked | "
+                 "wall time |", "|---|---|---|---|---|"]
+        for name, run in runs.items():
+            label = {"unchunked": "unchunked (`vidstyle video`, 2 threads)",
+                     "default": f"chunks, overlap {default} (default)"}.get(name, f"chunks, {name}")
+            seam = "" if run["worst_seam"] is None else f"{run['worst_seam']:.2f}"
+            mean_seam = "" if run["mean_seam"] is None else f"{run['mean_seam']:.2f}"
+            lines.append(f"| {label} | {seam} | {mean_seam} | {run['overall']:.2f} | {run['seconds']:.0f} s |")
+        sections.append(f"### {title}\n\n" + "\n".join(lines) + "\n")
+    whole, ray, costs = real["whole"], real["ray"], real["at512"]
+    projections = []
+    for workers in WORKERS:
+        seconds, chunk_size = project(costs["cold"], costs["later"], real["join"], PROJECTED_FRAMES, workers, default)
+        projections.append((workers, chunk_size, seconds))
+    one = projections[0][2]
+    rows = "\n".join(f"| {w} | {c} | {s / 3600:.2f} h | 1/{one / s:.1f} |" for w, c, s in projections)
+    commands = "\n".join(r["command"] for runs in data.values() if "unchunked" in runs for r in runs.values())
+    commands += f"\n{whole['command']}\n{ray['command']}\n{costs['command']}"
+    strip = (f"\n![Clip (b) around its first seam (frame {chunk}): overlap 0 (top, frames {chunk - 3}-{chunk + 2}), "
+             f"the default (bottom, frames {chunk - default // 2 - 3}-{chunk - default // 2 + 2})]({rel(picture)})\n"
+             if picture else "")
+    return f"""## One long shot in chunks: the seam, Ray against one job, many workers projected
+
+`vidstyle batch --chunk-frames {chunk}` on the first {frames} frames of each clip (3 chunks), Starry Night, long
+side {size}, {common.BUDGET.stability_first} iterations for a cold frame, defaults otherwise; chunks on the local
+engine two at once (`--parallel 2`, one thread each). *Seam pairs*: the frame pairs whose frames come from two chunks
+(the overlap's pairs and the pair into the next chunk's own frames); each divided by the median pair of the
+unchunked run of the same clip, by the outside rulers (the exact motion; DeepFlow and Ruder's check on the real
+clip), at the input's size. *E(out) / unchunked*: the mean warping error over every pair against the unchunked run's.
+Two paintings of one frame from cold starts at different frames differ everywhere (the optimisation takes another
+way from a slightly different start): with no overlap that whole difference lands on one pair; the crossfade spreads
+it over the overlap, at the price of softer texture in the middle of the overlap, where two paintings are averaged.
+{strip}
+{chr(10).join(sections)}
+### A real clip on a local Ray cluster
+
+`{rel(BOTTLE)}`, the first {frames} frames: one local job with 2 threads, unchunked:
+{whole['seconds']:.0f} s; a local Ray cluster (`--address local`) with two 1-thread workers, `--chunk-frames
+{real['chunk']}` (two chunks, one per worker): {ray['seconds']:.0f} s (Ray's start included), worst seam pair
+{ray['worst_seam']:.2f} and mean {ray['mean_seam']:.2f} times the unchunked run's median pair, overall
+{ray['overall']:.2f} times its error (DeepFlow and Ruder's check). Ray took {ray['seconds'] / whole['seconds']:.2f} times
+the one job's wall time: on two cores the unchunked job already uses both, and the chunks paint the overlap twice.
+
+### A 3600-frame shot on many workers, projected
+
+At {costs['size']} px, every default, one pass. The model: one chunk per worker (`--chunk-frames` = frames / workers,
+rounded up), every chunk at once, each worker with 2 threads; a chunk costs a cold frame ({costs['cold']:.0f} s, measured
+on the real clip at {costs['size']} px) and its other frames, the {default} of the overlap included, at the later-frame
+time ({costs['later']:.1f} s, the median of frames 1-3 of the same run); with `--passes N` every frame but the cold one
+costs N times. The join reads, blends and encodes every frame on one machine ({real['join'] * 1000:.0f} ms a frame, measured: the unchunked output's frames at
+the source size as PNGs, each read twice, crossfaded and encoded). Decoding each chunk's range
+and Ray's scheduling are left out (seconds).
+
+| workers | frames per chunk | projected wall time | against one worker |
+|---|---|---|---|
+{rows}
+
+```
+{commands}
+```
+"""
+
+
