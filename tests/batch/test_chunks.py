@@ -128,6 +128,22 @@ def test_a_failing_chunk_fails_the_clip_in_one_line_and_the_others_frames_are_ke
     assert result.status == "done" and count(out / "long.mp4") == 12 and not kept.exists()
 
 
+def test_parts_left_by_other_settings_are_painted_again(long_clip, tmp_path, tiny_weights):
+    wrong = tmp_path / "wrong.png"
+    write_image(wrong, np.zeros((40, 10, 3), np.uint8))
+    out = tmp_path / "out"
+    values = {"styles": "mosaic", "chunk_frames": 4, "chunk_overlap": 1, "paint_over": [f"10={wrong}"],
+              "first_iterations": 2, "iterations": 1, "max_size": 32, "weights": tiny_weights,
+              "input": long_clip, "output": out / "long.mp4"}
+    first = run_batch([Task(Job.from_values(values), "cpu", None, str(long_clip))], LocalEngine())
+    assert first[0].status == "failed"  # chunks 0 and 1 finished with mosaic
+    parts = []
+    values = {**values, "styles": "vangogh", "paint_over": []}
+    again = run_batch([Task(Job.from_values(values), "cpu", None, str(long_clip))], LocalEngine(),
+                      on_done=parts.append)
+    assert again[0].status == "done" and [p.status for p in parts] == ["done"] * 3  # none joined from mosaic
+
+
 def test_paint_over_frames_go_to_the_chunks_that_paint_them(long_clip, tmp_path):
     edit = tmp_path / "edit.png"
     task = Task(Job(long_clip, tmp_path / "out.mp4", "mosaic", paint_over=(f"3={edit}", f"9={edit}")))

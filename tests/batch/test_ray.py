@@ -1,4 +1,5 @@
-"""The Ray engine against the local one: same statuses, same frames, identical pixels at equal thread counts."""
+"""The Ray engine against the local one: same statuses, same frames, identical pixels at equal thread counts (a chunked
+shot too)."""
 
 import shutil
 import tempfile

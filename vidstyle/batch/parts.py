@@ -10,9 +10,11 @@ timestamps at every join).
 
 from __future__ import annotations
 
+import json
+import logging
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,13 +22,17 @@ import numpy as np
 
 from ..config import SettingError
 from ..media.encode import encode_stylized
+from ..media.files import atomic_path
 from ..media.images import is_image_path, read_image
 from ..media.probe import VideoInfo, probe
 from ..media.sizes import even_size
-from ..video.checkpoint import Checkpoint, work_dir_for
+from ..video.checkpoint import Checkpoint, ensure_free, work_dir_for
 from ..video.paintover import PaintOver, parse_paint_over
 from ..video.record import FrameRecord
 from .tasks import Task
+
+log = logging.getLogger(__name__)
+PARTS_FILE = "parts.json"  # in a clip's parts folder: the job and the parts its frames were painted for
 
 
 @dataclass(frozen=True)
@@ -157,6 +163,25 @@ def join_parts(task: Task, parts: list[Part]) -> int:
                     settings=job.video, scratch=parts_dir(task))
     remove_parts(task, parts)
     return len(records)
+
+
+def claim_parts(task: Task, parts: list[Part]) -> None:
+    """Mark the parts folder with the clip's job and parts; a folder left by another job or another cut is emptied
+    first, so a rerun with other settings never joins parts painted with the old ones (a part whose output exists
+    is not run again)."""
+    folder = parts_dir(task)
+    marker = folder / PARTS_FILE
+    wanted = json.dumps({"job": task.job.values(), "parts": [asdict(p) for p in parts]}, sort_keys=True, default=str)
+    if marker.is_file() and marker.read_text() == wanted:
+        return
+    if folder.exists():
+        for work in folder.glob("*.vidstyle-work"):  # another run paints here: BusyError, and nothing is removed
+            ensure_free(work.with_name(work.name.removesuffix(".vidstyle-work")))
+        log.warning("%s: made for other settings, painting its parts again", folder)
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    with atomic_path(marker) as tmp:
+        tmp.write_text(wanted)
 
 
 def remove_parts(task: Task, parts: list[Part]) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..media.probe import probe
+from ..video.checkpoint import BusyError
 from .chunks import plan_chunks
 from .engines import Engine
-from .parts import Part, check_parts, join_parts, part_tasks
+from .parts import Part, check_parts, claim_parts, join_parts, part_tasks
 from .shots import detect_shots
 from .tasks import CLIP_ERRORS, ClipResult, Task
 
@@ -45,6 +46,11 @@ def plan_work(tasks: Sequence[Task], split_shots: bool) -> tuple[list[Task], dic
         if split_shots or job.video.chunk_frames:
             try:
                 parts = clip_parts(task, split_shots)
+                if len(parts) > 1:
+                    claim_parts(task, parts)
+            except BusyError as exc:
+                known[task.clip] = ClipResult.of(task, "busy", str(exc))
+                continue
             except CLIP_ERRORS as exc:
                 known[task.clip] = ClipResult.of(task, "failed", str(exc).splitlines()[0])
                 continue

@@ -33,10 +33,10 @@ def batch(
     jobs_file: Annotated[Optional[Path], typer.Option("--jobs", parser=user_path, help="Per-clip overrides (TOML): styles, mask, "
                                                       "max_size, start, end, ...", show_default=False)] = None,
     engine: Annotated[EngineChoice, typer.Option("--engine", help="local: one clip after another here; ray: one task "
-                                                 "per clip on a Ray cluster.", rich_help_panel=ENGINE_PANEL)
+                                                 "per clip (shot, chunk) on a Ray cluster.", rich_help_panel=ENGINE_PANEL)
                       ] = EngineChoice.local,
-    parallel: Annotated[int, typer.Option("--parallel", min=1, max=64, help="local: clips run side by side, each "
-                                          "in its own process with its share of the cores.",
+    parallel: Annotated[int, typer.Option("--parallel", min=1, max=64, help="local: clips (shots, chunks) run side by "
+                                          "side, each in its own process with its share of the cores.",
                                           rich_help_panel=ENGINE_PANEL)] = 1,
     address: Annotated[str, typer.Option("--address", help="Ray cluster: auto, HOST:PORT, or local (start one here).",
                                          rich_help_panel=ENGINE_PANEL)] = "auto",
@@ -46,7 +46,7 @@ def batch(
     gpus_per_job: Annotated[float, typer.Option("--gpus-per-job", min=0.0, help="GPUs Ray reserves for each clip.",
                                                 rich_help_panel=ENGINE_PANEL)] = 0.0,
     retries: Annotated[int, typer.Option("--retries", min=0, help="Ray retries after a worker crash or a transient "
-                                         "error.", rich_help_panel=ENGINE_PANEL)] = 2,
+                                         "error (a chunk resumes from its own checkpoint).", rich_help_panel=ENGINE_PANEL)] = 2,
     split_shots: Annotated[bool, typer.Option("--split-shots", help="Cut clips at scene cuts into shots that run as "
                                               "separate jobs, then join them.", rich_help_panel=ENGINE_PANEL)] = False,
     device: Device = "auto",
