@@ -13,7 +13,7 @@ from vidstyle.job import JOB_KEYS, SETTINGS, flag_for, keys_for
 from vidstyle.batch.jobsfile import load_jobs
 from vidstyle.cli import app
 from vidstyle.cli.options import key_parameters
-from vidstyle.config import (IMAGE, MASK, VIDEO, LossConfig, MaskConfig, OptimConfig, RunConfig, SettingError,
+from vidstyle.config import (BATCH, IMAGE, MASK, VIDEO, LossConfig, MaskConfig, OptimConfig, RunConfig, SettingError,
                              TemporalConfig, VideoConfig)
 from vidstyle.regions import sources
 from vidstyle.regions.sources import SOURCE_FIELDS, SourceField
@@ -31,8 +31,12 @@ def options_of(command: str) -> dict[str, object]:
 
 
 def test_every_setting_is_an_option_with_the_field_default():
-    commands = {IMAGE: options_of("image"), VIDEO: options_of("video"), MASK: options_of("mask")}
+    commands = {IMAGE: options_of("image"), VIDEO: options_of("video"), MASK: options_of("mask"),
+                BATCH: options_of("batch")}
     for key, setting in SETTINGS.items():
+        if not setting.spec.commands:  # set by the library for a part of a job (a chunk's carry), never by a user
+            assert key not in keys_for("batch") and key not in keys_for("video")
+            continue
         offered = [c for c in commands if c in setting.spec.commands]
         assert offered, f"{key} is offered by no command"
         default = job_module.ROOTS[[r for r, _ in job_module.ROOTS].index(setting.root)][1]()
@@ -49,7 +53,10 @@ def test_every_video_key_is_a_jobs_key_with_the_same_check(tmp_path):
     clip.write_bytes(b"x")
     for key, setting in SETTINGS.items():
         if VIDEO not in setting.spec.commands:
-            assert IMAGE in setting.spec.commands, f"{key} is offered nowhere"
+            if BATCH in setting.spec.commands:
+                assert key in keys_for("batch") and key not in keys_for("video")
+            elif setting.spec.commands:
+                assert IMAGE in setting.spec.commands, f"{key} is offered nowhere"
             continue
         assert key in keys_for("batch")
         if setting.kind is float:  # the same range check as the CLI's option, naming the key

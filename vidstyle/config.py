@@ -354,6 +354,12 @@ class TemporalConfig(_Validated):
                                       "temporal term (Ruder: 9, with 15 passes from noise).", low=2, high=51,
                                       commands={VIDEO})
 
+    # A chunk of a long shot (batch/chunks.py) set by the batch, never by a user: its first `carry_frames` frames
+    # are the shot's earlier frames, carried along the flow from the shot's first painting without optimisation,
+    # so the chunk starts from the same paint as the chunk before it instead of a painting of its own.
+    carry_frames: int = setting(0, "Frames carried, not painted, before a chunk's first painted frame.", low=0,
+                                high=10**7, commands=())
+
 
 PASS_SETTINGS = ("passes", "pass_iterations", "blend_weight", "temporal_from_pass")
 
@@ -385,6 +391,8 @@ class RunConfig:
         if self.temporal.passes == 1:
             for name in PASS_SETTINGS:
                 config["temporal"].pop(name)
+        if not self.temporal.carry_frames:  # what every run but a chunk's has: its work folder keeps its hash
+            config["temporal"].pop("carry_frames")
         payload = json.dumps({"config": config, **extra}, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -407,6 +415,9 @@ class VideoConfig(_Validated):
     chunk_frames: int | None = setting(None, "Cut each clip (each shot with --split-shots) into chunks of about N "
                                        "frames that run at once, then join them (0: one job per clip).", low=2,
                                        high=10**7, zero_is_none=True, commands={BATCH})
+    chunk_carry: bool = setting(True, "Start each chunk from the shot's first painting carried along the flow to it "
+                                "(as the chunk before paints it), not from a cold start of its own.",
+                                flag="--no-chunk-carry", negate=True, commands={BATCH})
     chunk_overlap: int = setting(16, "Frames a chunk paints before its first one, blended with the chunk before it "
                                  "(the seam is spread over them).", low=0, high=1000, commands={BATCH})
 

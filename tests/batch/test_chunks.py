@@ -46,15 +46,19 @@ def test_chunk_bounds_cut_equal_chunks_near_the_size(frames, size):
 def test_chunks_begin_early_by_the_overlap_at_exact_source_times(long_clip):
     info = probe(long_clip)
     stamps = range_stamps(info)
-    chunks = plan_chunks(info, Part(None, None), 4, 2)
-    assert [(c.chunk, c.lead, c.offset) for c in chunks] == [(0, 0, 0), (1, 2, 2), (2, 2, 6)]
+    assert [f.pts for f in read_frames(long_clip, info=info)] == stamps
+    chunks = plan_chunks(info, Part(None, None), 4, 2, carry=False)
+    assert [(c.chunk, c.lead, c.offset, c.skip, c.stop) for c in chunks] == [
+        (0, 0, 0, 0, 4), (1, 2, 2, 0, 8), (2, 2, 6, 0, None)]
     assert chunks[0].start is None and chunks[-1].end is None
-    decoded = [f.pts for f in read_frames(long_clip, info=info)]
-    assert decoded == stamps
     for chunk in chunks[1:]:  # a chunk's range decodes to exactly its frames, the shared ones included
         job_frames = [f.pts for f in read_frames(long_clip, *map(_position, (chunk.start, chunk.end)), info)]
         assert job_frames == stamps[chunk.offset:chunk.offset + len(job_frames)]
         assert len(job_frames) == chunk.lead + 4
+    carried = plan_chunks(info, Part(None, None), 4, 2)  # each from the first frame: the frames before it carried
+    assert [(c.lead, c.offset, c.skip, c.start) for c in carried] == [(0, 0, 0, None), (2, 0, 2, None),
+                                                                      (2, 0, 6, None)]
+    assert [c.end for c in carried] == [c.end for c in chunks]
     assert plan_chunks(info, Part(None, None), 12, 2) == [Part(None, None)]  # one chunk: the clip as it is
 
 
@@ -82,25 +86,34 @@ def test_a_chunked_clip_is_joined_with_its_frames_timing_and_audio(long_clip, tm
     assert not (out / ".parts").exists()
 
 
-def test_the_join_crossfades_the_shared_frames_and_keeps_the_rest(long_clip, tmp_path, tiny):
+@pytest.mark.parametrize("carry", [False, True])
+def test_the_join_crossfades_the_shared_frames_and_keeps_the_rest(long_clip, tmp_path, tiny, carry):
+    from vidstyle.media.images import read_image
+    from vidstyle.video.checkpoint import work_dir_for
+
     task = Task(Job(long_clip, tmp_path / "out.mp4", "mosaic", run=tiny, video=VideoConfig(max_size=32)), "cpu", 1,
                 str(long_clip))
-    chunks = plan_chunks(probe(long_clip), Part(None, None), 4, 2)
+    chunks = plan_chunks(probe(long_clip), Part(None, None), 4, 2, carry)
     parts = part_tasks(task, chunks)
+    assert [p.job.run.temporal.carry_frames for p in parts] == [c.skip for c in chunks]
     assert [r.status for r in LocalEngine().run(parts, lambda r: None)] == ["done"] * 3
     records, images = joined_frames(task, chunks)
     frames = list(images)
     assert [r.pts for r in records] == range_stamps(probe(long_clip)) and len(frames) == 12
-    from vidstyle.media.images import read_image
-    from vidstyle.video.checkpoint import work_dir_for
-
-    own = [sorted((work_dir_for(p.job.output) / "frames").glob("*.png")) for p in parts]
+    pngs = [sorted((work_dir_for(p.job.output) / "frames").glob("*.png")) for p in parts]
+    own = [{c.offset + i: path for i, path in enumerate(found)} for c, found in zip(chunks, pngs)]  # by clip frame
     assert all(np.array_equal(frames[i], read_image(own[0][i])) for i in range(2))  # chunk 0 alone
-    assert all(np.array_equal(frames[i], read_image(own[1][i - 2])) for i in (4, 5))  # chunk 1 alone
+    assert all(np.array_equal(frames[i], read_image(own[1][i])) for i in (4, 5))  # chunk 1 alone
     for i, step in ((2, 0), (3, 1)):  # chunk 0's frames 2, 3 are chunk 1's first two
-        mine, theirs = read_image(own[0][i]).astype(int), read_image(own[1][step]).astype(int)
-        assert np.array_equal(frames[i], crossfade(mine.astype(np.uint8), theirs.astype(np.uint8), step, 2))
+        mine, theirs = read_image(own[0][i]), read_image(own[1][i])
+        assert np.array_equal(frames[i], crossfade(mine, theirs, step, 2))
         assert not np.array_equal(mine, theirs)  # two paintings of one frame: the blend is not a no-op
+    if carry:  # every chunk starts from the same painting of the first frame, carried to its start
+        assert np.array_equal(read_image(own[1][0]), read_image(own[0][0]))
+        assert np.array_equal(read_image(own[2][0]), read_image(own[0][0]))
+        first = [json.loads(line) for line in (work_dir_for(parts[2].job.output) / "log.jsonl").read_text().splitlines()
+                 if line]
+        assert [r["iterations"] > 0 for r in first[:7]] == [True] + [False] * 5 + [True]  # 1-5 carried, 6 painted
 
 
 def test_a_failing_chunk_fails_the_clip_in_one_line_and_the_others_frames_are_kept(long_clip, tmp_path,
@@ -147,9 +160,12 @@ def test_parts_left_by_other_settings_are_painted_again(long_clip, tmp_path, tin
 def test_paint_over_frames_go_to_the_chunks_that_paint_them(long_clip, tmp_path):
     edit = tmp_path / "edit.png"
     task = Task(Job(long_clip, tmp_path / "out.mp4", "mosaic", paint_over=(f"3={edit}", f"9={edit}")))
-    chunks = plan_chunks(probe(long_clip), Part(None, None), 4, 2)  # frames 0-3, 2-7, 6-11
+    chunks = plan_chunks(probe(long_clip), Part(None, None), 4, 2, carry=False)  # frames 0-3, 2-7, 6-11
     given = [t.job.paint_over for t in part_tasks(task, chunks)]
     assert given == [(f"3={edit}",), (f"1={edit}",), (f"3={edit}",)]
+    chunks = plan_chunks(probe(long_clip), Part(None, None), 4, 2)  # frames 0-3, 0-7, 0-11: carried up to 2, 6
+    given = [t.job.paint_over for t in part_tasks(task, chunks)]
+    assert given == [(f"3={edit}",), (f"3={edit}",), (f"3={edit}", f"9={edit}")]
 
 
 def test_masks_placed_by_frame_are_refused_for_a_clip_in_parts(long_clip, tmp_path, tiny_weights):

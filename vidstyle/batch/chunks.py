@@ -24,9 +24,11 @@ def chunk_bounds(frames: int, size: int) -> list[int]:
     return [round(k * frames / count) for k in range(count + 1)]
 
 
-def plan_chunks(info: VideoInfo, part: Part, size: int, overlap: int) -> list[Part]:
+def plan_chunks(info: VideoInfo, part: Part, size: int, overlap: int, carry: bool = True) -> list[Part]:
     """``part`` (a shot, or a whole clip's range) as chunks of about ``size`` frames, each after the first beginning
-    ``overlap`` frames early (at most the frames the chunk before owns); ``[part]`` when it is one chunk."""
+    ``overlap`` frames early (at most the frames the chunk before owns); ``[part]`` when it is one chunk. With
+    ``carry`` each chunk's range begins at the part's first frame, and the frames before its own start are carried
+    (``skip``)."""
     stamps = range_stamps(info, parse_position(part.start) if part.start else None,
                           parse_position(part.end) if part.end else None)
     bounds = chunk_bounds(len(stamps), size)
@@ -35,7 +37,9 @@ def plan_chunks(info: VideoInfo, part: Part, size: int, overlap: int) -> list[Pa
     chunks = []
     for k, (first, end) in enumerate(zip(bounds, bounds[1:])):
         lead = 0 if k == 0 else min(overlap, first - bounds[k - 1])
-        start = part.start if k == 0 else position(info, stamps[first - lead])
+        skip = first - lead if carry else 0
+        start = part.start if k == 0 or carry else position(info, stamps[first - lead])
         chunks.append(Part(start, position(info, stamps[end]) if end < len(stamps) else part.end, lead,
-                           part.shot, k, part.offset + first - lead))
+                           part.shot, k, part.offset + first - lead - skip, skip,
+                           part.offset + end if end < len(stamps) else part.stop))
     return chunks

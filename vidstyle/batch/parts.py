@@ -47,6 +47,8 @@ class Part:
     shot: int | None = None
     chunk: int | None = None
     offset: int = 0  # its first frame's index in the clip's range (where paint-over frames are numbered)
+    skip: int = 0  # frames before ``lead`` that it carries along the flow, not its own (``carry_frames``)
+    stop: int | None = None  # the index in the clip's range where it ends (None: the range's end)
 
     @property
     def name(self) -> str:
@@ -72,12 +74,13 @@ def part_tasks(task: Task, parts: list[Part]) -> list[Task]:
     video = replace(task.job.video, audio=False, keep_frames=True, chunk_frames=None)
     edits = [parse_paint_over(text) for text in task.job.paint_over]
     tasks = []
-    for k, (part, end) in enumerate(zip(parts, [p.offset for p in parts[1:]] + [None])):
-        reach = None if end is None else end + (parts[k + 1].lead if k + 1 < len(parts) else 0)
+    for k, part in enumerate(parts):
         mine = tuple(str(PaintOver(e.frame - part.offset, e.path)) for e in edits
-                     if e.frame >= part.offset and (reach is None or e.frame < reach))
+                     if e.frame >= part.offset and (part.stop is None or e.frame < part.stop))
+        run = task.job.run
+        run = replace(run, temporal=replace(run.temporal, carry_frames=part.skip))
         job = replace(task.job, output=parts_dir(task) / f"part_{k:03d}.mp4", start=part.start, end=part.end,
-                      video=video, paint_over=mine)
+                      video=video, paint_over=mine, run=run)
         tasks.append(replace(task, job=job, shot=part.shot, chunk=part.chunk))
     return tasks
 
@@ -120,24 +123,22 @@ class _Piece:
 def joined_frames(task: Task, parts: list[Part]) -> tuple[list[FrameRecord], Iterator[np.ndarray]]:
     """The clip's frames from its parts, in order: ``(records, images)``; each overlap crossfaded."""
     pieces = [_Piece(t) for t in part_tasks(task, parts)]
+    painted = [piece.records[part.skip:] for part, piece in zip(parts, pieces)]  # without a chunk's carry
     records: list[FrameRecord] = []
-    for k, (part, piece) in enumerate(zip(parts, pieces)):
-        if len(piece.records) <= part.lead:
-            raise ValueError(f"expected frames from {part.name} beyond its {part.lead} shared ones, got "
-                             f"{len(piece.records)}")
+    for k, (part, own) in enumerate(zip(parts, painted)):
+        if len(own) <= part.lead:
+            raise ValueError(f"expected frames from {part.name} beyond its {part.lead} shared ones, got {len(own)}")
         ahead = parts[k + 1].lead if k + 1 < len(parts) else 0
-        if ahead and [r.pts for r in piece.records[-ahead:]] != [r.pts for r in pieces[k + 1].records[:ahead]]:
+        if ahead and [r.pts for r in own[-ahead:]] != [r.pts for r in painted[k + 1][:ahead]]:
             raise ValueError(f"expected {parts[k + 1].name} to begin on the last {ahead} frames of {part.name}, "
                              "got other timestamps")
-        records += piece.records[part.lead:]
+        records += own[part.lead:]
 
     def images() -> Iterator[np.ndarray]:
-        for k, (part, piece) in enumerate(zip(parts, pieces)):
+        for k, (part, piece, own) in enumerate(zip(parts, pieces, painted)):
             ahead = parts[k + 1].lead if k + 1 < len(parts) else 0
-            own = piece.records
             yield from (piece.image(r) for r in own[part.lead:len(own) - ahead])
-            for step, (mine, theirs) in enumerate(zip(own[len(own) - ahead:], pieces[k + 1].records[:ahead]
-                                                      if ahead else [])):
+            for step, (mine, theirs) in enumerate(zip(own[len(own) - ahead:], painted[k + 1][:ahead] if ahead else [])):
                 yield crossfade(piece.image(mine), pieces[k + 1].image(theirs), step, ahead)
 
     return records, images()

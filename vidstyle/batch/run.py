@@ -22,7 +22,9 @@ def clip_parts(task: Task, split_shots: bool) -> list[Part]:
         parts = detect_shots(job.input, start=job.start, end=job.end, max_size=job.video.max_size)
     if job.video.chunk_frames:
         info = probe(job.input)
-        parts = [c for p in parts for c in plan_chunks(info, p, job.video.chunk_frames, job.video.chunk_overlap)]
+        video = job.video
+        parts = [c for p in parts for c in plan_chunks(info, p, video.chunk_frames, video.chunk_overlap,
+                                                       video.chunk_carry)]
     if len(parts) > 1:
         check_parts(task)
     return parts

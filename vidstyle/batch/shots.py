@@ -34,4 +34,6 @@ def detect_shots(path: Path, *, start: str | None = None, end: str | None = None
         raise ValueError(f"expected frames in {os.fspath(path)!r} within the range, got none that decode")
     bounds = [0, *cuts]
     ends = [position(info, stamps[c]) for c in cuts] + [end]
-    return [Part(position(info, stamps[a]), e, shot=k, offset=a) for k, (a, e) in enumerate(zip(bounds, ends))]
+    stops = [*cuts, None]
+    return [Part(position(info, stamps[a]), e, shot=k, offset=a, stop=z)
+            for k, (a, e, z) in enumerate(zip(bounds, ends, stops))]

@@ -35,6 +35,20 @@ def paint(content: torch.Tensor, styling: Styling, strategy: Strategy, extractor
                       on_step=on_step, snapshot=snapshot, snapshot_every=snapshot_every)
 
 
+def finished(image: torch.Tensor, content: torch.Tensor, union: torch.Tensor | None, config: RunConfig
+             ) -> torch.Tensor:
+    """An optimised image ``(1, C, H, W)`` as the frame shows it: the content's colours put back (colour
+    preservation), the unstyled regions' content composited (``union``: where any style applies)."""
+    image = combine_luminance(image, content) if config.style.preserve_colors else image
+    return composite(image, content, union)
+
+
+def carried(content: torch.Tensor, start: Start, styling: Styling, config: RunConfig, index: int = 0) -> np.ndarray:
+    """A frame that is not optimised: its start as it would be shown (a chunk's carried frames)."""
+    union = styling.at(index, tuple(content.shape[-2:]))[1]
+    return to_uint8(finished(start.init.clamp(0, 1), content, union, config))
+
+
 def paint_from(content: torch.Tensor, start: Start, styling: Styling, extractor, config: RunConfig, *,
                index: int = 0, on_step: Callable[[StepReport], None] | None = None,
                snapshot: Callable[[int, np.ndarray], None] | None = None, snapshot_every: int = 0,
@@ -52,8 +66,7 @@ def paint_from(content: torch.Tensor, start: Start, styling: Styling, extractor,
                          temporal_weight=config.temporal.temporal_weight, bf16=config.precision == "bf16")
 
     def finish(image: torch.Tensor) -> torch.Tensor:
-        image = combine_luminance(image, content) if config.style.preserve_colors else image
-        return composite(image, content, union)
+        return finished(image, content, union, config)
 
     hook = None
     if snapshot is not None and snapshot_every > 0:

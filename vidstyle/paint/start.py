@@ -45,3 +45,10 @@ def cold_start(target: torch.Tensor, config: RunConfig, tolerance: float | None 
     return Start(initial_image(optim.init, target, optim.seed),
                  Budget(optim.scales, optim.iterations, optim.fine_iterations,
                         optim.tolerance if tolerance is None else tolerance))
+
+
+def repaint_start(init: torch.Tensor, config: RunConfig) -> Start:
+    """A painting brought from elsewhere (a chunk's start, carried along the flow), painted again with the cold
+    budget; residual levels keep its detail where it already fits, and repaint where the carry smeared it."""
+    optim = config.optim
+    return Start(init, Budget(optim.scales, optim.iterations, optim.fine_iterations, 0.0, residual=True))

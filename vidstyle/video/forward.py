@@ -19,8 +19,8 @@ import torch
 from ..config import RunConfig
 from ..core.tensors import to_tensor
 from ..motion.warp import warp
-from ..paint.paint import paint_from, target_of
-from ..paint.start import Start, cold_start
+from ..paint.paint import carried, paint_from, target_of
+from ..paint.start import Start, cold_start, repaint_start
 from ..paint.style import Styling
 from .checkpoint import Checkpoint
 from .paintover import edited_record
@@ -116,16 +116,25 @@ def forward_pass(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRe
 def _paint_frame(prep: FramePrep, stylized: dict[int, np.ndarray], contents: dict[int, np.ndarray], shot: Shot,
                  judged: tuple[int, int], extractor, styling: Styling, config: RunConfig, on_step
                  ) -> tuple[FrameRecord, np.ndarray]:
-    """One frame of the first pass, from its start; a cold start is then settled as later frames will be."""
+    """One frame of the first pass, from its start; a cold start is then settled as later frames will be. In a
+    chunk (``carry_frames``), the frames before its first painted one are carried (their start is their result),
+    and that first one is painted again from the carried paint with the cold budget, then settled."""
     started = time.perf_counter()
     content = to_tensor(prep.content, styling.device)
     target = target_of(content, config)
     warm = styling.catch_up(first_pass_start(prep, stylized, contents, target, shot, judged, config, styling),
                             prep.index)
-    frame, result = paint_from(content, warm or cold_start(target, config, tolerance=0.0), styling, extractor,
-                               config, index=prep.index, on_step=on_step)
+    carry = config.temporal.carry_frames
+    if warm is not None and prep.index < carry:
+        frame = carried(content, warm, styling, config, prep.index)
+        return FrameRecord(prep.index, prep.pts, prep.duration, 0, 0, 0.0, {}, round(time.perf_counter() - started, 3),
+                           prep.cut and prep.index > 0, shot.start, prep.reliable_fraction,
+                           prep.histogram_correlation), frame
+    repaint = warm is not None and prep.index == carry > 0
+    start = repaint_start(warm.init, config) if repaint else warm or cold_start(target, config, tolerance=0.0)
+    frame, result = paint_from(content, start, styling, extractor, config, index=prep.index, on_step=on_step)
     iterations, evaluations = result.iterations, result.evaluations
-    if warm is None and config.temporal.enabled:  # a shot's first frame: settle it as later frames will be
+    if (warm is None or repaint) and config.temporal.enabled:  # a shot's first frame: settle it as later frames will be
         frame, result = paint_from(content, settle_start(frame, target, config), styling, extractor, config,
                                    index=prep.index, on_step=on_step)
         iterations, evaluations = iterations + result.iterations, evaluations + result.evaluations

@@ -103,7 +103,7 @@ def later_passes(checkpoint: Checkpoint, records: list[FrameRecord], extractor, 
                  report: Report, on_step, edits: dict[int, np.ndarray] | None = None) -> list[FrameRecord]:
     """Paint passes 2 .. ``config.temporal.passes`` after the first pass's ``records`` (resuming after the finished
     visits among them); returns every visit's record, in order. A frame in ``edits`` is kept as given in every pass,
-    so the frames before it follow it too."""
+    so the frames before it follow it too; so are a chunk's carried frames (``carry_frames``: not its own)."""
     edits = edits or {}
     first = [r for r in records if r.pass_index == 1]
     count = len(first)
@@ -126,10 +126,11 @@ def later_passes(checkpoint: Checkpoint, records: list[FrameRecord], extractor, 
         shot = first[frame].shot_start
         comparable = styling.comparable(styles.get(shot, []), frame)
         level = float(np.median(comparable)) if comparable else None
-        if frame in edits:
+        if frame in edits or frame < config.temporal.carry_frames:  # kept as given: an edit, a chunk's carry
             source = first[frame]
-            record, image = edited_record(frame, source.pts, source.duration, source.cut, source.shot_start,
-                                          source.reliable, source.histogram_correlation, pass_index), edits[frame]
+            record = edited_record(frame, source.pts, source.duration, source.cut, source.shot_start,
+                                   source.reliable, source.histogram_correlation, pass_index)
+            image = edits[frame] if frame in edits else checkpoint.load(frame)
         else:
             record, image = _paint_visit(checkpoint, first, frame, pass_index, extractor, styling, config, level,
                                          on_step)
