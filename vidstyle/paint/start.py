@@ -47,8 +47,9 @@ def cold_start(target: torch.Tensor, config: RunConfig, tolerance: float | None 
                         optim.tolerance if tolerance is None else tolerance))
 
 
-def repaint_start(init: torch.Tensor, config: RunConfig) -> Start:
+def repaint_start(init: torch.Tensor, config: RunConfig, hold: TemporalTerm | None = None) -> Start:
     """A painting brought from elsewhere (a chunk's start, carried along the flow), painted again with the cold
-    budget; residual levels keep its detail where it already fits, and repaint where the carry smeared it."""
+    budget; residual levels keep its detail where it already fits, ``hold`` keeps it where it is trusted."""
     optim = config.optim
-    return Start(init, Budget(optim.scales, optim.iterations, optim.fine_iterations, 0.0, residual=True))
+    return Start(init, Budget(optim.scales, optim.iterations, optim.fine_iterations, 0.0, residual=True),
+                 [hold] if hold is not None else [])

@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover - Windows: runs are not locked there
 log = logging.getLogger(__name__)
 MANIFEST_VERSION = 3  # 3: log entries carry the hash of their frame's PNG
 LOCK_NAME = "lock"
+TRUST_NAME = "carry-trust.npz"  # a chunk's carry: where its paint is still the shot's first painting
 
 
 class BusyError(ValueError):
@@ -289,6 +290,23 @@ class Checkpoint:
             return None
         with np.load(path) as data:
             return torch.from_numpy(data["flow"])[None], torch.from_numpy(data["reliable"])[None, None]
+
+    def save_trust(self, index: int, trust: torch.Tensor | None) -> None:
+        """A chunk's carry after frame ``index``: its trust map ``(1, 1, H, W)`` (None: all of it), replacing the
+        last one (only the latest is read back, when a run resumes within the carry)."""
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, index=index, trust=np.zeros(0, np.float32) if trust is None
+                            else trust[0, 0].numpy().astype(np.float32))
+        write_checked(self.directory / TRUST_NAME, buffer.getvalue())
+
+    def load_trust(self) -> tuple[int, torch.Tensor | None] | None:
+        """What :meth:`save_trust` wrote last: ``(index, trust)``, or None."""
+        path = self.directory / TRUST_NAME
+        if not path.is_file():
+            return None
+        with np.load(path) as data:
+            trust = data["trust"]
+            return int(data["index"]), (torch.from_numpy(trust)[None, None] if trust.size else None)
 
     def mask_path(self, region: int, index: int) -> Path:
         return self.directory / "masks" / str(region) / f"{index:06d}.png"

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..config import RunConfig
+from ..core.objective import TemporalTerm
 from ..core.tensors import to_tensor
 from ..motion.warp import warp
 from ..paint.paint import carried, paint_from, target_of
@@ -39,6 +40,9 @@ class Shot:
 
     start: int = 0
     styles: dict[tuple, list[tuple[int, float]]] = field(default_factory=dict)  # by size: (frame, style loss)
+    # A chunk's carry: where the carried paint still comes from the shot's first painting along reliable flow
+    # (1, 1, H, W), None for all of it (its first frame, an edit)
+    trust: torch.Tensor | None = None
 
     def remember(self, record: FrameRecord) -> None:
         for level in record.levels:
@@ -67,6 +71,7 @@ def forward_pass(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRe
     """Paint every unfinished frame of the first pass in order; returns the pass's whole log. A frame in ``edits``
     (painted over by the artist) is kept as given, and the frames after it start from it."""
     edits = edits or {}
+    finished, trust = _resume_carry(checkpoint, finished, config.temporal.carry_frames)
     keep = max(temporal_offsets(config.temporal), default=1)
     stylized: dict[int, np.ndarray] = {}  # only the frames the temporal offsets need
     contents: dict[int, np.ndarray] = {}  # and their inputs (for the pixels an object uncovers)
@@ -88,6 +93,8 @@ def forward_pass(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRe
             contents.pop(prep.index - keep - 1, None)
             if prep.index < len(finished):
                 shot.remember(finished[prep.index])
+                if prep.index == len(finished) - 1:
+                    shot.trust = trust
                 if prep.index >= len(finished) - keep:
                     stylized[prep.index] = checkpoint.load(prep.index)
                 report(finished[prep.index], total, True)
@@ -95,7 +102,7 @@ def forward_pass(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRe
             if keep_for_later:
                 _keep(checkpoint, prep)
             if prep.index in edits:
-                frame = edits[prep.index]
+                frame, shot.trust = edits[prep.index], None  # a carry goes on from the edit as given
                 record = replace(edited_record(prep.index, prep.pts, prep.duration, prep.cut and prep.index > 0,
                                                shot.start, prep.reliable_fraction, prep.histogram_correlation, 1),
                                  warp_error=warp_error(prep, stylized, frame))
@@ -103,6 +110,8 @@ def forward_pass(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRe
                 record, frame = _paint_frame(prep, stylized, contents, shot, judged, extractor, styling, config,
                                              on_step)
             record = checkpoint.save(frame, record)
+            if prep.index < config.temporal.carry_frames:
+                checkpoint.save_trust(prep.index, shot.trust)
             shot.remember(record)
             records.append(record)
             stylized[prep.index] = frame
@@ -125,13 +134,19 @@ def _paint_frame(prep: FramePrep, stylized: dict[int, np.ndarray], contents: dic
     warm = styling.catch_up(first_pass_start(prep, stylized, contents, target, shot, judged, config, styling),
                             prep.index)
     carry = config.temporal.carry_frames
+    if warm is not None and prep.index <= carry and 1 in prep.flows:
+        _carry_trust(shot, prep, warm)
     if warm is not None and prep.index < carry:
         frame = carried(content, warm, styling, config, prep.index)
         return FrameRecord(prep.index, prep.pts, prep.duration, 0, 0, 0.0, {}, round(time.perf_counter() - started, 3),
                            prep.cut and prep.index > 0, shot.start, prep.reliable_fraction,
                            prep.histogram_correlation), frame
     repaint = warm is not None and prep.index == carry > 0
-    start = repaint_start(warm.init, config) if repaint else warm or cold_start(target, config, tolerance=0.0)
+    if repaint:  # held where the carry is still the shot's first painting, free where it smeared
+        hold = shot.trust if shot.trust is not None else torch.ones_like(warm.init[:, :1])
+        start = repaint_start(warm.init, config, TemporalTerm(warm.init.clone(), hold.to(warm.init)))
+    else:
+        start = warm or cold_start(target, config, tolerance=0.0)
     frame, result = paint_from(content, start, styling, extractor, config, index=prep.index, on_step=on_step)
     iterations, evaluations = result.iterations, result.evaluations
     if (warm is None or repaint) and config.temporal.enabled:  # a shot's first frame: settle it as later frames will be
@@ -142,6 +157,29 @@ def _paint_frame(prep: FramePrep, stylized: dict[int, np.ndarray], contents: dic
                        round(time.perf_counter() - started, 3), prep.cut and prep.index > 0, shot.start,
                        prep.reliable_fraction, prep.histogram_correlation, tuple(result.levels),
                        warp_error=warp_error(prep, stylized, frame)), frame
+
+
+def _resume_carry(checkpoint: Checkpoint, finished: list[FrameRecord], carry: int
+                  ) -> tuple[list[FrameRecord], torch.Tensor | None]:
+    """The finished frames a chunk resumes after, and its trust map there: within the carry, the frames after the
+    last trust map kept are carried again (a kill between a frame and its map)."""
+    if not carry or not 0 < len(finished) <= carry:
+        return finished, None
+    saved = checkpoint.load_trust()
+    index, trust = saved if saved is not None else (0, None)  # after frame 0, the shot's painting: all of it
+    if index != len(finished) - 1:
+        finished = finished[:index + 1]
+        checkpoint.keep_only(finished)
+    return finished, trust
+
+
+def _carry_trust(shot: Shot, prep: FramePrep, warm: Start) -> None:
+    """Carry the trust map one frame: warped along the flow, times where this step's warp is reliable (the warm
+    start's closest term, uncovered pixels left out)."""
+    flow_bwd = prep.flows[1][0].cpu()
+    reliable = warm.temporal[0].weight.cpu() if warm.temporal else torch.zeros_like(flow_bwd[:, :1])
+    before = shot.trust if shot.trust is not None else torch.ones_like(reliable)
+    shot.trust = (warp(before, flow_bwd) * reliable).clamp(0, 1)
 
 
 def _keep(checkpoint: Checkpoint, prep: FramePrep) -> None:
