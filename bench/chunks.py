@@ -22,10 +22,14 @@ from .ruler import Ruler, frames_of, outside_ruler, truth_ruler
 from .stability import STYLE_FILE
 from .truth import truth_clips
 
-FRAMES = 144  # 3 chunks of 48: each longer than the default overlap
-CHUNK = 48
+FRAMES = 96  # 3 chunks of 32: each longer than the default overlap
+CHUNK = 32
 TRUTH = ("follow", "pan-zoom")
-OVERLAPS = (0, 16, None)  # None: the default
+# (label, options, overlap: None for the default); the default starts each chunk from the carried paint
+CANDIDATES = (("cold starts, no overlap", ["--no-chunk-carry", "--chunk-overlap", "0"], 0),
+              ("cold starts, the default overlap", ["--no-chunk-carry"], None),
+              ("carried, no overlap", ["--chunk-overlap", "0"], 0),
+              ("carried, the default overlap (default)", [], None))
 REAL_FRAMES = 72  # DeepFlow at the source size costs seconds a pair
 REAL_CHUNK = 36  # the real clip on two Ray workers: two chunks, one each
 PICTURE = ROOT / "docs" / "chunks-seam.jpg"
@@ -49,14 +53,14 @@ def _unchunked(clip: Path, work: Path, size: int, frames: int) -> dict:
             "later": statistics.median(e["seconds"] for e in entries[1:])}
 
 
-def _chunked(clip: Path, work: Path, size: int, frames: int, chunk: int, overlap: int | None,
-             engine: list[str]) -> dict:
-    name = "default" if overlap is None else f"overlap{overlap}"
+def _chunked(clip: Path, work: Path, size: int, frames: int, chunk: int, options: list[str], engine: list[str]
+             ) -> dict:
+    name = "".join(options).replace("-", "") or "default"
     folder = work / f"chunks-{clip.stem}-{name}-{engine[1]}"
     out = folder / f"{clip.stem}.mp4"
     out.unlink(missing_ok=True)
     args = ["batch", *_args(clip, size, frames), "--out", rel(folder), "--chunk-frames", str(chunk), *engine,
-            *([] if overlap is None else ["--chunk-overlap", str(overlap)])]
+            *options]
     seconds, _ = run_vidstyle(args)
     return {"out": out, "seconds": seconds, "command": shown(args)}
 
@@ -70,15 +74,17 @@ def _seams(frames: int, chunk: int, overlap: int) -> list[list[int]]:
 
 
 def _measure(run: dict, ruler: Ruler, reference: float, whole: float, pairs: list[list[int]],
-             unchunked: Path | None = None, size: int = 0) -> dict:
+             unchunked: Path | None = None, size: int = 0, whole_errors: list[float] | None = None) -> dict:
     errors = ruler.measure(run["out"])["per_frame"]  # errors[t - 1]: the pair (t - 1, t)
     seam = [errors[t - 1] / reference for seam in pairs for t in seam]
+    same = None if whole_errors is None else float(
+        sum(errors[t - 1] for s in pairs for t in s) / sum(whole_errors[t - 1] for s in pairs for t in s))
     texture = None
     if unchunked is not None and len(pairs[0]) > 1:  # the overlap's middle frame against the unchunked run's
         middles = [seam[len(seam) // 2] for seam in pairs]
         texture = float(np.mean([_detail(run["out"], m, size) / _detail(unchunked, m, size) for m in middles]))
     return {**{k: v for k, v in run.items() if k != "out"}, "worst_seam": max(seam), "mean_seam": float(np.mean(seam)),
-            "overall": float(np.mean(errors)) / whole, "texture": texture}
+            "overall": float(np.mean(errors)) / whole, "texture": texture, "same_pairs": same}
 
 
 def _detail(output: Path, frame: int, size: int) -> float:
@@ -92,14 +98,15 @@ def _detail(output: Path, frame: int, size: int) -> float:
 
 
 def _strip(runs: dict[str, dict], frames: int, chunk: int) -> Path | None:
-    """Clip (b) around its first seam: with no overlap (top: the jump at the boundary), and the default (bottom:
-    consecutive frames in the middle of the crossfade)."""
+    """Clip (b) around its first seam: cold starts with no overlap (the jump at the boundary), the default at the
+    boundary, and the default in the middle of its overlap (consecutive frames, half size)."""
     from vidstyle.config import VideoConfig
     from vidstyle.media.images import write_image
 
     boundary, lead = chunk, VideoConfig().chunk_overlap
     rows = []
-    for name, first in (("overlap 0", boundary - 3), ("default", boundary - lead // 2 - 3)):
+    default = CANDIDATES[-1][0]
+    for name, first in ((CANDIDATES[0][0], boundary - 3), (default, boundary - 3), (default, boundary - lead // 2 - 3)):
         shown_frames = frames_of(runs[name]["path"], first + 6)[first:first + 6]
         if len(shown_frames) < 6:
             return None
@@ -133,14 +140,15 @@ def chunks(work: Path, device) -> tuple[str, dict]:
         whole = _unchunked(truth.path, work, size, frames)
         errors = ruler.measure(whole["out"])["per_frame"]
         reference, mean_whole = statistics.median(errors), float(np.mean(errors))
-        runs = {"unchunked": {**whole, "worst_seam": None, "mean_seam": None, "overall": 1.0, "texture": None}}
+        runs = {"unchunked": {**whole, "worst_seam": None, "mean_seam": None, "overall": 1.0, "texture": None,
+                              "same_pairs": None}}
         paths = {}
-        for overlap in OVERLAPS:
+        for name, options, overlap in CANDIDATES:
             lead = default if overlap is None else overlap
-            name = "default" if overlap is None else f"overlap {overlap}"
-            run = _chunked(truth.path, work, size, frames, chunk, overlap, local)
+            run = _chunked(truth.path, work, size, frames, chunk, options, local)
             paths[name] = {"path": run["out"]}
-            runs[name] = _measure(run, ruler, reference, mean_whole, _seams(frames, chunk, lead), whole["out"], size)
+            runs[name] = _measure(run, ruler, reference, mean_whole, _seams(frames, chunk, lead), whole["out"], size,
+                                  errors)
             print(f"[bench]   {truth.name}: {name}: seam {runs[name]['worst_seam']:.2f}", file=sys.stderr, flush=True)
         if truth.name == "follow" and not budget.smoke:
             picture = _strip(paths, frames, chunk)
@@ -162,9 +170,9 @@ def _real(work: Path, size: int, frames: int, default: int) -> dict:
     whole = _unchunked(BOTTLE, work, size, frames)
     errors = ruler.measure(whole["out"])["per_frame"]
     reference, mean_whole = statistics.median(errors), float(np.mean(errors))
-    ray = _chunked(BOTTLE, work, size, frames, chunk, None,
-                   ["--engine", "ray", "--address", "local", "--cpus-per-job", "1"])
-    measured = _measure(ray, ruler, reference, mean_whole, _seams(frames, chunk, default), whole["out"], size)
+    ray = _chunked(BOTTLE, work, size, frames, chunk, [], ["--engine", "ray", "--address", "local",
+                                                           "--cpus-per-job", "1"])
+    measured = _measure(ray, ruler, reference, mean_whole, _seams(frames, chunk, default), whole["out"], size, errors)
     return {"whole": {k: v for k, v in whole.items() if k != "out"}, "ray": measured, "chunk": chunk, "frames": frames,
             "join": _join_seconds(whole["out"], work)}
 
@@ -215,16 +223,15 @@ def _markdown(data: dict, tables: list, real: dict, picture: Path | None, frames
               default: int) -> str:
     sections = []
     for title, runs, _ in tables:
-        lines = ["| run | worst seam pair / median pair | mean seam pair / median pair | E(out) / unchunked | "
-                 "brushwork mid-overlap / unchunked | wall time |", "|---|---|---|---|---|---|"]
+        lines = ["| run | worst seam pair / median pair | mean seam pair / median pair | seam pairs / same pairs "
+                 "unchunked | E(out) / unchunked | brushwork mid-overlap / unchunked | wall time |",
+                 "|---|---|---|---|---|---|---|"]
         for name, run in runs.items():
-            label = {"unchunked": "unchunked (`vidstyle video`, 2 threads)",
-                     "default": f"chunks, overlap {default} (default)"}.get(name, f"chunks, {name}")
-            seam = "" if run["worst_seam"] is None else f"{run['worst_seam']:.2f}"
-            mean_seam = "" if run["mean_seam"] is None else f"{run['mean_seam']:.2f}"
-            texture = "" if run.get("texture") is None else f"{run['texture']:.2f}"
-            lines.append(f"| {label} | {seam} | {mean_seam} | {run['overall']:.2f} | {texture} | "
-                         f"{run['seconds']:.0f} s |")
+            label = "unchunked (`vidstyle video`, 2 threads)" if name == "unchunked" else \
+                f"chunks: {name.replace('the default overlap', f'overlap {default}')}"
+            cells = [("" if run.get(k) is None else f"{run[k]:.2f}")
+                     for k in ("worst_seam", "mean_seam", "same_pairs", "overall", "texture")]
+            lines.append(f"| {label} | {' | '.join(cells)} | {run['seconds']:.0f} s |")
         sections.append(f"### {title}\n\n" + "\n".join(lines) + "\n")
     whole, ray, costs = real["whole"], real["ray"], real["at512"]
     projections = []
@@ -235,8 +242,9 @@ def _markdown(data: dict, tables: list, real: dict, picture: Path | None, frames
     rows = "\n".join(f"| {w} | {c} | {s / 3600:.2f} h | 1/{one / s:.1f} |" for w, c, s in projections)
     commands = "\n".join(r["command"] for runs in data.values() if "unchunked" in runs for r in runs.values())
     commands += f"\n{whole['command']}\n{ray['command']}\n{costs['command']}"
-    strip = (f"\n![Clip (b) around its first seam (frame {chunk}): overlap 0 (top, frames {chunk - 3}-{chunk + 2}), "
-             f"the default (bottom, frames {chunk - default // 2 - 3}-{chunk - default // 2 + 2})]({rel(picture)})\n"
+    strip = (f"\n![Clip (b) around its first seam (frame {chunk}): cold starts with no overlap (top, frames "
+             f"{chunk - 3}-{chunk + 2}), the default at the same frames (middle), the default in the middle of its "
+             f"overlap (bottom, frames {chunk - default // 2 - 3}-{chunk - default // 2 + 2})]({rel(picture)})\n"
              if picture else "")
     return f"""## One long shot in chunks: the seam, Ray against one job, many workers projected
 
@@ -248,9 +256,13 @@ unchunked run of the same clip, by the outside rulers (the exact motion; DeepFlo
 clip), at the input's size. *E(out) / unchunked*: the mean warping error over every pair against the unchunked run's.
 *Brushwork mid-overlap*: the variance of the Laplacian of each overlap's middle frame at the processing size, over
 the unchunked run's same frame (below 1: softer).
-Two paintings of one frame from cold starts at different frames differ everywhere (the optimisation takes another
-way from a slightly different start): with no overlap that whole difference lands on one pair; the crossfade spreads
-it over the overlap, at the price of softer texture in the middle of the overlap, where two paintings are averaged.
+*Seam pairs / same pairs unchunked*: their error summed over the same pairs' in the unchunked run (a real clip's
+own jumps fall in the window too). Two paintings of one frame from cold starts at different frames differ everywhere
+(the optimisation takes another way from a slightly different start): with no overlap that whole difference lands on
+one pair, and a crossfade over the overlap spreads it (its square falls with the square of the overlap), at the price
+of softer brushwork in the middle, where two paintings are averaged. *Carried*: each chunk starts from the shot's
+first painting carried along the flow to its start (no optimisation on the way; a few milliseconds a frame), held
+there where that carry stayed reliable and repainted elsewhere, so the two chunks of a seam share most of their paint.
 {strip}
 {chr(10).join(sections)}
 ### A real clip on a local Ray cluster

@@ -418,7 +418,7 @@ class VideoConfig(_Validated):
     chunk_carry: bool = setting(True, "Start each chunk from the shot's first painting carried along the flow to it "
                                 "(as the chunk before paints it), not from a cold start of its own.",
                                 flag="--no-chunk-carry", negate=True, commands={BATCH})
-    chunk_overlap: int = setting(16, "Frames a chunk paints before its first one, blended with the chunk before it "
+    chunk_overlap: int = setting(24, "Frames a chunk paints before its first one, blended with the chunk before it "
                                  "(the seam is spread over them).", low=0, high=1000, commands={BATCH})
 
 
