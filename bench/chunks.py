@@ -9,6 +9,7 @@ unchunked run of the same clip (a fixed reference: a chunked run's own median wo
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -35,6 +36,7 @@ REAL_CHUNK = 36  # the real clip on two Ray workers: two chunks, one each
 PICTURE = ROOT / "docs" / "chunks-seam.jpg"
 PROJECTED_FRAMES = 3600
 PROJECTED_SIZE = 512  # the long shot of the issue: 3600 frames at 512 px
+CARRIED = 26  # frames of the carry timed at that size
 WORKERS = (1, 8, 32, 128)
 
 
@@ -116,15 +118,47 @@ def _strip(runs: dict[str, dict], frames: int, chunk: int) -> Path | None:
     return PICTURE
 
 
-def project(cold: float, later: float, join: float, frames: int, workers: int, overlap: int, passes: int = 1
-            ) -> tuple[float, int]:
+def project(cold: float, later: float, carry: float | None, join: float, frames: int, workers: int, overlap: int,
+            passes: int = 1) -> tuple[float, int]:
     """``(seconds, chunk size)`` of a ``frames``-frame shot on ``workers`` workers: one chunk per worker (equal
-    chunks, as ``--chunk-frames`` cuts them), each a cold frame and its other frames (the overlap's too) at the
-    later-frame time, for every pass; then the join (reading, blending and encoding every frame, on one machine)."""
+    chunks, as ``--chunk-frames`` cuts them), all at once, so the last chunk decides: the shot's first frame cold,
+    every frame before its overlap carried, its first painted frame cold again (repainted from the carry), its
+    other frames (the overlap's too) at the later-frame time for every pass; then the join (reading, blending and
+    encoding every frame, on one machine)."""
     if workers == 1:
         return cold + (frames - 1) * later * passes + join * frames, frames
     size = math.ceil(frames / workers)
-    return cold + (size + overlap - 1) * later * passes + join * frames, size
+    lead = min(overlap, size)
+    if carry is None:  # --no-chunk-carry: a cold start at the overlap
+        return cold + (size + lead - 1) * later * passes + join * frames, size
+    carried = frames - size - lead - 1
+    return 2 * cold + carried * carry + (size + lead - 1) * later * passes + join * frames, size
+
+
+def _carry_seconds(work: Path, size: int) -> dict:
+    """Seconds per carried frame at ``size`` (2 threads): decoding, the flows, the warp, the frame written; from the
+    progress reports of a chunk's carry (its painted frames on a token budget, not measured here)."""
+    import dataclasses
+    import time
+
+    import torch
+
+    from vidstyle.config import RunConfig, VideoConfig
+    from vidstyle.video.pipeline import stylize_video
+
+    base = RunConfig()
+    config = dataclasses.replace(base, optim=dataclasses.replace(base.optim, iterations=2, fine_iterations=1),
+                                 temporal=dataclasses.replace(base.temporal, carry_frames=CARRIED))
+    stamps: dict[int, float] = {}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        stylize_video(BOTTLE, work / f"chunks-carry-{size}.mp4", os.fspath(STYLE_FILE), config=config,
+                      video=VideoConfig(max_size=size), end=f"{CARRIED + 1}f", restart=True, device="cpu",
+                      on_frame=lambda r: stamps.setdefault(r.index, time.perf_counter()))
+    finally:
+        torch.set_num_threads(threads)
+    return {"carry": (stamps[CARRIED - 1] - stamps[1]) / (CARRIED - 2), "frames": CARRIED - 2}
 
 
 def chunks(work: Path, device) -> tuple[str, dict]:
@@ -156,6 +190,7 @@ def chunks(work: Path, device) -> tuple[str, dict]:
         tables.append((truth.title + ": ground truth", runs, default))
     real = _real(work, size, 12 if budget.smoke else REAL_FRAMES, default)
     real["at512"] = _timing(work, 64 if budget.smoke else PROJECTED_SIZE)
+    real["at512"].update(_carry_seconds(work, 64 if budget.smoke else PROJECTED_SIZE))
     data["real"] = real
     md = _markdown(data, tables, real, picture, frames, chunk, size, default)
     return md, data
@@ -234,12 +269,15 @@ def _markdown(data: dict, tables: list, real: dict, picture: Path | None, frames
             lines.append(f"| {label} | {' | '.join(cells)} | {run['seconds']:.0f} s |")
         sections.append(f"### {title}\n\n" + "\n".join(lines) + "\n")
     whole, ray, costs = real["whole"], real["ray"], real["at512"]
-    projections = []
+    rows = []
     for workers in WORKERS:
-        seconds, chunk_size = project(costs["cold"], costs["later"], real["join"], PROJECTED_FRAMES, workers, default)
-        projections.append((workers, chunk_size, seconds))
-    one = projections[0][2]
-    rows = "\n".join(f"| {w} | {c} | {s / 3600:.2f} h | 1/{one / s:.1f} |" for w, c, s in projections)
+        carried, size = project(costs["cold"], costs["later"], costs["carry"], real["join"], PROJECTED_FRAMES,
+                                workers, default)
+        cold, _ = project(costs["cold"], costs["later"], None, real["join"], PROJECTED_FRAMES, workers, default)
+        rows.append((workers, size, carried, cold))
+    one = rows[0][2]
+    rows = "\n".join(f"| {w} | {c} | {a / 3600:.2f} h (1/{one / a:.1f}) | {b / 3600:.2f} h (1/{one / b:.1f}) |"
+                     for w, c, a, b in rows)
     commands = "\n".join(r["command"] for runs in data.values() if "unchunked" in runs for r in runs.values())
     commands += f"\n{whole['command']}\n{ray['command']}\n{costs['command']}"
     strip = (f"\n![Clip (b) around its first seam (frame {chunk}): cold starts with no overlap (top, frames "
@@ -271,21 +309,27 @@ there where that carry stayed reliable and repainted elsewhere, so the two chunk
 {whole['seconds']:.0f} s; a local Ray cluster (`--address local`) with two 1-thread workers, `--chunk-frames
 {real['chunk']}` (two chunks, one per worker): {ray['seconds']:.0f} s (Ray's start included), worst seam pair
 {ray['worst_seam']:.2f} and mean {ray['mean_seam']:.2f} times the unchunked run's median pair, overall
-{ray['overall']:.2f} times its error (DeepFlow and Ruder's check), brushwork mid-overlap {ray['texture']:.2f} of the
+{ray['overall']:.2f} times its error (DeepFlow and Ruder's check; the seam pairs' error is {ray['same_pairs']:.2f} times
+the same pairs' unchunked: the clip's own jumps fall in the overlap), brushwork mid-overlap {ray['texture']:.2f} of the
 unchunked run's. Ray took {ray['seconds'] / whole['seconds']:.2f} times
 the one job's wall time: on two cores the unchunked job already uses both, and the chunks paint the overlap twice.
 
 ### A 3600-frame shot on many workers, projected
 
 At {costs['size']} px, every default, one pass. The model: one chunk per worker (`--chunk-frames` = frames / workers,
-rounded up), every chunk at once, each worker with 2 threads; a chunk costs a cold frame ({costs['cold']:.0f} s, measured
-on the real clip at {costs['size']} px) and its other frames, the {default} of the overlap included, at the later-frame
-time ({costs['later']:.1f} s, the median of frames 1-3 of the same run); with `--passes N` every frame but the cold one
-costs N times. The join reads, blends and encodes every frame on one machine ({real['join'] * 1000:.0f} ms a frame, measured: the unchunked output's frames at
+rounded up), every chunk at once, each worker with 2 threads, so the last chunk decides: it paints the shot's first
+frame cold ({costs['cold']:.0f} s, measured on the real clip at {costs['size']} px), carries it over every frame before its
+overlap ({costs['carry'] * 1000:.0f} ms a frame: decoding, flows, the warp and the frame written, measured over
+{costs['frames']} carried frames), paints its first frame cold again from the carry, and its other frames, the
+{default} of the overlap included, at the later-frame time ({costs['later']:.1f} s, the median of frames 1-3 of the
+cold frame's run); with `--passes N` every painted frame but the cold ones costs N times. With `--no-chunk-carry` a
+chunk paints its first frame cold and the rest as above: no carry, one cold frame. The carry is the price of the
+seams and the brushwork above; it grows with the shot (the last chunk carries almost all of it), while the painting
+shrinks with the workers. The join reads, blends and encodes every frame on one machine ({real['join'] * 1000:.0f} ms a frame, measured: the unchunked output's frames at
 the source size as PNGs, each read twice, crossfaded and encoded). Decoding each chunk's range
 and Ray's scheduling are left out (seconds).
 
-| workers | frames per chunk | projected wall time | against one worker |
+| workers | frames per chunk | projected wall time (against one worker), carried (default) | `--no-chunk-carry` |
 |---|---|---|---|
 {rows}
 

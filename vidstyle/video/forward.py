@@ -31,6 +31,7 @@ from .temporal import FlowFunction, FramePrep, Prefetch, guard_size, prepare_fra
     warm_start
 
 Report = Callable[[FrameRecord, int | None, bool], None]  # (record, the clip's frame count so far, resumed)
+TRUST_EVERY = 50  # a chunk's carry keeps its trust map this often (and at its end): a resume carries again from there
 
 
 @dataclass
@@ -110,8 +111,9 @@ def forward_pass(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRe
                 record, frame = _paint_frame(prep, stylized, contents, shot, judged, extractor, styling, config,
                                              on_step)
             record = checkpoint.save(frame, record)
-            if prep.index < config.temporal.carry_frames:
-                checkpoint.save_trust(prep.index, shot.trust)
+            carry = config.temporal.carry_frames
+            if prep.index < carry and (prep.index % TRUST_EVERY == 0 or prep.index == carry - 1):
+                checkpoint.save_trust(prep.index, shot.trust)  # a resume carries again from the last one kept
             shot.remember(record)
             records.append(record)
             stylized[prep.index] = frame
