@@ -34,6 +34,10 @@ CANDIDATES = (("cold starts, no overlap", ["--no-chunk-carry", "--chunk-overlap"
 REAL_FRAMES = 72  # DeepFlow at the source size costs seconds a pair
 REAL_CHUNK = 36  # the real clip on two Ray workers: two chunks, one each
 PICTURE = ROOT / "docs" / "chunks-seam.jpg"
+# What the strip showed when looked at by hand (commit b51a07f); look again when the method changes.
+SEEN = ("Looked at: the top row jumps between its third and fourth frames (the boundary: another swirl pattern in the "
+        "sky, a brighter road); the default shows no jump, neither at the boundary nor in the middle of the overlap, "
+        "where the brushwork is a little softer.")
 PROJECTED_FRAMES = 3600
 PROJECTED_SIZE = 512  # the long shot of the issue: 3600 frames at 512 px
 CARRIED = 26  # frames of the carry timed at that size
@@ -283,7 +287,7 @@ def _markdown(data: dict, tables: list, real: dict, picture: Path | None, frames
     strip = (f"\n![Clip (b) around its first seam (frame {chunk}): cold starts with no overlap (top, frames "
              f"{chunk - 3}-{chunk + 2}), the default at the same frames (middle), the default in the middle of its "
              f"overlap (bottom, frames {chunk - default // 2 - 3}-{chunk - default // 2 + 2})]({rel(picture)})\n"
-             if picture else "")
+             f"\n{SEEN}\n" if picture else "")
     return f"""## One long shot in chunks: the seam, Ray against one job, many workers projected
 
 `vidstyle batch --chunk-frames {chunk}` on the first {frames} frames of each clip (3 chunks), Starry Night, long
