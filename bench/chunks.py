@@ -19,7 +19,7 @@ import numpy as np
 
 from . import common
 from .common import BOTTLE, ROOT, read_log, rel, run_vidstyle, shown
-from .ruler import Ruler, frames_of, outside_ruler, truth_ruler
+from .ruler import Ruler, frames_of, half_row, outside_ruler, truth_ruler
 from .stability import STYLE_FILE
 from .truth import truth_clips
 
@@ -116,8 +116,7 @@ def _strip(runs: dict[str, dict], frames: int, chunk: int) -> Path | None:
         shown_frames = frames_of(runs[name]["path"], first + 6)[first:first + 6]
         if len(shown_frames) < 6:
             return None
-        rows.append(np.concatenate([cv2.resize(f, (f.shape[1] // 2, f.shape[0] // 2), interpolation=cv2.INTER_AREA)
-                                    for f in shown_frames], 1))
+        rows.append(half_row(shown_frames))
     write_image(PICTURE, np.concatenate(rows, 0))
     return PICTURE
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import common
 from .common import AGAIN, BOTTLE, ROOT, mean, read_log, rel, run_vidstyle, shown
-from .ruler import frames_of, outside_ruler, truth_ruler
+from .ruler import frames_of, half_row, outside_ruler, truth_ruler
 from .stability import STYLE_FILE
 from .truth import Truth, truth_clips
 
@@ -98,8 +98,7 @@ def _strip(runs: dict[str, dict], frames: int) -> Path | None:
         shown = frames_of(runs[name]["out"], frames)[-4:]
         if len(shown) < 4:
             return None
-        rows.append(np.concatenate([cv2.resize(f, (f.shape[1] // 2, f.shape[0] // 2), interpolation=cv2.INTER_AREA)
-                                    for f in shown], 1))
+        rows.append(half_row(shown))
     write_image(PICTURE, np.concatenate(rows, 0))
     return PICTURE
 

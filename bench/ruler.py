@@ -32,6 +32,12 @@ def frames_of(path: Path, count: int, size: tuple[int, int] | None = None) -> li
     return frames if size is None else [resize(f, *size) for f in frames]
 
 
+def half_row(frames: list[np.ndarray]) -> np.ndarray:
+    """Frames side by side at half their size: one row of a strip in BENCHMARKS.md."""
+    return np.concatenate([cv2.resize(f, (f.shape[1] // 2, f.shape[0] // 2), interpolation=cv2.INTER_AREA)
+                           for f in frames], 1)
+
+
 @dataclass
 class Pair:
     """What one frame pair is measured with: backward flow and the pixels that count, ``(1, *, H, W)``,

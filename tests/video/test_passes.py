@@ -63,18 +63,22 @@ class Stop(Exception):
     pass
 
 
+def _stop_at(step: int, clip, output, config: RunConfig, video: VideoConfig) -> None:
+    """A run of ``clip`` stopped (as by a kill) once its ``step``-th frame is finished."""
+    def interrupt(report):
+        if report.step == step:
+            raise Stop()
+
+    with pytest.raises(Stop):
+        stylize_video(clip, output, "swirl", config=config, video=video, device="cpu", on_frame=interrupt)
+
+
 @pytest.mark.parametrize("stop_at", [3, 9])  # in the first pass (its caches half written), in the second
 def test_a_multi_pass_run_resumes_at_the_frame_and_pass_it_stopped_at(make_clip, tmp_path, tiny, stop_at):
     clip = make_clip(translating_clip(5, 48, 64, dx=1.5), audio=False)
     config, video = _passes(tiny, 3), VideoConfig(max_size=None, keep_frames=True)
     stopped = tmp_path / "stopped.mp4"
-
-    def interrupt(report):
-        if report.step == stop_at:
-            raise Stop()
-
-    with pytest.raises(Stop):
-        stylize_video(clip, stopped, "swirl", config=config, video=video, device="cpu", on_frame=interrupt)
+    _stop_at(stop_at, clip, stopped, config, video)
     seen = []
     result = stylize_video(clip, stopped, "swirl", config=config, video=video, device="cpu", on_frame=seen.append)
     assert [r.resumed for r in seen] == [True] * stop_at + [False] * (15 - stop_at)
@@ -151,13 +155,7 @@ def test_a_chunk_resumes_within_its_carry_to_the_same_frames(make_clip, tmp_path
     config = dataclasses.replace(tiny, temporal=dataclasses.replace(tiny.temporal, carry_frames=4))
     video = VideoConfig(max_size=None, keep_frames=True)
     stopped = tmp_path / "stopped.mp4"
-
-    def interrupt(report):
-        if report.step == stop_at:
-            raise Stop()
-
-    with pytest.raises(Stop):
-        stylize_video(clip, stopped, "swirl", config=config, video=video, device="cpu", on_frame=interrupt)
+    _stop_at(stop_at, clip, stopped, config, video)
     if trust_lost:
         (work_dir_for(stopped) / "carry-trust.npz").unlink()
     seen = []
