@@ -107,10 +107,7 @@ def material(folder: Path) -> None:
 def tiny(argv: list[str]) -> list[str]:
     if argv[0] == "styles" or argv[0] == "studio":
         return argv
-    extra = TINY[argv[0]]
-    if argv[0] == "image" and "--preview" in argv:
-        extra = extra[:4]  # a sheet of cold starts: --fine-iterations applies too, but keep it short
-    return [*argv, *extra]
+    return [*argv, *TINY[argv[0]]]
 
 
 def run_line(line: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -165,14 +162,14 @@ def free_port() -> int:
 
 @pytest.mark.slow
 def test_the_readme_python_blocks_run_as_written(tmp_path):
-    """The library block on small inputs (its size 512 made 32), and the studio's API block against the README's
+    """The library block on small inputs (48x64 frames, its size 512 made 32), and the studio's API block against the README's
     own ``vidstyle studio samples/`` (the sample clip, real VGG19)."""
     pytest.importorskip("gradio_client")
     from samples.make import write_clip
     from vidstyle.media.images import write_image
 
     library_block, studio_block = blocks("python")
-    signer = person_frames(3, 96, 128, start=30)
+    signer = person_frames(3, 48, 64, start=30)  # small: the block runs the default iterations
     write_image(tmp_path / "photo.jpg", signer[0])
     write_clip(tmp_path / "in.mp4", signer, Fraction(12), with_audio=True)
     code = library_block.replace("size=512", "size=32")

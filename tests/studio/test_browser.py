@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -62,6 +63,38 @@ def click_picture(page, fx: float, fy: float) -> None:
     image = page.locator("#frame-image img").first
     box = image.bounding_box()
     page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+
+
+def editor_view(page) -> np.ndarray:
+    """What the paint-over editor's canvas shows now, as pixels."""
+    import cv2
+
+    png = page.locator("#paint-over-editor canvas").first.screenshot()
+    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR).astype(np.int16)
+
+
+def wait_for_view(page, before: np.ndarray, what: str, seconds: float = 30) -> np.ndarray:
+    """The editor's canvas once it shows something else than ``before`` and holds still (two looks alike)."""
+    deadline = time.time() + seconds
+    last = None
+    while time.time() < deadline:
+        view = editor_view(page)
+        moved = view.shape != before.shape or np.abs(view - before).max() > 40
+        if moved and last is not None and last.shape == view.shape and np.abs(view - last).max() <= 8:
+            return view
+        last = view if moved else None
+        page.wait_for_timeout(250)
+    raise AssertionError(f"the editor never showed {what} within {seconds} s")
+
+
+def stroke(page) -> None:
+    """A brush stroke across the middle of the editor's canvas."""
+    box = page.locator("#paint-over-editor canvas").first.bounding_box()
+    page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.5 * box["height"])
+    page.mouse.down()
+    for step in range(20):
+        page.mouse.move(box["x"] + (0.3 + 0.02 * step) * box["width"], box["y"] + 0.5 * box["height"])
+    page.mouse.up()
 
 
 def test_a_newcomer_scrubs_is_told_what_is_wrong_picks_a_region_renders_reloads_and_downloads(tmp_path):
@@ -178,24 +211,33 @@ def test_a_newcomer_scrubs_is_told_what_is_wrong_picks_a_region_renders_reloads_
             set_number(page, "frame", 12)
             page.get_by_text("Source: frame 12 of 0-23").wait_for(timeout=30_000)
             page.locator("#paint-over-panel").click()
+            empty = editor_view(page)
             page.locator("#open-result-frame").click()
             page.locator("#render-message").get_by_text("frame 12 of the render").wait_for(timeout=30_000)
-            box = page.locator("#paint-over-editor canvas").first.bounding_box()
-            page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.5 * box["height"])
-            page.mouse.down()
-            for step in range(20):
-                page.mouse.move(box["x"] + (0.3 + 0.02 * step) * box["width"], box["y"] + 0.5 * box["height"])
-            page.mouse.up()
+            # The frame arrives in the canvas after the message: paint once it is shown, and again if a stroke does
+            # not show (as a user would), then use it.
+            shown = wait_for_view(page, empty, "the rendered frame in the editor")
+            for _ in range(3):
+                stroke(page)
+                try:
+                    wait_for_view(page, shown, "the stroke on the frame", seconds=10)
+                    break
+                except AssertionError:
+                    continue
+            page.screenshot(path=shots / "9-painted-over.png", full_page=True)
             page.locator("#use-paint-over").click()
-            page.wait_for_function("() => document.querySelector('#paint_over textarea').value.startsWith('12=')",
+            page.wait_for_function("() => document.querySelector('#paint_over textarea').value.startsWith('12=')"
+                                   " || document.querySelector('#render-message').innerText.includes('first')",
                                    timeout=30_000)
+            assert page.locator("#paint_over textarea").input_value().startswith("12="), \
+                page.locator("#render-message").inner_text()
             edit = page.locator("#paint_over textarea").input_value().partition("=")[2]
             page.locator("#render").click()
             page.wait_for_function("() => document.querySelector('#command').innerText.includes('--paint-over 12=')",
                                    timeout=30_000)
             page.wait_for_function("() => [...document.querySelectorAll('#queue [role=gridcell]')]"
                                    ".filter(c => c.innerText.trim() === 'done').length === 2", timeout=180_000)
-            page.screenshot(path=shots / "9-painted-over-and-rendered-again.png", full_page=True)
+            page.screenshot(path=shots / "10-painted-over-and-rendered-again.png", full_page=True)
             command = page.locator("#command").inner_text()
             browser.close()
     finally:

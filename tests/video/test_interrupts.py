@@ -34,7 +34,7 @@ def wait_for(condition, seconds: float = 120) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("sig, code, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
 def test_a_signal_stops_the_run_and_its_threads_cleanly(make_clip, tmp_path, tiny_weights, sig, code, word):
-    clip = make_clip(translating_clip(12, 96, 128, dx=1.0), audio=False)
+    clip = make_clip(translating_clip(8, 96, 128, dx=1.0), audio=False)
     out = tmp_path / "out.mp4"
     log = work_dir_for(out) / "log.jsonl"
     # Long-term offsets keep the prefetch thread computing flows while the main thread optimises.
@@ -57,9 +57,11 @@ def test_a_signal_stops_the_run_and_its_threads_cleanly(make_clip, tmp_path, tin
     assert "Traceback" not in stderr and "terminate called" not in stderr
     kept = len(log.read_text().splitlines())
     assert kept >= 2 and not out.exists()
+    if sig != signal.SIGINT:
+        return  # the resume after a stop is the same either way: run once (SIGINT), to keep the suite short
     resumed = subprocess.run(args, env=ENV, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"{kept} resumed" in resumed.stdout and sum(1 for _ in iter_frames(out)) == 12
+    assert f"{kept} resumed" in resumed.stdout and sum(1 for _ in iter_frames(out)) == 8
 
 
 @pytest.mark.slow
