@@ -101,33 +101,3 @@ def test_the_studio_starts_as_typed_without_any_argument(tmp_path):
         stdout, stderr = process.communicate(timeout=60)
     assert "Traceback" not in stderr, stderr
     assert "writes studio-out" in stdout and (tmp_path / "studio-out").is_dir()
-
-
-@pytest.mark.slow
-def test_each_command_runs_for_real_from_the_installed_script(tmp_path):
-    """A tiny real run of every command that does work, through the console script (the embedded VGG19 at 32 px)."""
-    from samples.make import write_clip
-
-    from ..conftest import textured, translating_clip
-    from vidstyle.media.images import write_image
-
-    write_clip(tmp_path / "in.mp4", translating_clip(4, 48, 64), 12, with_audio=True)
-    write_image(tmp_path / "photo.png", textured(48, 64, seed=3))
-    (tmp_path / "clips").mkdir()
-    write_clip(tmp_path / "clips" / "walk.mp4", translating_clip(3, 48, 64, dx=1.0), 12, with_audio=False)
-    tiny = ["--first-iterations", "4", "--fine-iterations", "2", "--iterations", "2", "--max-size", "32"]
-    steps = [
-        ["image", "photo.png", "--styles", "vangogh", "-o", "painted.png", "--size", "32", "-i", "4"],
-        ["video", "in.mp4", "--styles", "vangogh:0.6,picasso:0.4", "-o", "out.mp4", *tiny],
-        ["metrics", "in.mp4", "out.mp4", "--flow", "dis"],
-        ["mask", "in.mp4", "-o", "masks", "--grabcut", "8,8,40,30", "--max-size", "32"],
-        ["batch", "clips", "--out", "styled", "--styles", "vangogh", *tiny],
-        ["styles", "add", "mine", "photo.png"],
-        ["styles", "list"],
-    ]
-    for argv in steps:
-        done = run(argv, tmp_path, timeout=300)
-        assert done.returncode == 0 and "Traceback" not in done.stderr, (argv, done.stderr)
-    assert (tmp_path / "painted.png").is_file() and (tmp_path / "out.mp4").is_file()
-    assert (tmp_path / "styled" / "walk.mp4").is_file() and len(list((tmp_path / "masks").glob("*.png"))) >= 4
-    assert "mine" in plain(run(["styles", "list"], tmp_path).stdout)
