@@ -1,8 +1,8 @@
 """The studio in a real headless Chromium (Debian's ``chromium``, driven by Playwright; never ``playwright
 install``), as a newcomer uses it on the sample clip: scrub by typing a frame and with the arrow keys, a refused
 setting whose message stays in view, a GrabCut pick that finds nothing (a warning before any render), then mix two
-styles, preview, render, reload mid-render, reopen the render from its row, play and download, then paint over a
-frame of the result and render again.
+styles, add a style key, move it and remove it, preview, render, reload mid-render, reopen the render from its row,
+play and download, then paint over a frame of the result and render again.
 
 Every request the page makes must go to the loopback address. A screenshot is saved at each step (into
 ``$STUDIO_SCREENSHOTS`` when set, else the test's folder).
@@ -169,11 +169,33 @@ def test_a_newcomer_scrubs_is_told_what_is_wrong_picks_a_region_renders_reloads_
             message.get_by_text("every weight is 0").wait_for(state="detached", timeout=30_000)
             choose(page, "style_2", "picasso")
             set_number(page, "weight_2", 0.4)
+
+            # A key of that mix at frame 6, chosen by scrubbing onto its mark, moved to frame 10, then removed.
+            keys = "document.querySelector('#style_keys textarea').value"
+            chosen = "document.querySelector('#chosen-key input').value"
+            set_number(page, "frame", 6)
+            page.get_by_text("Source: frame 6 of 0-23").wait_for(timeout=30_000)
+            page.locator("#add-key").click()
+            page.wait_for_function(f"() => {keys} === '6f=vangogh:0.6,picasso:0.4'", timeout=30_000)
+            page.locator("#timeline-bar [title='6f: vangogh:0.6,picasso:0.4']").wait_for(timeout=30_000)
+            page.wait_for_function(f"() => {chosen} === '6f=vangogh:0.6,picasso:0.4'", timeout=30_000)
+            set_number(page, "frame", 10)
+            page.get_by_text("Source: frame 10 of 0-23").wait_for(timeout=30_000)
+            page.locator("#move-key").click()
+            page.wait_for_function(f"() => {keys} === '10f=vangogh:0.6,picasso:0.4'", timeout=30_000)
+            page.locator("#timeline-bar [title='10f: vangogh:0.6,picasso:0.4']").wait_for(timeout=30_000)
+            page.wait_for_function(f"() => {chosen} === '10f=vangogh:0.6,picasso:0.4'", timeout=30_000)
+            page.screenshot(path=shots / "5-key-moved.png", full_page=True)
+            page.locator("#remove-key").click()
+            page.wait_for_function(f"() => {keys} === ''", timeout=30_000)
+            set_number(page, "frame", 0)
+            page.get_by_text("Source: frame 0 of 0-23").wait_for(timeout=30_000)
+
             page.locator("#preview-frame").click()
             page.locator("#preview-status").get_by_text("done").wait_for(timeout=90_000)
             page.locator("#preview-image img").wait_for(timeout=10_000)
             page.locator("#before-after img").nth(1).wait_for(timeout=30_000)  # this frame's source and preview
-            page.screenshot(path=shots / "5-previewed.png", full_page=True)
+            page.screenshot(path=shots / "6-previewed.png", full_page=True)
 
             page.locator("#render").click()
             page.locator("#render-status").get_by_text("running").wait_for(timeout=60_000)
@@ -188,19 +210,19 @@ def test_a_newcomer_scrubs_is_told_what_is_wrong_picks_a_region_renders_reloads_
             assert page.locator("#size input[type=number]").first.input_value() == "64"
             assert page.locator("#style_2 input").first.input_value() == "picasso"
             assert "vangogh:0.6,picasso:0.4" in page.locator("#command").inner_text()
-            page.screenshot(path=shots / "6-reloaded-mid-render.png", full_page=True)
+            page.screenshot(path=shots / "7-reloaded-mid-render.png", full_page=True)
 
             page.locator("#render-status").get_by_text("frame 24/24").wait_for(timeout=180_000)
             page.wait_for_function("() => { const v = document.querySelector('#result video');"
                                    " return v && v.readyState === 4; }", timeout=60_000)
-            page.screenshot(path=shots / "7-rendered.png", full_page=True)
+            page.screenshot(path=shots / "8-rendered.png", full_page=True)
 
             # A row of the Renders table reopens that render's settings after the form was changed.
             set_number(page, "size", 128)
             page.locator("#queue [role=gridcell]", has_text="clip.mp4").first.click()
             page.wait_for_function("() => document.querySelector('#size input[type=number]').value === '64'",
                                    timeout=30_000)
-            page.screenshot(path=shots / "8-reopened-from-its-row.png", full_page=True)
+            page.screenshot(path=shots / "9-reopened-from-its-row.png", full_page=True)
 
             with page.expect_download(timeout=30_000) as downloading:
                 page.locator("#download a").first.click()
@@ -224,7 +246,7 @@ def test_a_newcomer_scrubs_is_told_what_is_wrong_picks_a_region_renders_reloads_
                     break
                 except AssertionError:
                     continue
-            page.screenshot(path=shots / "9-painted-over.png", full_page=True)
+            page.screenshot(path=shots / "10-painted-over.png", full_page=True)
             page.locator("#use-paint-over").click()
             page.wait_for_function("() => document.querySelector('#paint_over textarea').value.startsWith('12=')"
                                    " || document.querySelector('#render-message').innerText.includes('first')",
@@ -237,7 +259,7 @@ def test_a_newcomer_scrubs_is_told_what_is_wrong_picks_a_region_renders_reloads_
                                    timeout=30_000)
             page.wait_for_function("() => [...document.querySelectorAll('#queue [role=gridcell]')]"
                                    ".filter(c => c.innerText.trim() === 'done').length === 2", timeout=180_000)
-            page.screenshot(path=shots / "10-painted-over-and-rendered-again.png", full_page=True)
+            page.screenshot(path=shots / "11-painted-over-and-rendered-again.png", full_page=True)
             command = page.locator("#command").inner_text()
             browser.close()
     finally:

@@ -197,3 +197,19 @@ def test_a_render_is_reopened_with_the_form_it_was_started_from(library):
     assert views.reopen(studio, started.render_id)[1] == request
     restarted = Studio(library, "cpu", start=False)  # the queue file keeps the form too
     assert views.reopen(restarted, started.render_id)[1] == request
+
+
+def test_a_key_moves_to_the_shown_frame_keeping_its_mix_and_hold_and_is_removed(library):
+    request = Request("walk.mp4", (("vangogh", 1.0),), style_keys=("1f=leger", "0.25s:hold=matisse:0.5,leger:0.5"))
+    assert views.key_on_frame(library, "walk.mp4", request.style_keys, 3) == "0.25s:hold=matisse:0.5,leger:0.5"
+    assert views.key_on_frame(library, "walk.mp4", request.style_keys, 2) is None
+    keys, message = views.move_key(library, request, "0.25s:hold=matisse:0.5,leger:0.5", 0)
+    assert keys == ("0f:hold=matisse:0.5,leger:0.5", "1f=leger") and "moved to frame 0" in message.text
+    onto, _ = views.move_key(library, request, "0.25s:hold=matisse:0.5,leger:0.5", 1)  # onto a key: replaces it
+    assert onto == ("1f:hold=matisse:0.5,leger:0.5",)
+    unchosen, message = views.move_key(library, request, None, 4)
+    assert unchosen == request.style_keys and "choose a key" in message.text
+    kept, message = views.remove_key(request, "1f=leger")
+    assert kept == ("0.25s:hold=matisse:0.5,leger:0.5",) and "removed" in message.text
+    job = replace(request, style_keys=keys).job(library)
+    assert "--style-key 0f:hold=matisse:0.5,leger:0.5" in job.command_line()

@@ -8,6 +8,7 @@ private; the named API (``api.py``) speaks the job's keys.
 """
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import gradio as gr
 
 from . import panels, picking, views
 from .api import add_api
-from .form import CONTROLS, SLOTS, Said, controls_of, request_from_controls
+from .form import CONTROLS, SLOTS, Said, controls_of, read_keys, request_from_controls
 from .library import Library
 from .session import Request
 from .work import Studio
@@ -56,7 +57,7 @@ def build(studio: Studio) -> Any:
                 picture = gr.Image(label="Source frame", type="numpy", interactive=False, elem_id="frame-image")
         with gr.Row():
             with gr.Column():
-                painting, gallery, add_key = panels.styles_panel(library, form, messages)
+                painting, gallery, keys = panels.styles_panel(library, form, messages)
             with gr.Column():
                 panels.settings_panel(form, messages)
             with gr.Column():
@@ -72,7 +73,7 @@ def build(studio: Studio) -> Any:
                              "reopen it)", interactive=False, elem_id="queue")
         add_api(studio)  # first, so the named endpoints keep their names
         opening = _wire_source(library, page, upload)
-        _wire_styles(library, page, painting, gallery, add_key)
+        _wire_styles(library, page, painting, gallery, keys)
         _wire_timeline(library, page, timeline)
         _wire_region(library, page, brush, use_brush, show_masks, strip)
         _wire_preview(studio, page, preview)
@@ -169,16 +170,38 @@ def _wire_timeline(library: Library, page: Page, timeline: Any) -> None:
                                show_progress="hidden")
 
 
-def _wire_styles(library: Library, page: Page, painting: Any, gallery: Any, add_key: Any) -> None:
-    def keyed(data: dict) -> dict:
-        request, said = _guard(page, data, "styles")
-        if request is None:
-            return said
-        keys, message = views.add_key(library, request, int(data[page.frame] or 0))
-        return {page.form["style_keys"]: "\n".join(keys), **_say(page, message)}
+def _wire_styles(library: Library, page: Page, painting: Any, gallery: Any, keys: dict) -> None:
+    chosen, key_text = keys["chosen"], page.form["style_keys"]
 
-    add_key.click(keyed, {*page.form.values(), page.frame}, [page.form["style_keys"], page.messages["styles"]],
-                  api_visibility=HIDDEN)
+    def changed(how: Callable) -> Callable:
+        def handler(data: dict) -> dict:
+            request, said = _guard(page, data, "styles")
+            if request is None:
+                return said
+            keys, message = how(request, data)
+            return {key_text: "\n".join(keys), **_say(page, message)}
+        return handler
+
+    frame = lambda data: int(data[page.frame] or 0)  # noqa: E731
+    inputs, outputs = {*page.form.values(), page.frame, chosen}, [key_text, page.messages["styles"]]
+    keys["add"].click(changed(lambda request, data: views.add_key(library, request, frame(data))), inputs, outputs,
+                      api_visibility=HIDDEN)
+    keys["move"].click(changed(lambda request, data: views.move_key(library, request, data[chosen], frame(data))),
+                       inputs, outputs, api_visibility=HIDDEN)
+    keys["remove"].click(changed(lambda request, data: views.remove_key(request, data[chosen])), inputs, outputs,
+                         api_visibility=HIDDEN)
+
+    def listed(data: dict) -> Any:
+        """The keys to choose from; the one on the shown frame is chosen, else the choice stays if it still is one."""
+        typed = read_keys(data[key_text])
+        on_frame = views.key_on_frame(library, data[page.form["source"]], typed, frame(data))
+        value = on_frame or (data[chosen] if data[chosen] in typed else None)
+        return gr.update(choices=list(typed), value=value)
+
+    key_text.change(listed, {key_text, page.form["source"], page.frame, chosen}, chosen, api_visibility=HIDDEN,
+                    show_progress="hidden")
+    page.frame.change(listed, {key_text, page.form["source"], page.frame, chosen}, chosen, api_visibility=HIDDEN,
+                      show_progress="hidden")
 
     def painted(file: Any) -> dict:
         _, message = views.take_upload(library, file, painting=True)

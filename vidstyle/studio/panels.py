@@ -32,7 +32,7 @@ def source_panel(library: Library, page_form: dict, messages: dict) -> tuple[Any
     return upload, facts, frame, timeline
 
 
-def styles_panel(library: Library, page_form: dict, messages: dict) -> tuple[Any, Any, Any]:
+def styles_panel(library: Library, page_form: dict, messages: dict) -> tuple[Any, Any, dict]:
     names = views.style_names(library)
     first = "vangogh" if "vangogh" in names else names[0] if names else None  # the README's first style
     gr.Markdown("### Styles")
@@ -50,11 +50,16 @@ def styles_panel(library: Library, page_form: dict, messages: dict) -> tuple[Any
         "a key is reached in a straight line from the one before, :hold keeps the mix before until it",
         placeholder="none: the mix above all through", elem_id="style_keys")
     add_key = gr.Button("Add a key at the shown frame with the mix above", elem_id="add-key", size="sm")
+    with gr.Row():
+        chosen = gr.Dropdown([], value=None, label="Key (scrub onto a mark to choose it)", elem_id="chosen-key",
+                             scale=2)
+        move = gr.Button("Move it to the shown frame", elem_id="move-key", size="sm", scale=1)
+        remove = gr.Button("Remove it", elem_id="remove-key", size="sm", scale=1)
     messages["styles"] = gr.Markdown(elem_id="styles-message")
     painting = gr.File(label="Upload a painting", elem_id="painting-upload", file_types=["image"])
     gallery = gr.Gallery(views.style_gallery(library), label="Style library", columns=5, height=220,
                          elem_id="library", allow_preview=False)
-    return painting, gallery, add_key
+    return painting, gallery, {"add": add_key, "chosen": chosen, "move": move, "remove": remove}
 
 
 def settings_panel(page_form: dict, messages: dict) -> None:

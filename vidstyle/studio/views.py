@@ -19,7 +19,7 @@ import numpy as np
 from ..config import SettingError
 from ..media.decode import count_frames
 from ..media.images import is_image_path, read_image
-from ..paint.keys import key_frame, key_time
+from ..paint.keys import HOLD, key_frame, key_time
 from ..video.checkpoint import work_dir_for
 from ..video.preview import preview_indices
 from . import picking
@@ -232,10 +232,22 @@ def with_source(request: Request, source: str | None) -> Request:
 
 def _fps(library: Library, request: Request):
     """The clip's frame rate, or None (a still, or a medium that does not open)."""
+    return _source_fps(library, request.source)
+
+
+def _source_fps(library: Library, source: str | None):
+    if not source:
+        return None
     try:
-        return library.facts(request.source).fps
+        return library.facts(source).fps
     except FAILURES:
         return None
+
+
+def key_on_frame(library: Library, source: str | None, keys: tuple[str, ...], frame: int) -> str | None:
+    """The style key that falls on ``frame`` of ``source`` (None: none does)."""
+    fps = _source_fps(library, source)
+    return next((k for k in keys if key_frame_of(k, fps) == int(frame)), None)
 
 
 def key_frame_of(key: str, fps) -> int | None:
@@ -259,6 +271,27 @@ def add_key(library: Library, request: Request, frame: int) -> tuple[tuple[str, 
     kept = [(f, k) for f, k in placed if f != frame] + [(frame, f"{frame}f={spec}")]
     keys = [k for _, k in sorted(kept, key=lambda p: float("inf") if p[0] is None else p[0])]
     return tuple(keys), Said("styles", f"key at frame {frame}: {spec}", "note")
+
+
+def move_key(library: Library, request: Request, key: str, frame: int) -> tuple[tuple[str, ...], Said | None]:
+    """The request's style keys with ``key`` moved to ``frame`` (its mix and its hold kept; a key already on that
+    frame is replaced), in frame order; or the keys as they were and why not."""
+    if key not in request.style_keys:
+        return request.style_keys, Said("styles", "choose a key to move first", "note")
+    _, hold, styles = key_time(key)
+    moved = f"{int(frame)}f{HOLD if hold else ''}={styles.strip()}"
+    fps = _fps(library, request)
+    placed = [(key_frame_of(k, fps), k) for k in request.style_keys if k != key]
+    kept = [(f, k) for f, k in placed if f != frame] + [(frame, moved)]
+    keys = [k for _, k in sorted(kept, key=lambda p: float("inf") if p[0] is None else p[0])]
+    return tuple(keys), Said("styles", f"key {key} moved to frame {frame}: {moved}", "note")
+
+
+def remove_key(request: Request, key: str) -> tuple[tuple[str, ...], Said | None]:
+    """The request's style keys without ``key``; or the keys as they were and why not."""
+    if key not in request.style_keys:
+        return request.style_keys, Said("styles", "choose a key to remove first", "note")
+    return tuple(k for k in request.style_keys if k != key), Said("styles", f"key {key} removed", "note")
 
 
 EDIT_SIDE = 640  # at least this long a side in the paint-over editor
