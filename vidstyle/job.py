@@ -26,12 +26,9 @@ from .config import (BATCH, IMAGE, MASK, VIDEO, ImageConfig, MaskConfig, RunConf
 from .core.styles import parse_style_spec
 from .media.decode import parse_position
 from .paint.keys import parse_style_key
-from .video.paintover import parse_paint_over
 from .media.files import check_input, check_output
 from .media.images import IMAGE_SUFFIXES, is_image_path
-from .regions.guides import style_specs
 from .regions.sources import FIELDS_BY_KEY, SOURCE_FIELDS, MaskSource, SourceField, parse_region
-from .video.plan import not_after
 
 VIDEO_OUTPUTS = (".mp4", ".m4v")
 ROOTS = (("run", RunConfig), ("video", VideoConfig), ("masks", MaskConfig), ("image", ImageConfig))
@@ -59,6 +56,13 @@ def _each(parse: Callable[[str], Any], strip: bool = True) -> Callable[[Any], tu
         return tuple(str(item).strip() if strip else item for item in items)
 
     return parsed
+
+
+def parse_paint_over(text: str, folder: Path | None = None) -> Any:
+    """:func:`vidstyle.video.paintover.parse_paint_over`, imported when a job has painted-over frames."""
+    from .video.paintover import parse_paint_over as parse
+
+    return parse(text, folder)
 
 
 _style_keys, _paint_over, _regions = _each(parse_style_key), _each(parse_paint_over), _each(parse_region, False)
@@ -272,6 +276,9 @@ class Job:
                 raise SettingError(source.key, f"mask {os.fspath(source.path)!r} does not exist")
             if source is not None and source.labels is not None:
                 _keyed("labels", check_input, source.labels, "labels file")
+        from .regions.guides import style_specs
+        from .video.plan import not_after
+
         style_specs(self.styles, self.mask, [(r.source, r.styles) for r in self.regions], self.background_style,
                     self.run.style.even_mix)
         first = _keyed("start", parse_position, self.start) if self.start else None

@@ -101,3 +101,12 @@ def test_the_studio_starts_as_typed_without_any_argument(tmp_path):
         stdout, stderr = process.communicate(timeout=60)
     assert "Traceback" not in stderr, stderr
     assert "writes studio-out" in stdout and (tmp_path / "studio-out").is_dir()
+
+
+def test_the_help_answers_without_loading_torch():
+    """``vidstyle --help`` and every command's help build the app alone: torch (over a second to import) waits
+    until a command runs."""
+    code = ("import sys, typer.main; from vidstyle.cli import app; typer.main.get_command(app); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", (done.stdout[:500], done.stderr[-2000:])

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 Preprocessing = Literal["caffe", "imagenet"]
@@ -64,6 +65,8 @@ def load_embedded() -> VGGWeights:
 
     Dequantisation is a table lookup: ``W = table[indices]``.
     """
+    import torch
+
     state = torch.load(embedded_path(), map_location="cpu", weights_only=True)
     convs = []
     for block, conv in CONV_LAYERS:
@@ -75,11 +78,15 @@ def load_embedded() -> VGGWeights:
 
 
 def torchvision_cache_path() -> Path:
+    import torch
+
     return Path(torch.hub.get_dir()) / "checkpoints" / TORCHVISION_FILE
 
 
 def load_torchvision() -> VGGWeights:
     """torchvision's ``VGG19_Weights.IMAGENET1K_V1``; downloads once into the torch hub cache."""
+    import torch
+
     from torchvision.models import VGG19_Weights
 
     cached = torchvision_cache_path()
@@ -97,6 +104,8 @@ def load_torchvision() -> VGGWeights:
 
 def load_state_dict_file(path: Path) -> VGGWeights:
     """A torchvision-layout state dict (``features.N.weight``) saved with ``torch.save``."""
+    import torch
+
     if not path.is_file():
         raise FileNotFoundError(f"expected 'embedded', 'torchvision' or a weights file, got {os.fspath(path)!r}")
     try:

@@ -20,8 +20,6 @@ from ..config import FlowMethod, MaskConfig, SettingError
 from ..media.images import IMAGE_SUFFIXES, is_image_path
 from ..media.decode import iter_frames
 from ..media.probe import probe
-from .masks import EMPTY_HINT, FULL_HINT, check_coverage, fit_mask, load_mask, shape_mask, snap
-from .track import check_prompt, grabcut, hysteresis, keyframe_track, smooth
 
 Frames = Callable[[], Iterator[np.ndarray]]  # a fresh stream of the clip's frames at processing size
 Segmenter = Callable[[list[np.ndarray]], list[np.ndarray]]  # RGB frames -> soft masks in [0, 1]
@@ -152,6 +150,8 @@ class MaskSource:
     def at_scale(self, source_size: tuple[int, int], size: tuple[int, int]) -> MaskSource:
         """The same source for frames of ``size`` (h, w) decoded from ``source_size``: ``grabcut`` (given in source
         pixels) is checked against the source frame, in the numbers given, then scaled."""
+        from .track import check_prompt
+
         if self.grabcut is None:
             return self
         check_prompt(self.grabcut, *source_size)
@@ -203,6 +203,8 @@ def _batched(frames: Iterator[np.ndarray], size: int) -> Iterator[list[np.ndarra
 
 
 def _video_masks(path: Path, height: int, width: int, key: str) -> Iterator[np.ndarray]:
+    from .masks import fit_mask
+
     name = f"mask video {os.fspath(path)!r}"
     for frame in iter_frames(path):
         grey = frame.mean(axis=2).astype(np.float32) / 255  # masks are grey: any channel mix will do
@@ -226,6 +228,9 @@ def _segmented(frames: Iterator[np.ndarray], segmenter: Segmenter) -> Iterator[t
 def raw_masks(source: MaskSource, frames: Frames, height: int, width: int, method: FlowMethod = "dis",
               segmenter: Segmenter | None = None) -> Iterator[np.ndarray]:
     """Unshaped soft masks ``float32 (height, width)``, one per frame of ``frames()``."""
+    from .masks import fit_mask, load_mask
+    from .track import grabcut, hysteresis, keyframe_track, smooth
+
     smoothing = source.options.smoothing
     if source.image is not None:
         still = fit_mask(np.asarray(source.image, np.float32), height, width, key=source.key)
@@ -260,6 +265,8 @@ def raw_masks(source: MaskSource, frames: Frames, height: int, width: int, metho
 def clip_masks(source: MaskSource, frames: Frames, height: int, width: int, method: FlowMethod = "dis",
                segmenter: Segmenter | None = None) -> Iterator[np.ndarray]:
     """Shaped (inverted, feathered) per-frame masks; raises at the end if every frame is empty or full."""
+    from .masks import check_coverage, shape_mask, snap
+
     lowest, highest, sample = 1.0, 0.0, None
     options = source.options
     for mask in raw_masks(source, frames, height, width, method, segmenter):
@@ -275,6 +282,8 @@ def clip_masks(source: MaskSource, frames: Frames, height: int, width: int, meth
 
 def coverage_hints(source: MaskSource) -> tuple[str, str]:
     """What to do about a source whose mask is empty, and about one that covers the whole frame, in its terms."""
+    from .masks import EMPTY_HINT, FULL_HINT
+
     inverted = source.options.invert
     if source.grabcut is not None:
         empty = "expected the box around the object (or a click on it)" if not inverted else "check `invert_mask`"
@@ -326,6 +335,9 @@ def check_source(source: MaskSource, height: int, width: int) -> None:
     """Cheap checks of a source at a ``height x width`` processing size, before any frame is decoded:
     files exist and have the frame's aspect, a still mask is neither empty nor full, a GrabCut prompt fits (it
     was checked in source pixels by :meth:`MaskSource.at_scale`)."""
+    from .masks import check_coverage, fit_mask, load_mask, shape_mask
+    from .track import check_prompt
+
     if source.grabcut is not None:
         check_prompt(source.grabcut, height, width)
     if source.path is None:
