@@ -103,10 +103,15 @@ def test_the_studio_starts_as_typed_without_any_argument(tmp_path):
     assert "writes studio-out" in stdout and (tmp_path / "studio-out").is_dir()
 
 
-def test_the_help_answers_without_loading_torch():
-    """``vidstyle --help`` and every command's help build the app alone: torch (over a second to import) waits
-    until a command runs."""
-    code = ("import sys, typer.main; from vidstyle.cli import app; typer.main.get_command(app); "
+@pytest.mark.parametrize("argv", [[], ["video", "missing.mp4", "-s", "vangogh", "-o", "o.mp4"],
+                                  ["image", "missing.jpg", "-s", "vangogh", "-o", "o.png"]])
+def test_the_help_and_a_refused_input_answer_without_loading_torch(argv, tmp_path):
+    """``vidstyle --help`` and every command's help build the app alone, and a missing input is refused before
+    any work: torch (over a second to import) waits until a command runs."""
+    code = ("import sys, typer.main; from vidstyle.cli import app; typer.main.get_command(app)\n"
+            f"try:\n    app({argv!r}) if {argv!r} else None\nexcept SystemExit as e:\n    assert e.code == 1, e.code\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision')))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and done.stdout.strip() == "[]", (done.stdout[:500], done.stderr[-2000:])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.strip().splitlines()[-1] == "[]", (done.stdout[-500:],
+                                                                                  done.stderr[-2000:])
+    assert not argv or "does not exist" in done.stderr

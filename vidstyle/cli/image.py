@@ -37,10 +37,7 @@ def image(
     verbose: Verbose = False,
 ) -> None:
     """Stylize one image, or chosen regions of it (--mask, --segment, --region)."""
-    from ..batch.execute import plan_image_job
     from ..job import Job
-    from ..core.device import resolve_device, set_threads
-    from ..image.pipeline import stylize_plan
 
     specs = list(styles or [])
     if len(specs) > 1 and not preview:
@@ -48,6 +45,10 @@ def image(
     job = Job.from_values({**values, "input": content, "output": output, "styles": specs[0] if specs else None})
     for spec in specs[1:]:
         job.with_values(styles=spec)  # every spec is checked before any work
+    from ..batch.execute import plan_image_job  # torch: once the job is known to be good
+    from ..core.device import resolve_device, set_threads
+    from ..image.pipeline import stylize_plan
+
     set_threads(threads)
     torch_device = resolve_device(device)
     plan = plan_image_job(job, torch_device)

@@ -42,8 +42,6 @@ def video(
 ) -> None:
     """Stylize a video, stable from frame to frame (Ruder et al. 2016); interrupted runs resume."""
     from ..job import Job
-    from ..core.device import resolve_device, set_threads
-    from ..batch.execute import plan_video_job
 
     if log_path is not None:
         check_output(log_path, (".jsonl", ".json", ".log", ".txt"), (input_path,), "--log file")
@@ -52,6 +50,9 @@ def video(
         check_output(sheet, IMAGE_SUFFIXES, (input_path,), "preview")
     job = Job.from_values({**values, "input": input_path, "output": output if sheet is None else
                            output.with_suffix(".mp4")})
+    from ..batch.execute import plan_video_job  # torch: once the job is known to be good
+    from ..core.device import resolve_device, set_threads
+
     set_threads(threads)
     torch_device = resolve_device(device)
     plan = plan_video_job(job, torch_device, preview=sheet is not None)
