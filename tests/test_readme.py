@@ -111,9 +111,18 @@ def tiny(argv: list[str]) -> list[str]:
     return [*argv, *TINY[argv[0]]]
 
 
-def run_line(line: str, cwd: Path, cpu: int | None = None) -> subprocess.CompletedProcess:
+def core_pins() -> list:
+    """Two ``preexec_fn``: each keeps a process on a core of its own (its torch then takes one thread, as on a
+    one-core machine), so two processes at once do not spin against each other; ``None`` twice with fewer cores."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cores) < 2:
+        return [None, None]
+    return [lambda cpu=cpu: os.sched_setaffinity(0, {cpu}) for cpu in cores[:2]]
+
+
+def run_line(line: str, cwd: Path, pin=None) -> subprocess.CompletedProcess:
     """One README line through the installed script (globs expanded as a shell would; ``VAR=value`` prefixes kept),
-    on core ``cpu`` alone when given (its torch then takes one thread, as on a one-core machine)."""
+    ``pin`` run in the child first (:func:`core_pins`)."""
     words = shlex.split(line)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     while "=" in words[0] and not words[0].startswith("-"):
@@ -123,7 +132,6 @@ def run_line(line: str, cwd: Path, cpu: int | None = None) -> subprocess.Complet
     argv = []
     for word in words[1:]:
         argv += sorted(str(p.relative_to(cwd)) for p in cwd.glob(word)) if "*" in word else [word]
-    pin = None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu}))
     return subprocess.run([os.fspath(SCRIPT), *tiny(argv)], cwd=cwd, capture_output=True, text=True, env=env,
                           timeout=600, preexec_fn=pin)
 
@@ -152,13 +160,12 @@ def test_every_command_of_the_readme_runs_as_written(tmp_path):
     # Two lanes at once, each in the README's order and on a core of its own where there are two: the stills (each
     # writes its own picture from photo.jpg), the batches (their own folders) and the sample, then the rest (styles,
     # clips, masks and metrics: later lines read what earlier ones wrote).
-    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    pins = core_pins()
     first = [r for r in runnable if r[0].startswith(("vidstyle image ", "vidstyle batch ")) or r[1] == ROOT]
     lanes = [first, [r for r in runnable if r not in first]]
 
     def run_lane(lane: int) -> list[tuple[str, subprocess.CompletedProcess]]:
-        cpu = cores[lane] if len(cores) >= 2 else None
-        return [(line, run_line(line, cwd, cpu)) for line, cwd in lanes[lane]]
+        return [(line, run_line(line, cwd, pins[lane])) for line, cwd in lanes[lane]]
 
     with ThreadPoolExecutor(2) as pool:
         results = [done for lane in pool.map(run_lane, range(2)) for done in lane]
@@ -182,8 +189,8 @@ def free_port() -> int:
 
 @pytest.mark.slow
 def test_the_readme_python_blocks_run_as_written(tmp_path):
-    """The library block on small inputs (48x64 frames, its size 512 made 32), and the studio's API block against the README's
-    own ``vidstyle studio samples/`` (the sample clip, real VGG19)."""
+    """The library block on small inputs (48x64 frames, its size 512 made 32), and the studio's API block against
+    the README's own ``vidstyle studio samples/`` (the sample clip, real VGG19)."""
     pytest.importorskip("gradio_client")
     from samples.make import write_clip
     from vidstyle.media.images import write_image
@@ -193,9 +200,7 @@ def test_the_readme_python_blocks_run_as_written(tmp_path):
     write_image(tmp_path / "photo.jpg", signer[0])
     write_clip(tmp_path / "in.mp4", signer, Fraction(12), with_audio=True)
     # The two blocks at once, each on a core of its own where there are two (each torch then takes one thread).
-    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    pins = [(lambda cpu=cpu: os.sched_setaffinity(0, {cpu})) if len(cores) >= 2 else None for cpu in cores[:2]]
-    pins += [None] * (2 - len(pins))
+    pins = core_pins()
     code = library_block.replace("size=512", "size=32")
     logs = [open(tmp_path / name, "w+") for name in ("library.out", "library.err")]  # no pipe to fill meanwhile
     library = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, stdout=logs[0], stderr=logs[1],

@@ -54,6 +54,26 @@ def choose(page, elem_id: str, value: str) -> None:
     page.locator("ul[role=listbox] li", has_text=value).first.click()
 
 
+def scrub(page, frame: int) -> None:
+    """Type a frame into the scrubber and wait until the sample clip's frame is shown."""
+    set_number(page, "frame", frame)
+    page.get_by_text(f"Source: frame {frame} of 0-23").wait_for(timeout=30_000)
+
+
+KEYS = "document.querySelector('#style_keys textarea').value"
+CHOSEN = "document.querySelector('#chosen-key input').value"
+
+
+def key_lands(page, frame: int, button: str, mix: str) -> None:
+    """Scrub to ``frame`` and click ``button``: the only key is then ``mix`` at that frame, as typed, as a mark
+    under the scrubber, and chosen in the Key list."""
+    scrub(page, frame)
+    page.locator(f"#{button}").click()
+    page.wait_for_function(f"() => {KEYS} === '{frame}f={mix}'", timeout=30_000)
+    page.locator(f"#timeline-bar [title='{frame}f: {mix}']").wait_for(timeout=30_000)
+    page.wait_for_function(f"() => {CHOSEN} === '{frame}f={mix}'", timeout=30_000)
+
+
 def picture_label(page) -> str:
     return page.locator("#frame-image").inner_text()
 
@@ -129,8 +149,7 @@ def test_a_newcomer_scrubs_is_told_what_is_wrong_picks_a_region_renders_reloads_
             page.screenshot(path=shots / "1-opened.png", full_page=True)
 
             # Scrub: a number typed and Enter, then the arrow keys, each change the picture and its number.
-            set_number(page, "frame", 7)
-            page.get_by_text("Source: frame 7 of 0-23").wait_for(timeout=30_000)
+            scrub(page, 7)
             slider = page.locator("#frame input[type=range]").first
             slider.focus()
             slider.press("ArrowRight")
@@ -154,8 +173,7 @@ def test_a_newcomer_scrubs_is_told_what_is_wrong_picks_a_region_renders_reloads_
 
             # A GrabCut pick that finds nothing: two corners a few pixels apart. A warning, before any render.
             page.locator("#region").get_by_label("GrabCut box", exact=True).check()
-            set_number(page, "frame", 0)
-            page.get_by_text("Source: frame 0 of 0-23").wait_for(timeout=30_000)
+            scrub(page, 0)
             click_picture(page, 0.50, 0.20)
             page.wait_for_function("() => document.querySelector('#box textarea, #box input').value.split(',')"
                                    ".length === 2", timeout=30_000)
@@ -171,25 +189,12 @@ def test_a_newcomer_scrubs_is_told_what_is_wrong_picks_a_region_renders_reloads_
             set_number(page, "weight_2", 0.4)
 
             # A key of that mix at frame 6, chosen by scrubbing onto its mark, moved to frame 10, then removed.
-            keys = "document.querySelector('#style_keys textarea').value"
-            chosen = "document.querySelector('#chosen-key input').value"
-            set_number(page, "frame", 6)
-            page.get_by_text("Source: frame 6 of 0-23").wait_for(timeout=30_000)
-            page.locator("#add-key").click()
-            page.wait_for_function(f"() => {keys} === '6f=vangogh:0.6,picasso:0.4'", timeout=30_000)
-            page.locator("#timeline-bar [title='6f: vangogh:0.6,picasso:0.4']").wait_for(timeout=30_000)
-            page.wait_for_function(f"() => {chosen} === '6f=vangogh:0.6,picasso:0.4'", timeout=30_000)
-            set_number(page, "frame", 10)
-            page.get_by_text("Source: frame 10 of 0-23").wait_for(timeout=30_000)
-            page.locator("#move-key").click()
-            page.wait_for_function(f"() => {keys} === '10f=vangogh:0.6,picasso:0.4'", timeout=30_000)
-            page.locator("#timeline-bar [title='10f: vangogh:0.6,picasso:0.4']").wait_for(timeout=30_000)
-            page.wait_for_function(f"() => {chosen} === '10f=vangogh:0.6,picasso:0.4'", timeout=30_000)
+            key_lands(page, 6, "add-key", "vangogh:0.6,picasso:0.4")
+            key_lands(page, 10, "move-key", "vangogh:0.6,picasso:0.4")
             page.screenshot(path=shots / "5-key-moved.png", full_page=True)
             page.locator("#remove-key").click()
-            page.wait_for_function(f"() => {keys} === ''", timeout=30_000)
-            set_number(page, "frame", 0)
-            page.get_by_text("Source: frame 0 of 0-23").wait_for(timeout=30_000)
+            page.wait_for_function(f"() => {KEYS} === ''", timeout=30_000)
+            scrub(page, 0)
 
             page.locator("#preview-frame").click()
             page.locator("#preview-status").get_by_text("done").wait_for(timeout=90_000)
@@ -230,8 +235,7 @@ def test_a_newcomer_scrubs_is_told_what_is_wrong_picks_a_region_renders_reloads_
             downloading.value.save_as(saved)
 
             # Paint over frame 12 of the result in the editor and render again: frame 12 is the painting.
-            set_number(page, "frame", 12)
-            page.get_by_text("Source: frame 12 of 0-23").wait_for(timeout=30_000)
+            scrub(page, 12)
             page.locator("#paint-over-panel").click()
             empty = editor_view(page)
             page.locator("#open-result-frame").click()

@@ -198,10 +198,9 @@ def _wire_styles(library: Library, page: Page, painting: Any, gallery: Any, keys
         value = on_frame or (data[chosen] if data[chosen] in typed else None)
         return gr.update(choices=list(typed), value=value)
 
-    key_text.change(listed, {key_text, page.form["source"], page.frame, chosen}, chosen, api_visibility=HIDDEN,
-                    show_progress="hidden")
-    page.frame.change(listed, {key_text, page.form["source"], page.frame, chosen}, chosen, api_visibility=HIDDEN,
-                      show_progress="hidden")
+    for control in (key_text, page.frame):
+        control.change(listed, {key_text, page.form["source"], page.frame, chosen}, chosen, api_visibility=HIDDEN,
+                       show_progress="hidden")
 
     def painted(file: Any) -> dict:
         _, message = views.take_upload(library, file, painting=True)

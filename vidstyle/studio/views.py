@@ -230,12 +230,8 @@ def with_source(request: Request, source: str | None) -> Request:
     return replace(request, source=source or "", mask=None, box=None, keyframe=0)
 
 
-def _fps(library: Library, request: Request):
+def _fps(library: Library, source: str | None):
     """The clip's frame rate, or None (a still, or a medium that does not open)."""
-    return _source_fps(library, request.source)
-
-
-def _source_fps(library: Library, source: str | None):
     if not source:
         return None
     try:
@@ -246,7 +242,7 @@ def _source_fps(library: Library, source: str | None):
 
 def key_on_frame(library: Library, source: str | None, keys: tuple[str, ...], frame: int) -> str | None:
     """The style key that falls on ``frame`` of ``source`` (None: none does)."""
-    fps = _source_fps(library, source)
+    fps = _fps(library, source)
     return next((k for k in keys if key_frame_of(k, fps) == int(frame)), None)
 
 
@@ -266,11 +262,15 @@ def add_key(library: Library, request: Request, frame: int) -> tuple[tuple[str, 
     if spec is None or all(weight <= 0 for _, weight in request.styles):
         return request.style_keys, Said("styles", "pick a style with a weight above 0 first: a key keeps the mix "
                                                   "of the style slots")
-    fps = _fps(library, request)
-    placed = [(key_frame_of(k, fps), k) for k in request.style_keys]
-    kept = [(f, k) for f, k in placed if f != frame] + [(frame, f"{frame}f={spec}")]
-    keys = [k for _, k in sorted(kept, key=lambda p: float("inf") if p[0] is None else p[0])]
-    return tuple(keys), Said("styles", f"key at frame {frame}: {spec}", "note")
+    keys = _placed(library, request, request.style_keys, frame, f"{frame}f={spec}")
+    return keys, Said("styles", f"key at frame {frame}: {spec}", "note")
+
+
+def _placed(library: Library, request: Request, others: tuple[str, ...], frame: int, key: str) -> tuple[str, ...]:
+    """``others`` with ``key`` at ``frame`` (replacing a key on that frame), in frame order (unreadable ones last)."""
+    fps = _fps(library, request.source)
+    kept = [(f, k) for f, k in ((key_frame_of(k, fps), k) for k in others) if f != frame] + [(frame, key)]
+    return tuple(k for _, k in sorted(kept, key=lambda p: float("inf") if p[0] is None else p[0]))
 
 
 def move_key(library: Library, request: Request, key: str, frame: int) -> tuple[tuple[str, ...], Said | None]:
@@ -280,11 +280,8 @@ def move_key(library: Library, request: Request, key: str, frame: int) -> tuple[
         return request.style_keys, Said("styles", "choose a key to move first", "note")
     _, hold, styles = key_time(key)
     moved = f"{int(frame)}f{HOLD if hold else ''}={styles.strip()}"
-    fps = _fps(library, request)
-    placed = [(key_frame_of(k, fps), k) for k in request.style_keys if k != key]
-    kept = [(f, k) for f, k in placed if f != frame] + [(frame, moved)]
-    keys = [k for _, k in sorted(kept, key=lambda p: float("inf") if p[0] is None else p[0])]
-    return tuple(keys), Said("styles", f"key {key} moved to frame {frame}: {moved}", "note")
+    keys = _placed(library, request, tuple(k for k in request.style_keys if k != key), frame, moved)
+    return keys, Said("styles", f"key {key} moved to frame {frame}: {moved}", "note")
 
 
 def remove_key(request: Request, key: str) -> tuple[tuple[str, ...], Said | None]:
