@@ -302,9 +302,8 @@ own jumps fall in the window too). Two paintings of one frame from cold starts a
 (the optimisation takes another way from a slightly different start): with no overlap that whole difference lands on
 one pair, and a crossfade over the overlap spreads it (its square falls with the square of the overlap), at the price
 of softer brushwork in the middle, where two paintings are averaged. *Carried*: each chunk starts from the shot's
-first painting carried along the flow to its start (no optimisation on the way; the carried frames' flow at half the
-processing size, at least 128 px on the long side), held there where that carry stayed reliable and repainted
-elsewhere, so the two chunks of a seam share most of their paint.
+first painting carried along the flow to its start (no optimisation on the way; a few milliseconds a frame), held
+there where that carry stayed reliable and repainted elsewhere, so the two chunks of a seam share most of their paint.
 {strip}
 {chr(10).join(sections)}
 ### A real clip on a local Ray cluster
@@ -323,8 +322,7 @@ the one job's wall time: on two cores the unchunked job already uses both, and t
 At {costs['size']} px, every default, one pass. The model: one chunk per worker (`--chunk-frames` = frames / workers,
 rounded up), every chunk at once, each worker with 2 threads, so the last chunk decides: it paints the shot's first
 frame cold ({costs['cold']:.0f} s, measured on the real clip at {costs['size']} px), carries it over every frame before its
-overlap ({costs['carry'] * 1000:.0f} ms a frame: decoding, flows at half the processing size, the warp and the frame
-written, measured over
+overlap ({costs['carry'] * 1000:.0f} ms a frame: decoding, flows, the warp and the frame written, measured over
 {costs['frames']} carried frames), paints its first frame cold again from the carry, and its other frames, the
 {default} of the overlap included, at the later-frame time ({costs['later']:.1f} s, the median of frames 1-3 of the
 cold frame's run); with `--passes N` every painted frame but the cold ones costs N times. With `--no-chunk-carry` a

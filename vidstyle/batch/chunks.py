@@ -8,6 +8,14 @@ last frames of the chunk before it again; by its own first frame it has settled 
 join crossfades the two paintings over the shared frames (:func:`~vidstyle.batch.parts.crossfade`), spreading the
 difference over the overlap instead of one frame pair. BENCHMARKS.md (chunks) measures the seam against the rest of
 the clip by the outside rulers, and the candidates this was chosen over.
+
+With ``chunk_carry`` (the default) a chunk paints the shot's first frame and carries that painting along the flow to
+its own start (video/forward.py), so the two sides of a seam share most of their paint; the carry is the chunked
+shot's sequential part (the last chunk carries almost all of it). A carry with its flow at half the processing size
+was measured and rejected (commit 5d80f62, ``python -m bench --only chunks``): 51 ms a carried frame at 512 px
+instead of about 150-220, but less paint shared: brushwork mid-overlap 0.56 of the unchunked run's on clip (b)
+(0.86 with the full flow, 0.54 with cold starts), worst seam pairs 1.48 and 1.41 times the median pair (1.41 and
+1.32), and the projected 32-worker time still 1/13.8 of one worker's, not 1/16.
 """
 
 from __future__ import annotations

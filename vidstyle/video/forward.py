@@ -83,7 +83,7 @@ def forward_pass(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRe
     preps = prepare_frames(plan.source_frames(), config.temporal, skip_before=len(finished),
                            known_cuts={r.frame: r.cut for r in finished}, size=(plan.height, plan.width),
                            flow_size=plan.flow_size(config.temporal), flow=flow, both_ways=keep_for_later,
-                           carried=config.temporal.carry_frames, carry_flow_size=plan.carry_flow_size())
+                           carried=config.temporal.carry_frames)
     with Prefetch(preps) as prefetched:
         for prep in prefetched:
             if prep.cut:

@@ -28,7 +28,6 @@ from .checkpoint import file_digest
 from .paintover import PaintOver, check_edits, parse_paint_over
 
 VIDEO_SUFFIXES = (".mp4", ".m4v")
-CARRY_FLOW_MIN = 128  # long side, px: below it a carry's flow stays at the processing size
 
 
 @dataclass(frozen=True)
@@ -76,14 +75,6 @@ class VideoPlan:
             return self.height, self.width
         long_side = min(temporal.flow_size, max(self.info.height, self.info.width))
         return fit_long_side(self.info.height, self.info.width, long_side)
-
-    def carry_flow_size(self) -> tuple[int, int]:
-        """(height, width) a chunk's carried frames take their flow at: half the processing size, at least
-        ``CARRY_FLOW_MIN`` on the long side (never above the processing size). The carry only moves paint and
-        its trust map from frame to frame, and it runs over almost the whole shot for the last chunk, so its
-        flow is the chunked shot's sequential cost (BENCHMARKS.md, chunks)."""
-        long_side = max(self.height, self.width)
-        return fit_long_side(self.height, self.width, min(long_side, max(long_side // 2, CARRY_FLOW_MIN)))
 
     def images(self) -> Iterator[np.ndarray]:
         return (frame.image for frame in self.frames())

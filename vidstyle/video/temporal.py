@@ -78,7 +78,6 @@ def prepare_frames(
     flow: FlowFunction | None = None,
     both_ways: bool = False,
     carried: int = 0,
-    carry_flow_size: tuple[int, int] | None = None,
 ) -> Iterator[FramePrep]:
     """Attach flows, reliability and cut flags to frames, keeping only the grey frames the offsets need.
 
@@ -88,7 +87,7 @@ def prepare_frames(
     ``skip_before`` are finished already: they get no flow, and their cut flags come from
     ``known_cuts``. Nothing is warped across a cut. With ``both_ways`` each frame also carries the previous
     frame's flow into it (``ahead_of_previous``), for passes that run backwards. The first ``carried`` frames
-    (a chunk's carry: moved along, not painted) get only their short-term flow, at ``carry_flow_size``.
+    (a chunk's carry: moved along, not painted) get only their short-term flow.
     """
     known_cuts = known_cuts or {}
     estimate = flow or estimated_flow(config)
@@ -115,10 +114,7 @@ def prepare_frames(
             prep.cut = index == 0 or bool(known_cuts.get(index))
         elif offsets and previous is not None:
             prep.histogram_correlation = histogram_correlation(content, previous)
-            pair = (grey, greys[index - 1])
-            if index < carried and carry_flow_size is not None and carry_flow_size != grey.shape:
-                pair = tuple(resize(g, *carry_flow_size) for g in pair)
-            (bwd, mask), prep.reliable_fraction = flow_at(*pair, index, index - 1, content.shape[:2])
+            (bwd, mask), prep.reliable_fraction = flow_at(grey, greys[index - 1], index, index - 1, content.shape[:2])
             prep.cut = detect_cut(prep.reliable_fraction, prep.histogram_correlation, config)
             if not prep.cut:
                 prep.flows[1] = (bwd, mask)
