@@ -302,7 +302,7 @@ own jumps fall in the window too). Two paintings of one frame from cold starts a
 (the optimisation takes another way from a slightly different start): with no overlap that whole difference lands on
 one pair, and a crossfade over the overlap spreads it (its square falls with the square of the overlap), at the price
 of softer brushwork in the middle, where two paintings are averaged. *Carried*: each chunk starts from the shot's
-first painting carried along the flow to its start (no optimisation on the way; a few milliseconds a frame), held
+first painting carried along the flow to its start (no optimisation on the way: the flow and a warp), held
 there where that carry stayed reliable and repainted elsewhere, so the two chunks of a seam share most of their paint.
 {strip}
 {chr(10).join(sections)}

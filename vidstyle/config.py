@@ -416,7 +416,8 @@ class VideoConfig(_Validated):
                                        "frames that run at once, then join them (0: one job per clip).", low=2,
                                        high=10**7, zero_is_none=True, commands={BATCH})
     chunk_carry: bool = setting(True, "Start each chunk from a cold start of its own, not from the shot's first "
-                                "painting carried along the flow to it (as the chunk before it paints it).",
+                                "painting carried along the flow to it (as the chunk before it paints it): no flow "
+                                "for the frames before the chunk, at the price of seams that share less paint.",
                                 flag="--no-chunk-carry", negate=True, commands={BATCH})
     chunk_overlap: int = setting(24, "Frames a chunk paints before its first one, blended with the chunk before it "
                                  "(the seam is spread over them).", low=0, high=1000, commands={BATCH})
