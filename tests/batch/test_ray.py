@@ -2,9 +2,10 @@
 shot too).
 
 The outputs are encoded losslessly (``crf`` 0) so the comparison sees the painted pixels: at its lossy settings
-libx264 need not repeat its own bitstream (encodes of the same frames, eight at once in one process, differed in 10
-of 320 tries here; CI once saw frames 1-3 of the joined shot differ by 13 levels, where frames 0 and 4 around
-them, the B-frames' references, were identical)."""
+libx264 need not repeat its bitstream. Here the same chunked job run 16 times in one process, while two other
+processes kept both cores busy, handed the encoder the same pixels and timestamps every time (hashed) and still got
+2-4 distinct bitstreams in some rounds at crf 18, none at crf 0; with one encoder thread too. CI once saw frames 1-3
+of the joined shot differ by 13 levels while frames 0 and 4, the B-frames' references, were identical."""
 
 import shutil
 import tempfile
