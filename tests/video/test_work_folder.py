@@ -159,6 +159,20 @@ def test_a_full_disk_stops_a_frame_write_cleanly_and_the_run_resumes(clip, tmp_p
     assert all(np.array_equal(a, b) for a, b in zip(frames_of(out), reference))
 
 
+def test_the_atomic_writes_a_killed_run_left_are_removed_when_the_run_resumes(clip, tmp_path, tiny, reference):
+    out = tmp_path / "out.mp4"
+    stylize_video(clip, out, "mosaic", config=tiny, video=KEEP, device="cpu")
+    out.unlink()  # as if the run were killed before its encode, in the middle of rewriting its log and a frame
+    work = work_dir_for(out)
+    stale = [work / ".log.k2x9a1.part.jsonl", work / "frames" / ".000004.q81zz0.part.png"]
+    for path in stale:
+        path.write_bytes(b"half a file")
+    stylize_video(clip, out, "mosaic", config=tiny, video=KEEP, device="cpu")
+    assert not any(path.exists() for path in stale) and not list(work.rglob("*.part*"))
+    assert sum(1 for _ in iter_frames(out)) == 6
+    assert all(np.array_equal(a, b) for a, b in zip(frames_of(out), reference))
+
+
 def test_a_full_disk_during_the_encode_loses_nothing(clip, tmp_path, tiny, reference, monkeypatch):
     from typer.testing import CliRunner
 
