@@ -203,7 +203,7 @@ class Checkpoint:
             write_checked(manifest, json.dumps({"version": MANIFEST_VERSION, "digest": self.digest}).encode())
         self.encode_part.unlink(missing_ok=True)  # left by a run killed while encoding
         for stale in self.directory.rglob(".*.part*"):  # an atomic write a killed run left (the lock is ours now)
-            if stale.is_file() and stale.name != LOCK_NAME:
+            if stale.is_file():
                 stale.unlink(missing_ok=True)
         self._rewrite_log(entries)
         return entries
