@@ -170,11 +170,6 @@ class Checkpoint:
         folder = self.frames_dir if pass_index == 1 else self.directory / f"pass{pass_index}"
         return folder / f"{index:06d}.png"
 
-    @property
-    def encode_part(self) -> Path:
-        """Where the output is encoded before it is moved into place (removed with the directory)."""
-        return self.directory / "encode.part.mp4"
-
     def _clear(self) -> None:
         """Empty the directory but for the lock this run holds."""
         for item in self.directory.iterdir() if self.directory.is_dir() else ():
@@ -201,9 +196,8 @@ class Checkpoint:
         if stored is None:
             self.frames_dir.mkdir(parents=True, exist_ok=True)
             write_checked(manifest, json.dumps({"version": MANIFEST_VERSION, "digest": self.digest}).encode())
-        self.encode_part.unlink(missing_ok=True)  # left by a run killed while encoding
-        for stale in self.directory.rglob(".*.part*"):  # an atomic write a killed run left (the lock is ours now)
-            if stale.is_file():
+        for stale in self.directory.rglob("*.part*"):  # what a killed run was writing: an encode, a frame, the log
+            if stale.is_file():  # (the lock is ours now: no live run writes here)
                 stale.unlink(missing_ok=True)
         self._rewrite_log(entries)
         return entries
