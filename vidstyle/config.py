@@ -421,6 +421,9 @@ class VideoConfig(_Validated):
                                 flag="--no-chunk-carry", negate=True, commands={BATCH})
     chunk_overlap: int = setting(24, "Frames a chunk paints before its first one, blended with the chunk before it "
                                  "(the seam is spread over them).", low=0, high=1000, commands={BATCH})
+    # Set by the batch for a chunk's job, never by a user (video/pairs.py): the folder of its shot's flow pairs, which
+    # every chunk estimated for its own frames first; its carry reads them instead of estimating them again.
+    carry_pairs: str | None = setting(None, "Folder of the shot's kept flow pairs a chunk's carry reads.", commands=())
 
 
 @dataclass(frozen=True)

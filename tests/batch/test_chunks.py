@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from vidstyle.batch.chunks import chunk_bounds, plan_chunks
+from vidstyle.batch.chunks import chunk_bounds, pair_tasks, plan_chunks
 from vidstyle.batch.engines import LocalEngine
 from vidstyle.batch.parts import Part, crossfade, joined_frames, part_tasks, parts_dir
 from vidstyle.batch.run import run_batch
@@ -78,7 +78,7 @@ def test_a_chunked_clip_is_joined_with_its_frames_timing_and_audio(long_clip, tm
     result = runner.invoke(app, ["batch", str(long_clip), "--out", str(out), "-s", "mosaic", "--chunk-frames", "4",
                                  "--chunk-overlap", "2", *fast(tiny_weights)])
     assert result.exit_code == 0, plain(result.output)
-    assert "3 jobs" in plain(result.output)
+    assert "5 jobs" in plain(result.output)  # 3 chunks, and the flows of the 2 that later chunks carry over
     report = json.loads((out / "batch-report.json").read_text())
     assert report[0]["status"] == "done" and report[0]["reason"] == "3 chunks joined" and report[0]["frames"] == 12
     info, source = probe(out / "long.mp4"), probe(long_clip)
@@ -116,6 +116,41 @@ def test_the_join_crossfades_the_shared_frames_and_keeps_the_rest(long_clip, tmp
         assert [r["iterations"] > 0 for r in first[:7]] == [True] + [False] * 5 + [True]  # 1-5 carried, 6 painted
 
 
+def test_a_carry_reads_the_flow_pairs_the_chunks_kept_and_paints_what_it_paints_estimating_them(
+        long_clip, tmp_path, tiny, monkeypatch):
+    from dataclasses import replace
+
+    import vidstyle.video.temporal as temporal
+    from vidstyle.media.images import read_image
+    from vidstyle.video.checkpoint import work_dir_for
+
+    task = Task(Job(long_clip, tmp_path / "out.mp4", "mosaic", run=tiny, video=VideoConfig(max_size=32)), "cpu", 1,
+                str(long_clip))
+    chunks = plan_chunks(probe(long_clip), Part(None, None), 4, 2)  # own frames 0-3, 4-7, 8-11; carried to 2, 6
+    pairs = pair_tasks(task, chunks)
+    assert [(t.chunk, t.pairs_first) for t in pairs] == [(0, 0), (1, 3)]  # pairs 1-3 in chunk 0, 4-5 in chunk 1
+    assert [r.status for r in LocalEngine().run(pairs, lambda r: None)] == ["done"] * 2
+    estimated = []
+    real = temporal.checked_pair
+    monkeypatch.setattr(temporal, "checked_pair", lambda *a, **k: estimated.append(1) or real(*a, **k))
+    last = part_tasks(task, chunks)[2]
+    assert LocalEngine().run([last], lambda r: None)[0].status == "done"
+    assert len(estimated) == 6  # the pairs into frames 6-11: its carry over frames 1-5 read what was kept
+    alone = replace(last, job=replace(last.job, output=tmp_path / "alone.mp4",
+                                      video=replace(last.job.video, carry_pairs=None)))
+    assert LocalEngine().run([alone], lambda r: None)[0].status == "done"
+    assert len(estimated) == 6 + 11
+    kept, estimating = (sorted((work_dir_for(t.job.output) / "frames").glob("*.png")) for t in (last, alone))
+    assert len(kept) == len(estimating) == 12
+    assert all(np.array_equal(read_image(a), read_image(b)) for a, b in zip(kept, estimating))
+    (tmp_path / ".parts" / "out" / "pairs" / "shot-0000000" / "pair-0000003.npz").write_bytes(b"cut short")
+    damaged = replace(last, job=replace(last.job, output=tmp_path / "damaged.mp4"))
+    assert LocalEngine().run([damaged], lambda r: None)[0].status == "done"
+    assert len(estimated) == 6 + 11 + 7  # a pair that does not read is estimated again
+    again = sorted((work_dir_for(damaged.job.output) / "frames").glob("*.png"))
+    assert all(np.array_equal(read_image(a), read_image(b)) for a, b in zip(kept, again))
+
+
 def test_a_failing_chunk_fails_the_clip_in_one_line_and_the_others_frames_are_kept(long_clip, tmp_path,
                                                                                       tiny_weights):
     wrong = tmp_path / "wrong.png"
@@ -137,7 +172,7 @@ def test_a_failing_chunk_fails_the_clip_in_one_line_and_the_others_frames_are_ke
     parts = []
     [result] = run_batch([Task(Job.from_values(values), "cpu", None, str(long_clip))], LocalEngine(),
                          on_done=parts.append)
-    assert [p.status for p in parts] == ["skipped", "skipped", "done"]
+    assert [p.status for p in parts if p.reason != "flow pairs kept"] == ["skipped", "skipped", "done"]
     assert result.status == "done" and count(out / "long.mp4") == 12 and not kept.exists()
 
 
@@ -154,7 +189,7 @@ def test_parts_left_by_other_settings_are_painted_again(long_clip, tmp_path, tin
     values = {**values, "styles": "vangogh", "paint_over": []}
     again = run_batch([Task(Job.from_values(values), "cpu", None, str(long_clip))], LocalEngine(),
                       on_done=parts.append)
-    assert again[0].status == "done" and [p.status for p in parts] == ["done"] * 3  # none joined from mosaic
+    assert again[0].status == "done" and [p.status for p in parts] == ["done"] * 5  # none joined from mosaic
 
 
 def test_paint_over_frames_go_to_the_chunks_that_paint_them(long_clip, tmp_path):

@@ -16,13 +16,21 @@ was measured and rejected (commit 5d80f62, ``python -m bench --only chunks``): 5
 instead of about 150-220, but less paint shared: brushwork mid-overlap 0.56 of the unchunked run's on clip (b)
 (0.86 with the full flow, 0.54 with cold starts), worst seam pairs 1.48 and 1.41 times the median pair (1.41 and
 1.32), and the projected 32-worker time still 1/13.8 of one worker's, not 1/16.
+
+The carry's flows are estimated once, not by every chunk: before the chunks paint, each chunk's frames get their
+flow pairs (:func:`plan_pairs`, all at once), kept for the carries that pass over them (video/pairs.py), so a carry
+only reads and warps.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
+
 from ..media.decode import parse_position, range_stamps
-from ..media.probe import VideoInfo
-from .parts import Part, position
+from ..media.probe import VideoInfo, probe
+from .parts import Part, pairs_dir, parts_dir, position
+from .tasks import Task
 
 
 def chunk_bounds(frames: int, size: int) -> list[int]:
@@ -51,3 +59,45 @@ def plan_chunks(info: VideoInfo, part: Part, size: int, overlap: int, carry: boo
                            part.shot, k, part.offset + first - lead - skip, skip,
                            part.offset + end if end < len(stamps) else part.stop))
     return chunks
+
+
+def plan_pairs(info: VideoInfo, chunks: list[Part]) -> list[Part]:
+    """The ranges whose flow pairs a shot's carried ``chunks`` read, one per chunk that owns such frames: each
+    begins a frame before the chunk's own first (its first pair is with that frame) and ends where the chunk's own
+    frames end or where no carry reads further. Their ``offset`` is their first frame's index in the clip's range,
+    ``chunk`` the chunk whose frames they are; ``[]`` when no chunk carries."""
+    carried = max((c.skip for c in chunks), default=0)
+    if carried < 2:
+        return []
+    shot, end = chunks[0], chunks[-1].end
+    stamps = range_stamps(info, parse_position(shot.start) if shot.start else None,
+                          parse_position(end) if end else None)
+    ranges = []
+    for k, chunk in enumerate(chunks):
+        own = chunk.skip + chunk.lead  # its own first frame, in the shot
+        end = chunks[k + 1].skip + chunks[k + 1].lead if k + 1 < len(chunks) else len(stamps)
+        first, last = max(1, own), min(end, carried)
+        if first >= last:
+            continue
+        ranges.append(Part(position(info, stamps[first - 1]), position(info, stamps[last]), 0, chunk.shot, chunk.chunk,
+                           shot.offset + first - 1, 0, shot.offset + last))
+    return ranges
+
+
+def pair_tasks(task: Task, parts: list[Part]) -> list[Task]:
+    """The tasks that estimate the flow pairs the carried chunks among ``parts`` read (video/pairs.py): for each
+    shot cut into carried chunks, one per chunk that owns frames a later chunk carries over."""
+    info = probe(task.job.input)
+    video = replace(task.job.video, audio=False, keep_frames=True, chunk_frames=None)
+    shots: dict[int, list[Part]] = {}
+    for part in parts:
+        if part.chunk is not None:
+            shots.setdefault(part.offset, []).append(part)
+    tasks = []
+    for offset, chunks in shots.items():
+        folder = os.fspath(pairs_dir(task, chunks[0]))
+        for span in plan_pairs(info, chunks):
+            job = replace(task.job, output=parts_dir(task) / f"pairs_{span.offset:07d}.mp4", start=span.start,
+                          end=span.end, video=replace(video, carry_pairs=folder), paint_over=())
+            tasks.append(replace(task, job=job, shot=span.shot, chunk=span.chunk, pairs_first=span.offset - offset))
+    return tasks

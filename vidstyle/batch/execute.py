@@ -45,3 +45,16 @@ def run_job(job: Job, *, device: torch.device | str = "auto", restart: bool = Fa
         return image
     return run_video(plan_video_job(job, device), config=config, video=job.video, restart=restart, device=device,
                      on_frame=on_frame, on_step=on_step)
+
+
+def keep_pairs_job(job: Job, first: int, *, device: torch.device | str = "auto") -> int:
+    """Estimate and keep the flow pairs of a video job's range in its ``video.carry_pairs`` (video/pairs.py), its
+    first frame being frame ``first`` of its shot; returns the frames read."""
+    from ..core.device import resolve_config, resolve_device
+    from ..video.pairs import keep_pairs
+
+    device = resolve_device(device) if isinstance(device, str) else device
+    if job.video.carry_pairs is None:
+        raise ValueError("expected a folder for the flow pairs (`carry_pairs`), got none")
+    return keep_pairs(plan_video_job(job, device, preview=True), resolve_config(job.run, device),
+                      job.video.carry_pairs, first)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
@@ -79,10 +80,16 @@ def part_tasks(task: Task, parts: list[Part]) -> list[Task]:
                      if e.frame >= part.offset and (part.stop is None or e.frame < part.stop))
         run = task.job.run
         run = replace(run, temporal=replace(run.temporal, carry_frames=part.skip))
+        kept = replace(video, carry_pairs=os.fspath(pairs_dir(task, part))) if part.skip else video
         job = replace(task.job, output=parts_dir(task) / f"part_{k:03d}.mp4", start=part.start, end=part.end,
-                      video=video, paint_over=mine, run=run)
+                      video=kept, paint_over=mine, run=run)
         tasks.append(replace(task, job=job, shot=part.shot, chunk=part.chunk))
     return tasks
+
+
+def pairs_dir(task: Task, part: Part) -> Path:
+    """Where the flow pairs of ``part``'s shot are kept for its chunks' carries (they share the shot's offset)."""
+    return parts_dir(task) / "pairs" / f"shot-{part.offset:07d}"
 
 
 def check_parts(task: Task) -> None:

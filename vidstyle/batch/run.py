@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from ..media.probe import probe
 from ..video.checkpoint import BusyError
-from .chunks import plan_chunks
+from .chunks import pair_tasks, plan_chunks
 from .engines import Engine
 from .parts import Part, check_parts, claim_parts, join_parts, part_tasks
 from .shots import detect_shots
@@ -69,8 +69,11 @@ def run_batch(tasks: Sequence[Task], engine: Engine, *, split_shots: bool = Fals
               on_done: Callable[[ClipResult], None] = lambda r: None) -> list[ClipResult]:
     """Run every task on ``engine``; one result per clip, in the order of ``tasks``."""
     work, results, splits = plan_work(tasks, split_shots)
+    pairs = [t for task, parts in splits.values() for t in _pair_tasks(task, parts)]
     if on_planned:
-        on_planned(len(work))
+        on_planned(len(pairs) + len(work))
+    if pairs:  # every carried chunk's flows first, all at once (a pair not kept is estimated by the carry itself)
+        engine.run(pairs, on_done)
     finished = engine.run(work, on_done)
     by_clip: dict[str, list[ClipResult]] = {}
     for task, result in zip(work, finished):
@@ -103,3 +106,12 @@ def _clip_result(task: Task, results: list[ClipResult], split: tuple[Task, list[
 
 def _kind(parts: list[Part]) -> str:
     return "chunks" if any(p.chunk is not None for p in parts) else "shots"
+
+
+def _pair_tasks(task: Task, parts: list[Part]) -> list[Task]:
+    """The flow-pair tasks of a clip's carried chunks; none where its input no longer reads (its parts fail
+    alone)."""
+    try:
+        return pair_tasks(task, parts)
+    except CLIP_ERRORS:
+        return []

@@ -45,6 +45,9 @@ class Task:
     clip: str = ""  # the clip this task belongs to (for shots and chunks: the source clip)
     shot: int | None = None
     chunk: int | None = None  # a chunk of a long shot (batch/chunks.py)
+    # Not painting but estimating the flow pairs of the job's range for the carries of a chunked shot
+    # (video/pairs.py), into the job's ``video.carry_pairs``; its first frame is this frame of the shot.
+    pairs_first: int | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ def run_task(task: Task, on_frame: Callable | None = None, on_step: Callable | N
 
     from ..core.device import set_threads
     from ..video.checkpoint import BusyError
-    from .execute import run_job
+    from .execute import keep_pairs_job, run_job
 
     started = time.perf_counter()
     threads = torch.get_num_threads()
@@ -124,8 +127,12 @@ def run_task(task: Task, on_frame: Callable | None = None, on_step: Callable | N
             return ClipResult.of(task, "skipped", "finished output exists")
         if task.threads is not None:
             set_threads(task.threads)
-        video = run_job(task.job, device=task.device, on_frame=on_frame, on_step=on_step)
-        result = ClipResult.of(task, "done", frames=video.frames, cuts=tuple(video.cuts))
+        if task.pairs_first is not None:
+            frames = keep_pairs_job(task.job, task.pairs_first, device=task.device)
+            result = ClipResult.of(task, "done", "flow pairs kept", frames=frames)
+        else:
+            video = run_job(task.job, device=task.device, on_frame=on_frame, on_step=on_step)
+            result = ClipResult.of(task, "done", frames=video.frames, cuts=tuple(video.cuts))
     except BusyError as exc:  # another run works on this output: not a failure, and not ours to redo
         result = ClipResult.of(task, "busy", str(exc))
     except CLIP_ERRORS as exc:

@@ -82,7 +82,8 @@ def batch(
         def on_start(task: Any) -> None:
             shot = f" shot {task.shot}" if task.shot is not None else ""
             chunk = f" chunk {task.chunk}" if task.chunk is not None else ""
-            bar.reset(clip_task, total=None, description=f"  {task.job.input.name}{shot}{chunk}")
+            stage = " (its flows)" if task.pairs_first is not None else ""
+            bar.reset(clip_task, total=None, description=f"  {task.job.input.name}{shot}{chunk}{stage}")
 
         def on_frame(report: Any) -> None:
             bar.update(clip_task, completed=report.index + 1, total=report.total, info=f"{report.seconds:.1f} s/frame")

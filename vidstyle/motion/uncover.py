@@ -39,6 +39,15 @@ def mismatched(content: np.ndarray, earlier: np.ndarray, flow_bwd: torch.Tensor)
     return warped_difference(content, earlier, flow_bwd) >= MATCH_LEVELS
 
 
+def uncovered(content: np.ndarray, earlier: np.ndarray, flow_bwd: torch.Tensor, reliable: torch.Tensor) -> np.ndarray:
+    """The pixels of ``content`` a warm start fills: bool ``(H, W)``, where the warp of ``earlier`` is not reliable
+    (``reliable (1, 1, H, W)`` below :data:`RELIABLE`) and does not show what ``content`` shows."""
+    unreliable = reliable[0, 0].cpu().numpy() < RELIABLE
+    if not unreliable.any():
+        return unreliable
+    return unreliable & mismatched(content, earlier, flow_bwd.cpu())
+
+
 def fill_uncovered(start: torch.Tensor, flow_bwd: torch.Tensor, hole: np.ndarray) -> torch.Tensor:
     """``start (1, 3, H, W)`` in [0, 1] with the ``hole`` pixels (bool ``(H, W)``) filled from the pixels around
     them that move like the nearest hole pixel (``flow_bwd (1, 2, H, W)``); the others are unchanged."""

@@ -20,6 +20,7 @@ from ..config import RunConfig
 from ..core.objective import TemporalTerm
 from ..core.tensors import to_tensor
 from ..motion.warp import warp
+from ..motion.pairs import PairStore
 from ..paint.paint import carried, paint_from, target_of
 from ..paint.start import Start, cold_start, repaint_start
 from ..paint.style import Styling
@@ -68,9 +69,11 @@ def first_pass_start(prep: FramePrep, stylized: dict[int, np.ndarray], contents:
 
 def forward_pass(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRecord], extractor, styling: Styling,
                  config: RunConfig, report: Report, on_step, flow: FlowFunction | None,
-                 keep_for_later: bool = False, edits: dict[int, np.ndarray] | None = None) -> list[FrameRecord]:
+                 keep_for_later: bool = False, edits: dict[int, np.ndarray] | None = None,
+                 pairs: PairStore | None = None) -> list[FrameRecord]:
     """Paint every unfinished frame of the first pass in order; returns the pass's whole log. A frame in ``edits``
-    (painted over by the artist) is kept as given, and the frames after it start from it."""
+    (painted over by the artist) is kept as given, and the frames after it start from it. A chunk's carry reads
+    the flows it finds in ``pairs`` (video/pairs.py)."""
     edits = edits or {}
     finished, trust = _resume_carry(checkpoint, finished, config.temporal.carry_frames)
     keep = max(temporal_offsets(config.temporal), default=1)
@@ -83,7 +86,7 @@ def forward_pass(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRe
     preps = prepare_frames(plan.source_frames(), config.temporal, skip_before=len(finished),
                            known_cuts={r.frame: r.cut for r in finished}, size=(plan.height, plan.width),
                            flow_size=plan.flow_size(config.temporal), flow=flow, both_ways=keep_for_later,
-                           carried=config.temporal.carry_frames)
+                           carried=config.temporal.carry_frames, pairs=pairs)
     with Prefetch(preps) as prefetched:
         for prep in prefetched:
             if prep.cut:

@@ -25,6 +25,7 @@ from ..core.features import load_extractor
 from ..core.targets import StyleTargets
 from ..core.tensors import to_tensor
 from ..media.encode import encode_stylized
+from ..motion.pairs import PairStore
 from ..regions.guides import Spec
 from ..regions.sources import MaskSource, clip_masks
 from ..paint.style import Styling
@@ -131,7 +132,8 @@ def run_video(plan: VideoPlan, *, config: RunConfig, video: VideoConfig, restart
         first = [r for r in finished if r.pass_index == 1]
         edits = load_edits(list(plan.paint_over), plan.height, plan.width)
         records = forward_pass(plan, checkpoint, first, extractor, styling, config, report, on_step, flow,
-                               keep_for_later=passes > 1, edits=edits)
+                               keep_for_later=passes > 1, edits=edits,
+                               pairs=PairStore(video.carry_pairs) if video.carry_pairs else None)
         if passes > 1:
             records = later_passes(checkpoint, records + finished[len(first):], extractor, styling, config, report,
                                    on_step, edits=edits)

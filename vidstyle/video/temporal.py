@@ -26,7 +26,9 @@ from ..motion.estimate import resize_flow, resize_weights, to_grey
 from ..motion.longterm import closest_first
 from ..motion.reliability import FlowPair, checked_pair
 from ..motion.warp import warp
-from ..motion.uncover import RELIABLE, fill_uncovered, mismatched
+from ..motion.uncover import fill_uncovered, uncovered
+from ..motion.pairs import PairStore
+
 
 
 @dataclass
@@ -45,6 +47,8 @@ class FramePrep:
     # (flow of frame t-1 into this frame, on t-1's grid; frame t-1's reliability w.r.t. this frame): what a pass
     # running backwards warps with (prepare_frames' ``both_ways``; None across a cut or with a caller's flow)
     ahead_of_previous: tuple[torch.Tensor, torch.Tensor] | None = None
+    # the pixels the short-term warm start fills (motion/uncover.py), found ahead, off the optimisation's thread
+    uncovered: np.ndarray | None = None
 
 
 def detect_cut(reliable_fraction: float, hist_corr: float, config: TemporalConfig) -> bool:
@@ -78,6 +82,7 @@ def prepare_frames(
     flow: FlowFunction | None = None,
     both_ways: bool = False,
     carried: int = 0,
+    pairs: PairStore | None = None,
 ) -> Iterator[FramePrep]:
     """Attach flows, reliability and cut flags to frames, keeping only the grey frames the offsets need.
 
@@ -87,7 +92,8 @@ def prepare_frames(
     ``skip_before`` are finished already: they get no flow, and their cut flags come from
     ``known_cuts``. Nothing is warped across a cut. With ``both_ways`` each frame also carries the previous
     frame's flow into it (``ahead_of_previous``), for passes that run backwards. The first ``carried`` frames
-    (a chunk's carry: moved along, not painted) get only their short-term flow.
+    (a chunk's carry: moved along, not painted) get only their short-term flow, read from ``pairs`` where it
+    keeps them (video/pairs.py); a ``pairs`` store that is ``writing`` keeps every short-term pair computed.
     """
     known_cuts = known_cuts or {}
     estimate = flow or estimated_flow(config)
@@ -114,10 +120,19 @@ def prepare_frames(
             prep.cut = index == 0 or bool(known_cuts.get(index))
         elif offsets and previous is not None:
             prep.histogram_correlation = histogram_correlation(content, previous)
-            (bwd, mask), prep.reliable_fraction = flow_at(grey, greys[index - 1], index, index - 1, content.shape[:2])
+            kept = pairs.load(index) if pairs is not None and not pairs.writing and index < carried else None
+            if kept is None:
+                kept = flow_at(grey, greys[index - 1], index, index - 1, content.shape[:2])
+                if pairs is not None and pairs.writing:
+                    pairs.save(index, *kept[0], kept[1])
+            else:
+                ahead.clear()  # a kept pair has no forward half (a carried frame is never painted by a pass)
+            (bwd, mask), prep.reliable_fraction = kept
             prep.cut = detect_cut(prep.reliable_fraction, prep.histogram_correlation, config)
             if not prep.cut:
                 prep.flows[1] = (bwd, mask)
+                if config.fill_uncovered:
+                    prep.uncovered = uncovered(content, previous, bwd, mask)
                 prep.ahead_of_previous = ahead[0] if ahead else None
                 for j in offsets[1:] if index >= carried else []:
                     if index - j >= shot_start:
@@ -228,7 +243,9 @@ def warm_start(prep: FramePrep, stylized: Mapping[int, np.ndarray], target: torc
         earlier = to_tensor(stylized[prep.index - j])
         image = warp(earlier, flow_bwd.cpu(), "lanczos").clamp(0, 1)
         if not warped and config.temporal.fill_uncovered and contents and prep.index - j in contents:
-            image, mask = _uncover(image, prep.content, contents[prep.index - j], flow_bwd.cpu(), mask.cpu())
+            hole = prep.uncovered if j == 1 and prep.uncovered is not None else \
+                uncovered(prep.content, contents[prep.index - j], flow_bwd, mask)
+            image, mask = _uncover(image, hole, flow_bwd.cpu(), mask.cpu())
         image = image.to(target.device)
         warped.append(luminance(image) if grey else image)
         masks.append(mask.to(target.device))
@@ -240,13 +257,9 @@ def warm_start(prep: FramePrep, stylized: Mapping[int, np.ndarray], target: torc
     return Start(warped[0].clone(), budget, [TemporalTerm(w, c) for w, c in zip(warped, closest_first(masks))])
 
 
-def _uncover(image: torch.Tensor, content: np.ndarray, earlier: np.ndarray, flow_bwd: torch.Tensor,
-             mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The warped start with the uncovered pixels filled, and the mask without them (their warp is no target)."""
-    unreliable = mask[0, 0].numpy() < RELIABLE
-    if not unreliable.any():
-        return image, mask
-    hole = unreliable & mismatched(content, earlier, flow_bwd)
+def _uncover(image: torch.Tensor, hole: np.ndarray, flow_bwd: torch.Tensor, mask: torch.Tensor
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The warped start with the ``hole`` pixels filled, and the mask without them (their warp is no target)."""
     if not hole.any():
         return image, mask
     keep = torch.from_numpy(~hole).to(mask.dtype)[None, None]
