@@ -41,6 +41,7 @@ SEEN = ("Looked at: the top row jumps between its third and fourth frames (the b
 PROJECTED_FRAMES = 3600
 PROJECTED_SIZE = 512  # the long shot of the issue: 3600 frames at 512 px
 CARRIED = 26  # frames of the carry timed at that size
+TIMED = 12  # frames of the run that times a cold and a later frame at that size (the later: the median of the rest)
 WORKERS = (1, 8, 32, 128)
 
 
@@ -121,47 +122,63 @@ def _strip(runs: dict[str, dict], frames: int, chunk: int) -> Path | None:
     return PICTURE
 
 
-def project(cold: float, later: float, carry: float | None, join: float, frames: int, workers: int, overlap: int,
-            passes: int = 1) -> tuple[float, int]:
+def project(cold: float, later: float, carry: float | None, join: dict, frames: int, workers: int, overlap: int,
+            passes: int = 1, pairs: float = 0.0) -> tuple[float, int]:
     """``(seconds, chunk size)`` of a ``frames``-frame shot on ``workers`` workers: one chunk per worker (equal
-    chunks, as ``--chunk-frames`` cuts them), all at once, so the last chunk decides: the shot's first frame cold,
-    every frame before its overlap carried, its first painted frame cold again (repainted from the carry), its
-    other frames (the overlap's too) at the later-frame time for every pass; then the join (reading, blending and
-    encoding every frame, on one machine)."""
+    chunks, as ``--chunk-frames`` cuts them), all at once, so the last chunk decides. With the carry, first every
+    chunk estimates the flow pairs of its own frames (``pairs`` seconds a frame, all chunks at once); then the
+    last chunk paints the shot's first frame cold, carries it over every frame before its overlap (reading those
+    pairs), paints its first painted frame cold again (repainted from the carry), and its other frames (the
+    overlap's too) at the later-frame time for every pass; then the join on one machine: every frame read and
+    encoded (``join["plain"]``), each overlap's frames read twice and crossfaded (``join["blend"]`` more)."""
     if workers == 1:
-        return cold + (frames - 1) * later * passes + join * frames, frames
+        return cold + (frames - 1) * later * passes + join["plain"] * frames, frames
     size = math.ceil(frames / workers)
     lead = min(overlap, size)
+    joined = join["plain"] * frames + join["blend"] * lead * (math.ceil(frames / size) - 1)
     if carry is None:  # --no-chunk-carry: a cold start at the overlap
-        return cold + (size + lead - 1) * later * passes + join * frames, size
+        return cold + (size + lead - 1) * later * passes + joined, size
     carried = frames - size - lead - 1
-    return 2 * cold + carried * carry + (size + lead - 1) * later * passes + join * frames, size
+    return size * pairs + 2 * cold + carried * carry + (size + lead - 1) * later * passes + joined, size
 
 
 def _carry_seconds(work: Path, size: int) -> dict:
-    """Seconds per carried frame at ``size`` (2 threads): decoding, the flows, the warp, the frame written; from the
+    """Seconds per frame at ``size`` (2 threads) of the two halves of a carry: estimating and keeping a frame's flow
+    pair (``pairs``: decoding, the flows both ways, the checks, the file written), and carrying the paint over a
+    frame whose pair is kept (``carry``: decoding, the pair read, the warp and fill, the frame written); from the
     progress reports of a chunk's carry (its painted frames on a token budget, not measured here)."""
     import dataclasses
+    import shutil
     import time
 
     import torch
 
     from vidstyle.config import RunConfig, VideoConfig
+    from vidstyle.video.pairs import keep_pairs
     from vidstyle.video.pipeline import stylize_video
+    from vidstyle.video.plan import plan_video
 
     base = RunConfig()
     config = dataclasses.replace(base, optim=dataclasses.replace(base.optim, iterations=2, fine_iterations=1),
                                  temporal=dataclasses.replace(base.temporal, carry_frames=CARRIED))
+    folder = work / f"chunks-pairs-{size}"
+    shutil.rmtree(folder, ignore_errors=True)
     stamps: dict[int, float] = {}
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
+        plan = plan_video(BOTTLE, None, os.fspath(STYLE_FILE), video=VideoConfig(max_size=size), end=f"{CARRIED}f",
+                          config=config, device=torch.device("cpu"))
+        started = time.perf_counter()
+        keep_pairs(plan, config, folder, 0)
+        pairs = (time.perf_counter() - started) / CARRIED
         stylize_video(BOTTLE, work / f"chunks-carry-{size}.mp4", os.fspath(STYLE_FILE), config=config,
-                      video=VideoConfig(max_size=size), end=f"{CARRIED + 1}f", restart=True, device="cpu",
-                      on_frame=lambda r: stamps.setdefault(r.index, time.perf_counter()))
+                      video=VideoConfig(max_size=size, carry_pairs=os.fspath(folder)), end=f"{CARRIED + 1}f",
+                      restart=True, device="cpu", on_frame=lambda r: stamps.setdefault(r.index, time.perf_counter()))
     finally:
         torch.set_num_threads(threads)
-    return {"carry": (stamps[CARRIED - 1] - stamps[1]) / (CARRIED - 2), "frames": CARRIED - 2}
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"carry": (stamps[CARRIED - 1] - stamps[1]) / (CARRIED - 2), "frames": CARRIED - 2, "pairs": pairs}
 
 
 def chunks(work: Path, device) -> tuple[str, dict]:
@@ -212,14 +229,14 @@ def _real(work: Path, size: int, frames: int, default: int) -> dict:
                                                            "--cpus-per-job", "1"])
     measured = _measure(ray, ruler, reference, mean_whole, _seams(frames, chunk, default), whole["out"], size, errors)
     return {"whole": {k: v for k, v in whole.items() if k != "out"}, "ray": measured, "chunk": chunk, "frames": frames,
-            "join": _join_seconds(whole["out"], work)}
+            "join": _join_seconds(whole["out"], work, 64 if budget.smoke else PROJECTED_SIZE)}
 
 
 def _timing(work: Path, size: int) -> dict:
     """A cold frame's and a later frame's seconds at ``size`` (every default, 2 threads): the projection's costs."""
     budget = common.BUDGET
     out, log = work / f"chunks-timing-{size}.mp4", work / f"chunks-timing-{size}.jsonl"
-    args = ["video", rel(BOTTLE), "-o", rel(out), "-s", rel(STYLE_FILE), "--max-size", str(size), "--end", "4f",
+    args = ["video", rel(BOTTLE), "-o", rel(out), "-s", rel(STYLE_FILE), "--max-size", str(size), "--end", f"{TIMED}f",
             "--restart", "--log", rel(log), "--threads", "2", "--device", "cpu", *budget.extra]
     run_vidstyle(args)
     entries = read_log(log)
@@ -227,8 +244,10 @@ def _timing(work: Path, size: int) -> dict:
             "size": size, "command": shown(args)}
 
 
-def _join_seconds(output: Path, work: Path) -> float:
-    """Seconds per frame of a join: two PNGs read, crossfaded, encoded (the frames of ``output`` at its size)."""
+def _join_seconds(output: Path, work: Path, size: int) -> dict:
+    """Seconds per frame of a join, as :func:`vidstyle.batch.parts.join_parts` does it: each frame's PNG at the
+    processing size ``size`` read and encoded at ``output``'s size (``plain``); an overlap's frame reads two and
+    crossfades them (``blend``: its cost over a plain frame's)."""
     import shutil
     import time
 
@@ -238,23 +257,27 @@ def _join_seconds(output: Path, work: Path) -> float:
     from vidstyle.media.decode import read_frames
     from vidstyle.media.images import read_image, write_image
     from vidstyle.media.probe import probe
+    from vidstyle.media.sizes import fit_long_side, resize
 
     folder = work / "chunks-join"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
     frames = frames_of(output, 10**6)
+    height, width = frames[0].shape[:2]
     for i, frame in enumerate(frames):
-        write_image(folder / f"{i:06d}.png", frame)
+        write_image(folder / f"{i:06d}.png", resize(frame, *fit_long_side(height, width, size)))
     info = probe(output)
     timings = [(f.pts, f.duration) for f in read_frames(output, info=info)]
-    started = time.perf_counter()
-    images = (crossfade(read_image(folder / f"{i:06d}.png"), read_image(folder / f"{i:06d}.png"), 0, 1)
-              for i in range(len(frames)))
-    encode_stylized(images, timings, output, info, folder / "joined.mp4", size=(frames[0].shape[1], frames[0].shape[0]),
-                    settings=VideoConfig(audio=False), scratch=folder)
-    seconds = (time.perf_counter() - started) / len(frames)
+    seconds = {}
+    for name, blended in (("plain", False), ("both", True)):
+        images = (crossfade(read_image(folder / f"{i:06d}.png"), read_image(folder / f"{i:06d}.png"), 0, 1)
+                  if blended else read_image(folder / f"{i:06d}.png") for i in range(len(frames)))
+        started = time.perf_counter()
+        encode_stylized(images, timings, output, info, folder / f"{name}.mp4", size=(width, height),
+                        settings=VideoConfig(audio=False), scratch=folder)
+        seconds[name] = (time.perf_counter() - started) / len(frames)
     shutil.rmtree(folder, ignore_errors=True)
-    return seconds
+    return {"plain": seconds["plain"], "blend": max(0.0, seconds["both"] - seconds["plain"])}
 
 
 def _markdown(data: dict, tables: list, real: dict, picture: Path | None, frames: int, chunk: int, size: int,
@@ -275,7 +298,7 @@ def _markdown(data: dict, tables: list, real: dict, picture: Path | None, frames
     rows = []
     for workers in WORKERS:
         carried, size = project(costs["cold"], costs["later"], costs["carry"], real["join"], PROJECTED_FRAMES,
-                                workers, default)
+                                workers, default, pairs=costs.get("pairs", 0.0))
         cold, _ = project(costs["cold"], costs["later"], None, real["join"], PROJECTED_FRAMES, workers, default)
         rows.append((workers, size, carried, cold))
     one = rows[0][2]
@@ -319,18 +342,23 @@ the one job's wall time: on two cores the unchunked job already uses both, and t
 
 ### A 3600-frame shot on many workers, projected
 
-At {costs['size']} px, every default, one pass. The model: one chunk per worker (`--chunk-frames` = frames / workers,
-rounded up), every chunk at once, each worker with 2 threads, so the last chunk decides: it paints the shot's first
-frame cold ({costs['cold']:.0f} s, measured on the real clip at {costs['size']} px), carries it over every frame before its
-overlap ({costs['carry'] * 1000:.0f} ms a frame: decoding, flows, the warp and the frame written, measured over
-{costs['frames']} carried frames), paints its first frame cold again from the carry, and its other frames, the
-{default} of the overlap included, at the later-frame time ({costs['later']:.1f} s, the median of frames 1-3 of the
-cold frame's run); with `--passes N` every painted frame but the cold ones costs N times. With `--no-chunk-carry` a
-chunk paints its first frame cold and the rest as above: no carry, one cold frame. The carry is the price of the
-seams and the brushwork above; it grows with the shot (the last chunk carries almost all of it), while the painting
-shrinks with the workers. The join reads, blends and encodes every frame on one machine ({real['join'] * 1000:.0f} ms a frame, measured: the unchunked output's frames at
-the source size as PNGs, each read twice, crossfaded and encoded). Decoding each chunk's range
-and Ray's scheduling are left out (seconds).
+At {costs['size']} px, every default, one pass. The model: one chunk per worker (`--chunk-frames` = frames /
+workers, rounded up), every chunk at once, each worker with 2 threads, so the last chunk decides. First every chunk
+estimates and keeps the flow pairs of its own frames, all chunks at once ({costs['pairs'] * 1000:.0f} ms a frame:
+decoding, the flows both ways and their checks, the file written). Then the last chunk paints the shot's first
+frame cold ({costs['cold']:.0f} s, measured on the real clip at {costs['size']} px), carries it over every frame
+before its overlap ({costs['carry'] * 1000:.0f} ms a frame: decoding, the kept pair read, the warp and the frame
+written, measured over {costs['frames']} carried frames), paints its first frame cold again from the carry, and its
+other frames, the {default} of the overlap included, at the later-frame time ({costs['later']:.1f} s, the median of
+frames 1-{TIMED - 1} of the cold frame's run); with `--passes N` every painted frame but the cold ones costs N times.
+With `--no-chunk-carry` a chunk paints its first frame cold and the rest as above: no carry, one cold frame. The
+carry is the price of the seams and the brushwork above; it grows with the shot (the last chunk carries almost all
+of it), while the painting shrinks with the workers; its flows are estimated once, spread over every worker, and
+the carry only warps. The join reads and encodes every frame on one machine ({real['join']['plain'] * 1000:.0f} ms
+a frame, measured: the unchunked output's frames as PNGs at {costs['size']} px, as the chunks keep them, encoded at
+the source size), and reads two and crossfades them for each frame of an overlap
+({real['join']['blend'] * 1000:.0f} ms more). Decoding each chunk's range and Ray's scheduling are left out
+(seconds).
 
 | workers | frames per chunk | projected wall time (against one worker), carried (default) | `--no-chunk-carry` |
 |---|---|---|---|
