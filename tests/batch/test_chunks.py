@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from vidstyle.batch.chunks import chunk_bounds, pair_tasks, plan_chunks
+from vidstyle.batch.chunks import chunk_bounds, pair_tasks, plan_chunks, plan_pairs
 from vidstyle.batch.engines import LocalEngine
 from vidstyle.batch.parts import Part, crossfade, joined_frames, part_tasks, parts_dir
 from vidstyle.batch.run import run_batch
@@ -59,6 +59,12 @@ def test_chunks_begin_early_by_the_overlap_at_exact_source_times(long_clip):
     assert [(c.lead, c.offset, c.skip, c.start) for c in carried] == [(0, 0, 0, None), (2, 0, 2, None),
                                                                       (2, 0, 6, None)]
     assert [c.end for c in carried] == [c.end for c in chunks]
+    spans = plan_pairs(info, carried)  # the pairs the carries read (frames 1-5), each estimated by its chunk
+    assert [(s.chunk, s.offset, s.stop) for s in spans] == [(0, 0, 4), (1, 3, 6)]
+    for span in spans:  # from the frame before the chunk's own first one, to where no carry reads further
+        assert [f.pts for f in read_frames(long_clip, *map(_position, (span.start, span.end)), info)] == \
+            stamps[span.offset:span.stop]
+    assert plan_pairs(info, chunks) == []  # no carry, no pairs
     assert plan_chunks(info, Part(None, None), 12, 2) == [Part(None, None)]  # one chunk: the clip as it is
 
 

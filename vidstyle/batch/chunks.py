@@ -98,6 +98,6 @@ def pair_tasks(task: Task, parts: list[Part]) -> list[Task]:
         folder = os.fspath(pairs_dir(task, chunks[0]))
         for span in plan_pairs(info, chunks):
             job = replace(task.job, output=parts_dir(task) / f"pairs_{span.offset:07d}.mp4", start=span.start,
-                          end=span.end, video=replace(video, carry_pairs=folder), paint_over=())
+                          end=span.end, video=replace(video, carry_pairs=folder), paint_over=(), style_key=())
             tasks.append(replace(task, job=job, shot=span.shot, chunk=span.chunk, pairs_first=span.offset - offset))
     return tasks
