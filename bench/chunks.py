@@ -124,22 +124,38 @@ def _strip(runs: dict[str, dict], frames: int, chunk: int) -> Path | None:
 
 def project(cold: float, later: float, carry: float | None, join: dict, frames: int, workers: int, overlap: int,
             passes: int = 1, pairs: float = 0.0) -> tuple[float, int]:
-    """``(seconds, chunk size)`` of a ``frames``-frame shot on ``workers`` workers: one chunk per worker (equal
-    chunks, as ``--chunk-frames`` cuts them), all at once, so the last chunk decides. With the carry, first every
-    chunk estimates the flow pairs of its own frames (``pairs`` seconds a frame, all chunks at once); then the
-    last chunk paints the shot's first frame cold, carries it over every frame before its overlap (reading those
-    pairs), paints its first painted frame cold again (repainted from the carry), and its other frames (the
-    overlap's too) at the later-frame time for every pass; then the join on one machine: every frame read and
-    encoded (``join["plain"]``), each overlap's frames read twice and crossfaded (``join["blend"]`` more)."""
-    if workers == 1:
-        return cold + (frames - 1) * later * passes + join["plain"] * frames, frames
+    """``(seconds, chunk size)`` of a ``frames``-frame shot on ``workers`` workers: one chunk per worker (cut as
+    ``--chunk-frames`` = frames / workers cuts them), all at once. With the carry, first every chunk estimates the
+    flow pairs of its own frames (``pairs`` seconds a frame, all chunks at once); then each chunk after the first
+    paints the shot's first frame cold, carries it over every frame before its overlap (reading those pairs),
+    paints its first painted frame cold again (repainted from the carry), and its other frames (the overlap's
+    too) at the later-frame time for every pass; the first chunk paints its own frames from a cold start. The join
+    (on one machine) encodes each chunk's frames once it has finished, and an overlap's once the chunk after it
+    has too (``join["plain"]`` a frame, ``join["blend"]`` more for a crossfaded one): the time is when it ends.
+    One worker paints the shot as one job and encodes it after its last frame."""
+    from vidstyle.batch.chunks import chunk_bounds
+
     size = math.ceil(frames / workers)
-    lead = min(overlap, size)
-    joined = join["plain"] * frames + join["blend"] * lead * (math.ceil(frames / size) - 1)
-    if carry is None:  # --no-chunk-carry: a cold start at the overlap
-        return cold + (size + lead - 1) * later * passes + joined, size
-    carried = frames - size - lead - 1
-    return size * pairs + 2 * cold + carried * carry + (size + lead - 1) * later * passes + joined, size
+    bounds = chunk_bounds(frames, size) if workers > 1 else [0, frames]
+    own = [b - a for a, b in zip(bounds, bounds[1:])]
+    leads = [0] + [min(overlap, n) for n in own[:-1]]
+    stage = size * pairs if carry is not None and len(own) > 1 else 0.0
+    finish = []
+    for k, (start, n) in enumerate(zip(bounds, own)):
+        if k == 0:
+            finish.append(stage + cold + (n - 1) * later * passes)
+        elif carry is None:  # --no-chunk-carry: a cold start at the overlap
+            finish.append(cold + (n + leads[k] - 1) * later * passes)
+        else:
+            carried = start - leads[k] - 1
+            finish.append(stage + 2 * cold + carried * carry + (n + leads[k] - 1) * later * passes)
+    end = 0.0
+    for k, n in enumerate(own):
+        ahead = leads[k + 1] if k + 1 < len(own) else 0
+        end = max(end, finish[k]) + (n - ahead) * join["plain"]
+        if ahead:
+            end = max(end, finish[k + 1]) + ahead * (join["plain"] + join["blend"])
+    return end, size
 
 
 def _carry_seconds(work: Path, size: int) -> dict:
@@ -357,8 +373,11 @@ of it), while the painting shrinks with the workers; its flows are estimated onc
 the carry only warps. The join reads and encodes every frame on one machine ({real['join']['plain'] * 1000:.0f} ms
 a frame, measured: the unchunked output's frames as PNGs at {costs['size']} px, as the chunks keep them, encoded at
 the source size), and reads two and crossfades them for each frame of an overlap
-({real['join']['blend'] * 1000:.0f} ms more). Decoding each chunk's range and Ray's scheduling are left out
-(seconds).
+({real['join']['blend'] * 1000:.0f} ms more). It streams (`batch/parts.py`, `StreamingJoin`): each chunk's frames
+are encoded once that chunk has finished, while later chunks still paint, so the time is when the join ends, and
+with the carry only about the last chunk's frames are left to encode then (the chunks finish in the order of
+their carries, seconds apart). One worker is one `vidstyle video` job, which encodes after its last frame.
+Decoding each chunk's range and Ray's scheduling are left out (seconds).
 
 | workers | frames per chunk | projected wall time (against one worker), carried (default) | `--no-chunk-carry` |
 |---|---|---|---|

@@ -157,6 +157,39 @@ def test_a_carry_reads_the_flow_pairs_the_chunks_kept_and_paints_what_it_paints_
     assert all(np.array_equal(read_image(a), read_image(b)) for a, b in zip(kept, again))
 
 
+def test_the_join_encodes_each_part_once_it_is_painted_and_writes_what_a_join_after_them_writes(
+        long_clip, tmp_path, tiny):
+    import shutil
+    import time
+
+    from vidstyle.batch.parts import StreamingJoin, join_parts
+    from vidstyle.media.decode import iter_frames
+
+    def task(out):
+        return Task(Job(long_clip, out, "mosaic", run=tiny, video=VideoConfig(max_size=32, crf=0)), "cpu", 1,
+                    str(long_clip))
+
+    streamed = task(tmp_path / "out.mp4")
+    chunks = plan_chunks(probe(long_clip), Part(None, None), 4, 2)  # own frames 0-3, 4-7, 8-11; 2 shared each
+    parts = part_tasks(streamed, chunks)
+    join = StreamingJoin(streamed, chunks)
+    for k, part in enumerate(parts):
+        assert LocalEngine().run([part], lambda r: None)[0].status == "done"
+        join.finished(k)
+        if k == 0:  # chunk 0's frames before the two it shares with chunk 1 go to the encoder while chunk 1 waits
+            deadline = time.monotonic() + 60
+            while join.encoded < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(0.2)
+            assert join.encoded == 2 and not streamed.job.output.exists()
+    after = task(tmp_path / "after" / "out.mp4")
+    shutil.copytree(parts_dir(streamed), parts_dir(after))
+    assert join.finish() == 12 and not parts_dir(streamed).exists()
+    assert join_parts(after, chunks) == 12
+    ours, theirs = list(iter_frames(streamed.job.output)), list(iter_frames(after.job.output))
+    assert len(ours) == len(theirs) == 12 and all(np.array_equal(a, b) for a, b in zip(ours, theirs))
+
+
 def test_a_failing_chunk_fails_the_clip_in_one_line_and_the_others_frames_are_kept(long_clip, tmp_path,
                                                                                       tiny_weights):
     wrong = tmp_path / "wrong.png"
@@ -168,6 +201,7 @@ def test_a_failing_chunk_fails_the_clip_in_one_line_and_the_others_frames_are_ke
     assert result.exit_code == 1
     report = json.loads((out / "batch-report.json").read_text())[0]
     assert report["status"] == "failed" and report["reason"].startswith("chunk 2: ") and "\n" not in report["reason"]
+    assert not (out / "long.mp4").exists()  # the join had begun with chunks 0 and 1: nothing of it is written
     kept = parts_dir(Task(Job(long_clip, out / "long.mp4")))
     assert (kept / "part_000.mp4").is_file() and (kept / "part_001.mp4").is_file()
 

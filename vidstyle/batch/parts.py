@@ -10,11 +10,13 @@ timestamps at every join).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import SettingError
+from ..media.decode import parse_position, range_stamps
 from ..media.encode import encode_stylized
 from ..media.files import atomic_path
 from ..media.images import is_image_path, read_image
@@ -127,28 +130,42 @@ class _Piece:
         return read_image(self.checkpoint.frame_path(record.frame, self.last))
 
 
-def joined_frames(task: Task, parts: list[Part]) -> tuple[list[FrameRecord], Iterator[np.ndarray]]:
-    """The clip's frames from its parts, in order: ``(records, images)``; each overlap crossfaded."""
-    pieces = [_Piece(t) for t in part_tasks(task, parts)]
-    painted = [piece.records[part.skip:] for part, piece in zip(parts, pieces)]  # without a chunk's carry
-    records: list[FrameRecord] = []
-    for k, (part, own) in enumerate(zip(parts, painted)):
+def _joined(parts: list[Part], piece: Callable[[int], _Piece]
+            ) -> Iterator[tuple[FrameRecord, Callable[[], np.ndarray]]]:
+    """The clip's frames from its parts, in order: each record with a way to read its image (an overlap's
+    crossfaded); ``piece(k)`` gives part ``k``'s frames (waiting for them, in a streaming join)."""
+    for k, part in enumerate(parts):
+        own = piece(k).records[part.skip:]  # without a chunk's carry
         if len(own) <= part.lead:
             raise ValueError(f"expected frames from {part.name} beyond its {part.lead} shared ones, got {len(own)}")
         ahead = parts[k + 1].lead if k + 1 < len(parts) else 0
-        if ahead and [r.pts for r in own[-ahead:]] != [r.pts for r in painted[k + 1][:ahead]]:
+        for record in own[part.lead:len(own) - ahead]:
+            yield record, functools.partial(piece(k).image, record)
+        if not ahead:
+            continue
+        theirs = piece(k + 1).records[parts[k + 1].skip:][:ahead]
+        if [r.pts for r in own[-ahead:]] != [r.pts for r in theirs]:
             raise ValueError(f"expected {parts[k + 1].name} to begin on the last {ahead} frames of {part.name}, "
                              "got other timestamps")
-        records += own[part.lead:]
+        for step, (mine, their) in enumerate(zip(own[-ahead:], theirs)):
+            yield mine, functools.partial(_blend, piece(k), mine, piece(k + 1), their, step, ahead)
 
-    def images() -> Iterator[np.ndarray]:
-        for k, (part, piece, own) in enumerate(zip(parts, pieces, painted)):
-            ahead = parts[k + 1].lead if k + 1 < len(parts) else 0
-            yield from (piece.image(r) for r in own[part.lead:len(own) - ahead])
-            for step, (mine, theirs) in enumerate(zip(own[len(own) - ahead:], painted[k + 1][:ahead] if ahead else [])):
-                yield crossfade(piece.image(mine), pieces[k + 1].image(theirs), step, ahead)
 
-    return records, images()
+def _blend(earlier: _Piece, mine: FrameRecord, later: _Piece, theirs: FrameRecord, step: int, lead: int
+           ) -> np.ndarray:
+    return crossfade(earlier.image(mine), later.image(theirs), step, lead)
+
+
+def joined_frames(task: Task, parts: list[Part]) -> tuple[list[FrameRecord], Iterator[np.ndarray]]:
+    """The clip's frames from its finished parts, in order: ``(records, images)``; each overlap crossfaded."""
+    pieces = [_Piece(t) for t in part_tasks(task, parts)]
+    frames = list(_joined(parts, pieces.__getitem__))
+    return [record for record, _ in frames], (image() for _, image in frames)
+
+
+def _output_size(job, info: VideoInfo, first: np.ndarray) -> tuple[int, int]:
+    height, width = first.shape[:2]
+    return (width, height) if job.video.output_size == "processing" else even_size(info.height, info.width)[::-1]
 
 
 def join_parts(task: Task, parts: list[Part]) -> int:
@@ -160,17 +177,121 @@ def join_parts(task: Task, parts: list[Part]) -> int:
     if not records:
         raise ValueError("expected frames from the parts, got none")
     first = next(images)
-    height, width = first.shape[:2]
-    size = (width, height) if job.video.output_size == "processing" else even_size(info.height, info.width)[::-1]
 
     def every() -> Iterator[np.ndarray]:
         yield first
         yield from images
 
-    encode_stylized(every(), [r.timing for r in records], job.input, info, job.output, size=size,
-                    settings=job.video, scratch=parts_dir(task))
+    encode_stylized(every(), [r.timing for r in records], job.input, info, job.output,
+                    size=_output_size(job, info, first), settings=job.video, scratch=parts_dir(task))
     remove_parts(task, parts)
     return len(records)
+
+
+class _Stopped(Exception):
+    """A part failed, or the run stopped: the streaming join gives up (its output is never written)."""
+
+
+class StreamingJoin:
+    """The join of a clip in parts while they run: each part's frames are encoded as soon as that part (and the
+    one after it, for their overlap) has finished, in a thread of this process, so when the last part finishes
+    only its own frames are left to encode (BENCHMARKS.md, chunks: the projection).
+
+    The encode needs every frame's timestamp before its first frame: it takes them from the source's packets
+    over the clip's range, and checks each part's frames against them as they come. If they differ (a frame
+    that does not decode), :meth:`finish` joins again from the parts' own records, as :func:`join_parts` does;
+    either way the output is written atomically, once, with what the parts painted.
+    """
+
+    def __init__(self, task: Task, parts: list[Part]) -> None:
+        self.task, self.parts = task, parts
+        self._tasks = part_tasks(task, parts)
+        self._ready = [threading.Event() for _ in parts]
+        self._stopped = threading.Event()
+        self._error: BaseException | None = None
+        self._frames = 0
+        self.encoded = 0  # frames handed to the encoder so far
+        self._thread = threading.Thread(target=self._run, name="vidstyle-join", daemon=True)
+        self._thread.start()
+
+    def part_of(self, output: str) -> int | None:
+        """The index of the part whose output is ``output``, or None."""
+        return next((k for k, t in enumerate(self._tasks) if os.fspath(t.job.output) == output), None)
+
+    def finished(self, k: int) -> None:
+        """Part ``k``'s frames are all painted."""
+        self._ready[k].set()
+
+    def abandon(self) -> None:
+        """Give up (a part failed, or the run stops): nothing is written; the parts stay for the next run."""
+        self._stopped.set()
+
+    def stop(self) -> None:
+        """:meth:`abandon`, and wait until the encode has let go of its files."""
+        self.abandon()
+        self._thread.join()
+
+    def finish(self) -> int:
+        """Once every part has finished: wait for the encode, remove the parts; returns the frame count."""
+        self._thread.join()
+        if self._error is None:
+            remove_parts(self.task, self.parts)
+            return self._frames
+        if isinstance(self._error, _Stopped):
+            raise ValueError("expected every part to finish before the join")
+        log.info("%s: joining again from the parts' records (%s)", self.task.job.output, self._error)
+        return join_parts(self.task, self.parts)
+
+    def _piece(self, pieces: dict[int, _Piece], k: int) -> _Piece:
+        if k not in pieces:
+            while not self._ready[k].wait(0.1):
+                if self._stopped.is_set():
+                    raise _Stopped()
+            pieces[k] = _Piece(self._tasks[k])
+            for done in [j for j in pieces if j < k - 1]:
+                del pieces[done]
+        return pieces[k]
+
+    def _run(self) -> None:
+        try:
+            self._frames = self._encode()
+        except BaseException as exc:  # handed to finish(): a stop, or a reason to join from the records
+            self._error = exc
+
+    def _encode(self) -> int:
+        job = self.task.job
+        info = probe(job.input)
+        pts = range_stamps(info, parse_position(job.start) if job.start else None,
+                           parse_position(job.end) if job.end else None)
+        if not pts:
+            raise ValueError("expected frames in the clip's range, got none")
+        nominal = max(1, round(1 / (info.fps * info.time_base)))  # a range's last frame, as read_frames times it
+        stamps = [(a, b - a) for a, b in zip(pts, pts[1:])] + [(pts[-1], nominal)]
+        pieces: dict[int, _Piece] = {}
+        frames = _joined(self.parts, lambda k: self._piece(pieces, k))
+        record, image = next(frames)
+        first = image()
+
+        def images() -> Iterator[np.ndarray]:
+            count, current, picture = 0, record, first
+            while True:
+                if self._stopped.is_set():
+                    raise _Stopped()
+                if count >= len(pts) or current.pts != pts[count]:
+                    raise ValueError(f"expected the frame at {pts[min(count, len(pts) - 1)]} next, got {current.pts}")
+                count += 1
+                self.encoded = count
+                yield picture
+                following = next(frames, None)
+                if following is None:
+                    if count != len(pts) or current.duration != nominal:
+                        raise ValueError(f"expected {len(pts)} frames ending as the range does, got {count}")
+                    return
+                current, picture = following[0], following[1]()
+
+        encode_stylized(images(), stamps, job.input, info, job.output, size=_output_size(job, info, first),
+                        settings=job.video, scratch=parts_dir(self.task))
+        return len(pts)
 
 
 def claim_parts(task: Task, parts: list[Part]) -> None:

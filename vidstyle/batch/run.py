@@ -9,7 +9,7 @@ from ..media.probe import probe
 from ..video.checkpoint import BusyError
 from .chunks import pair_tasks, plan_chunks
 from .engines import Engine
-from .parts import Part, check_parts, claim_parts, join_parts, part_tasks
+from .parts import Part, StreamingJoin, check_parts, claim_parts, part_tasks
 from .shots import detect_shots
 from .tasks import CLIP_ERRORS, ClipResult, Task
 
@@ -72,32 +72,50 @@ def run_batch(tasks: Sequence[Task], engine: Engine, *, split_shots: bool = Fals
     pairs = [t for task, parts in splits.values() for t in _pair_tasks(task, parts)]
     if on_planned:
         on_planned(len(pairs) + len(work))
-    if pairs:  # every carried chunk's flows first, all at once (a pair not kept is estimated by the carry itself)
-        engine.run(pairs, on_done)
-    finished = engine.run(work, on_done)
+    joins: dict[str, StreamingJoin] = {}
+
+    def done(result: ClipResult) -> None:  # a part finished: its clip's join goes on with its frames
+        for join in joins.values():
+            k = join.part_of(result.output)
+            if k is not None:
+                join.finished(k) if result.status in ("done", "skipped") else join.abandon()
+        on_done(result)
+
+    try:
+        if pairs:  # every carried chunk's flows first, all at once (a pair not kept is estimated by the carry itself)
+            engine.run(pairs, on_done)
+        joins.update({clip: StreamingJoin(*split) for clip, split in splits.items()})
+        finished = engine.run(work, done)
+    except BaseException:
+        for join in joins.values():
+            join.stop()
+        raise
     by_clip: dict[str, list[ClipResult]] = {}
     for task, result in zip(work, finished):
         by_clip.setdefault(task.clip, []).append(result)
     for task in tasks:
         if task.clip not in results:
-            results[task.clip] = _clip_result(task, by_clip.get(task.clip, []), splits.get(task.clip))
+            results[task.clip] = _clip_result(task, by_clip.get(task.clip, []), splits.get(task.clip),
+                                              joins.get(task.clip))
     return [results[task.clip] for task in tasks]
 
 
-def _clip_result(task: Task, results: list[ClipResult], split: tuple[Task, list[Part]] | None) -> ClipResult:
+def _clip_result(task: Task, results: list[ClipResult], split: tuple[Task, list[Part]] | None,
+                 join: StreamingJoin | None) -> ClipResult:
     """A clip's result from its parts' (joined when every part is done; a failed part's reason, the others' frames
     kept for the next run)."""
-    if split is None:
+    if split is None or join is None:
         return results[0]
     parts = split[1]
     if all(r.status in ("done", "skipped") for r in results):
         seconds = sum(r.seconds for r in results)
         try:
-            frames = join_parts(*split)
+            frames = join.finish()
         except CLIP_ERRORS as exc:
             return ClipResult.of(task, "failed", f"joining parts: {exc}")
         return ClipResult.of(task, "done", f"{len(parts)} {_kind(parts)} joined", frames=frames,
                              seconds=round(seconds, 2))
+    join.stop()
     if all(r.status in ("done", "skipped", "busy") for r in results):
         return ClipResult.of(task, "busy", f"another run is on some of its {_kind(parts)}")
     reasons = "; ".join(f"{part.name}: {r.reason}" for part, r in zip(parts, results) if r.status == "failed")
