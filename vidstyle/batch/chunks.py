@@ -88,7 +88,7 @@ def pair_tasks(task: Task, parts: list[Part]) -> list[Task]:
     """The tasks that estimate the flow pairs the carried chunks among ``parts`` read (video/pairs.py): for each
     shot cut into carried chunks, one per chunk that owns frames a later chunk carries over."""
     info = probe(task.job.input)
-    video = replace(task.job.video, audio=False, keep_frames=True, chunk_frames=None)
+    video = replace(task.job.video, chunk_frames=None)  # a pairs task reads its range; it writes no video
     shots: dict[int, list[Part]] = {}
     for part in parts:
         if part.chunk is not None:

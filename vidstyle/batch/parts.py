@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import SettingError
-from ..media.decode import parse_position, range_stamps
+from ..media.decode import nominal_duration, parse_position, range_stamps
 from ..media.encode import encode_stylized
 from ..media.files import atomic_path
 from ..media.images import is_image_path, read_image
@@ -265,7 +265,7 @@ class StreamingJoin:
                            parse_position(job.end) if job.end else None)
         if not pts:
             raise ValueError("expected frames in the clip's range, got none")
-        nominal = max(1, round(1 / (info.fps * info.time_base)))  # a range's last frame, as read_frames times it
+        nominal = nominal_duration(info)  # a range's last frame, as its part timed it
         stamps = [(a, b - a) for a, b in zip(pts, pts[1:])] + [(pts[-1], nominal)]
         pieces: dict[int, _Piece] = {}
         frames = _joined(self.parts, lambda k: self._piece(pieces, k))

@@ -77,8 +77,10 @@ def run_batch(tasks: Sequence[Task], engine: Engine, *, split_shots: bool = Fals
     def done(result: ClipResult) -> None:  # a part finished: its clip's join goes on with its frames
         for join in joins.values():
             k = join.part_of(result.output)
-            if k is not None:
-                join.finished(k) if result.status in ("done", "skipped") else join.abandon()
+            if k is not None and result.status in ("done", "skipped"):
+                join.finished(k)
+            elif k is not None:  # failed or busy: this clip is not joined in this run
+                join.abandon()
         on_done(result)
 
     try:

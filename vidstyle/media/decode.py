@@ -139,6 +139,12 @@ def to_rgb(info: VideoInfo, frame: av.VideoFrame) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, info.rotation // 90)) if info.rotation else image
 
 
+def nominal_duration(info: VideoInfo) -> int:
+    """One frame's duration at the stream's nominal rate, in its ticks: what :func:`read_frames` gives a range's last
+    frame (no next frame is decoded to time it)."""
+    return max(1, round(1 / (info.fps * info.time_base)))
+
+
 def read_frames(path: Path | str, start: Position | None = None, end: Position | None = None,
                 info: VideoInfo | None = None) -> Iterator[Frame]:
     """Stream the frames ``start <= t < end`` (never the whole clip in memory; never decoded past ``end``)."""
@@ -148,7 +154,7 @@ def read_frames(path: Path | str, start: Position | None = None, end: Position |
         return  # starts past the end: no frames
     last = position_pts(info, end)
     container, stream = _open(info.path)
-    nominal = max(1, round(1 / (info.fps * info.time_base)))
+    nominal = nominal_duration(info)
     try:
         if first is not None and first > info.start_pts:
             container.seek(first, stream=stream, backward=True)

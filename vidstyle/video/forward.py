@@ -19,8 +19,8 @@ import torch
 from ..config import RunConfig
 from ..core.objective import TemporalTerm
 from ..core.tensors import to_tensor
-from ..motion.warp import warp
 from ..motion.pairs import PairStore
+from ..motion.warp import warp
 from ..paint.paint import carried, paint_from, target_of
 from ..paint.start import Start, cold_start, repaint_start
 from ..paint.style import Styling
@@ -86,7 +86,8 @@ def forward_pass(plan: VideoPlan, checkpoint: Checkpoint, finished: list[FrameRe
     preps = prepare_frames(plan.source_frames(), config.temporal, skip_before=len(finished),
                            known_cuts={r.frame: r.cut for r in finished}, size=(plan.height, plan.width),
                            flow_size=plan.flow_size(config.temporal), flow=flow, both_ways=keep_for_later,
-                           carried=config.temporal.carry_frames, pairs=pairs)
+                           carried=config.temporal.carry_frames, pairs=pairs,
+                           uncover=config.temporal.fill_uncovered)
     with Prefetch(preps) as prefetched:
         for prep in prefetched:
             if prep.cut:

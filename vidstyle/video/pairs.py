@@ -34,7 +34,7 @@ def keep_pairs(plan: VideoPlan, config: RunConfig, folder: Path | str, first: in
     if done.is_file():
         return 0
     store = PairStore(folder, first, writing=True)
-    temporal = replace(config.temporal, long_term=(1,), fill_uncovered=False)  # what a carry reads: the pair only
+    temporal = replace(config.temporal, long_term=(1,))  # what a carry reads: the short-term pair only
     count = 0
     for _ in prepare_frames(plan.source_frames(), temporal, size=(plan.height, plan.width),
                             flow_size=plan.flow_size(config.temporal), pairs=store):

@@ -26,9 +26,8 @@ from ..motion.estimate import resize_flow, resize_weights, to_grey
 from ..motion.longterm import closest_first
 from ..motion.reliability import FlowPair, checked_pair
 from ..motion.warp import warp
-from ..motion.uncover import fill_uncovered, uncovered
 from ..motion.pairs import PairStore
-
+from ..motion.uncover import fill_uncovered, uncovered
 
 
 @dataclass
@@ -83,6 +82,7 @@ def prepare_frames(
     both_ways: bool = False,
     carried: int = 0,
     pairs: PairStore | None = None,
+    uncover: bool = False,
 ) -> Iterator[FramePrep]:
     """Attach flows, reliability and cut flags to frames, keeping only the grey frames the offsets need.
 
@@ -94,6 +94,8 @@ def prepare_frames(
     frame's flow into it (``ahead_of_previous``), for passes that run backwards. The first ``carried`` frames
     (a chunk's carry: moved along, not painted) get only their short-term flow, read from ``pairs`` where it
     keeps them (video/pairs.py); a ``pairs`` store that is ``writing`` keeps every short-term pair computed.
+    With ``uncover`` each frame also gets the pixels its warm start fills (``uncovered``), found here, in the
+    prefetch thread, rather than on the optimisation's.
     """
     known_cuts = known_cuts or {}
     estimate = flow or estimated_flow(config)
@@ -131,7 +133,7 @@ def prepare_frames(
             prep.cut = detect_cut(prep.reliable_fraction, prep.histogram_correlation, config)
             if not prep.cut:
                 prep.flows[1] = (bwd, mask)
-                if config.fill_uncovered:
+                if uncover:
                     prep.uncovered = uncovered(content, previous, bwd, mask)
                 prep.ahead_of_previous = ahead[0] if ahead else None
                 for j in offsets[1:] if index >= carried else []:
