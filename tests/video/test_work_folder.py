@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -47,16 +48,20 @@ def test_a_second_run_on_the_same_output_is_refused_at_once(clip, tmp_path, tiny
     command = [sys.executable, "-m", "vidstyle", "video", str(clip), "-s", "mosaic", "-o", str(out), "--device", "cpu",
                "--weights", tiny_weights, "--max-size", "0", "--no-audio", "--keep-frames", "--precision", "fp32",
                "--first-iterations", "600", "--fine-iterations", "2", "--iterations", "3", "--later-fine-iterations", "2",
-               "--tolerance", "0", "--threads", "1"]  # a long first frame: the second run comes meanwhile
+               "--tolerance", "0", "--threads", "1"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lock = work_dir_for(out) / "lock"
     deadline = time.time() + 60
     while time.time() < deadline and not (lock.is_file() and lock.read_text().startswith("pid")):
         time.sleep(0.01)
-    started = time.time()
-    second = subprocess.run(command, env=env, capture_output=True, text=True)
-    assert first.poll() is None, "the first run should still be working"
+    first.send_signal(signal.SIGSTOP)  # frozen while it holds the folder, however fast this machine paints
+    try:
+        assert first.poll() is None, "the first run should still be working"
+        started = time.time()
+        second = subprocess.run(command, env=env, capture_output=True, text=True)
+    finally:
+        first.send_signal(signal.SIGCONT)
     assert second.returncode == 1 and time.time() - started < 30
     message = plain(second.stderr).strip()
     assert len(message.splitlines()) == 1 and f"pid {first.pid}, started " in message
