@@ -117,12 +117,12 @@ def main() -> None:
     parser.add_argument("--candidates", nargs="*", default=(),
                         help="candidate options to run (stability tables and the whole clip), by their first flag "
                              "without dashes, e.g. reliability (default: all; none: no candidate)")
-    parser.add_argument("--clip-frames", type=int, help="frames of the whole-clip runs (default 60)")
+    parser.add_argument("--clip-frames", type=int, help="frames of the whole-clip runs (default 12)")
     parser.add_argument("--clip-sizes", type=int, nargs="*", help="long sides of the whole-clip runs (default 256 512)")
     parser.add_argument("--without-before", action="store_true",
                         help=f"stability tables without the row of the code at {common.BEFORE_COMMIT}")
     parser.add_argument("--clip-without-baseline", action="store_true",
-                        help=f"whole-clip table without the row of the code at {common.BASELINE_COMMIT} (the slowest)")
+                        help=f"whole-clip table without the rows of the code at {common.SPEED_COMMIT}")
     parser.add_argument("--previous", metavar="COMMIT",
                         help="stability tables with a row for the code at COMMIT too (e.g. the default a change replaces)")
     args = parser.parse_args()

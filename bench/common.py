@@ -21,13 +21,14 @@ STYLE = "vangogh"  # Starry Night, shipped in the package: the same painting as 
 # and main before the work on the independent ruler (the "today" of that issue).
 BASELINE_COMMIT = "4d85da8"
 BEFORE_COMMIT = "88bef5c"
+SPEED_COMMIT = "033e546"  # main before the speed work of the issue "Speed III": the whole-clip table's "before"
 
 
 @dataclass
 class Budget:
     """Sizes of the bench's runs; --smoke shrinks them to check the bench itself in a minute."""
 
-    clip_frames: int = 60
+    clip_frames: int = 12
     clip_sizes: tuple[int, ...] = (256, 512)
     stability_frames: int = 16
     per_frame_frames: int = 6  # --no-temporal rows: every frame is a cold start, so fewer of them
@@ -39,7 +40,7 @@ class Budget:
     real: tuple[str, ...] = ()  # real clips to run, by file stem (empty: all)
     candidates: tuple[str, ...] = ()  # candidate options to run, by first flag (empty: all)
     before: bool = True  # stability tables: a row for the code before the ruler work (BEFORE_COMMIT)
-    clip_baseline: bool = True  # whole-clip table: a row for the code at BASELINE_COMMIT
+    clip_baseline: bool = True  # whole-clip table: rows for the code at SPEED_COMMIT
     previous: str | None = None  # stability tables: a row for this commit too (the default it replaces)
     smoke: bool = False
     extra: list[str] = field(default_factory=list)  # CLI options added to every run (smoke budgets)
