@@ -55,10 +55,12 @@ def clip(work: Path, device) -> tuple[str, dict]:
             if "before" not in runs:
                 continue
             b, d = runs["before"], runs["this commit"]
+            count = budget.clip_frames
             apart = max(int(np.abs(x.astype(np.int16) - y.astype(np.int16)).max())
-                        for x, y in zip(frames_of(b["out"], budget.clip_frames), frames_of(d["out"], budget.clip_frames)))
+                        for x, y in zip(frames_of(b["out"], count), frames_of(d["out"], count)))
+            first_loss = (d['first_loss'] / b['first_loss'] - 1) * 100
             verdicts.append(f"* `{path.name}`, {size} px: wall time **{d['seconds'] / b['seconds']:.2f}x**; first "
-                            f"frame {d['first'] / b['first']:.2f}x (its loss {(d['first_loss'] / b['first_loss'] - 1) * 100:+.1f}%); "
+                            f"frame {d['first'] / b['first']:.2f}x (its loss {first_loss:+.1f}%); "
                             f"later frame {d['later'] / b['later']:.2f}x; outside ruler's error "
                             f"**{d['ratio'] / b['ratio']:.2f}x**; later-frame style loss "
                             f"{(d['style'] / b['style'] - 1) * 100:+.1f}%, content loss "

@@ -99,6 +99,23 @@ def test_residual_levels_keep_the_detail_of_the_start():
     assert [level.size for level in kept.levels] == [(32, 32), (64, 64)]
 
 
+@pytest.mark.parametrize("scales, coarsest", [(1, 8), (2, 8), (3, 4), (4, 2)])
+def test_a_cold_start_halves_the_coarsest_budget_per_level_below_half_size(scales, coarsest):
+    from vidstyle.core.optimize import optimize_coarse_to_fine
+
+    def pull(size):
+        def objective(image):
+            loss = (image - 0.3).pow(2).sum()
+            return loss, {"mse": loss}
+        return objective
+
+    result = optimize_coarse_to_fine(torch.rand(1, 3, 256, 256), pull, scales=scales, iterations=8,
+                                     fine_iterations=3, halve_deep=True)
+    assert [level.iterations for level in result.levels] == [coarsest] + [3] * (scales - 1)
+    plain = optimize_coarse_to_fine(torch.rand(1, 3, 256, 256), pull, scales=scales, iterations=8, fine_iterations=3)
+    assert plain.levels[0].iterations == 8
+
+
 def test_an_optimisation_does_not_import_the_compiler():
     """torch.optim's methods would import torch._dynamo (seconds of every run's start-up) on their first call (L-BFGS,
     the default; Adam's step imports it itself)."""

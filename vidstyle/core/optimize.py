@@ -174,6 +174,7 @@ def optimize_coarse_to_fine(
     residual: bool = False,
     may_stop: Callable[[dict[str, float]], bool] | None = None,
     stop_level: int = -1,
+    halve_deep: bool = False,
     **options,
 ) -> OptimResult:
     """Optimise at ``scales`` resolutions, coarsest first, each result carried to the next size.
@@ -184,9 +185,14 @@ def optimize_coarse_to_fine(
     level starts from ``init`` at its own size plus the upsampled *change* the coarser level made,
     so the fine detail of ``init`` (a warped previous frame) survives the trip through the coarse
     level; without it, from the upsampled coarse result. ``may_stop`` applies at level ``stop_level``
-    (the finest by default).
+    (the finest by default). With ``halve_deep`` a coarsest level below half the size runs half of
+    ``iterations`` for each further halving (150 at a quarter of the size for 300): down there the
+    layout settles long before its budget ends, and the full-size loss after the finer levels is the same
+    (BENCHMARKS.md, cold starts).
     """
     sizes = pyramid_sizes(*init.shape[-2:], scales)
+    if halve_deep:
+        iterations = max(1, iterations >> max(0, len(sizes) - 2))
 
     def at(size: tuple[int, int]) -> torch.Tensor:
         return init if size == tuple(init.shape[-2:]) else F.interpolate(init, size=size, mode="area")

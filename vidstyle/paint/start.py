@@ -28,6 +28,7 @@ class Budget:
     residual: bool = False  # finer levels start from the init plus the coarse level's change
     may_stop: Callable[[dict], bool] | None = None
     stop_level: int = -1
+    halve_deep: bool = False  # a coarsest level below half size runs half the budget per further halving
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def cold_start(target: torch.Tensor, config: RunConfig, tolerance: float | None 
     optim = config.optim
     return Start(initial_image(optim.init, target, optim.seed),
                  Budget(optim.scales, optim.iterations, optim.fine_iterations,
-                        optim.tolerance if tolerance is None else tolerance))
+                        optim.tolerance if tolerance is None else tolerance, halve_deep=True))
 
 
 def repaint_start(init: torch.Tensor, config: RunConfig, hold: TemporalTerm | None = None) -> Start:
