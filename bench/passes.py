@@ -86,6 +86,7 @@ def _measure(run: dict, ruler, truth: Truth | None, frames: int) -> dict:
     quarter = max(1, len(errors) // 4)
     first, rest = float(np.mean(errors[:quarter])), float(np.mean(errors[quarter:]))
     return {**run, "ratio": measured["ratio"], "worst": measured["worst"], "quarter": first / rest,
+            "ratio_still": measured["ratio_still"], "worst_still": measured["worst_still"],
             "trail": None if truth is None else trail(truth, run["out"], frames - 1)}
 
 
@@ -140,12 +141,17 @@ def passes(work: Path, device) -> tuple[str, dict]:
         if name == "follow" and not budget.smoke:
             strip = _strip(runs, frames)
         one = runs["one pass (default)"]
+        real = truth is None
+        still = (" E, zero flow where the input is still | / one pass | worst / median |" if real else "")
         lines = ["| run | E(out)/E(in) | / one pass | worst frame / median | first quarter / rest | trail (RGB) | "
-                 "style loss | wall time |", "|---|---|---|---|---|---|---|---|"]
+                 "style loss | wall time |" + still, "|---|---|---|---|---|---|---|---|" + ("---|" * 3 if real else "")]
         for label, run in runs.items():
             trail_text = "" if run["trail"] is None else f"{run['trail']:.0f}"
+            zeroed = (f" {run['ratio_still']:.3g} | {run['ratio_still'] / one['ratio_still']:.2f} | "
+                      f"{run['worst_still']:.2f} |" if real else "")
             lines.append(f"| {label} | {run['ratio']:.3g} | {run['ratio'] / one['ratio']:.2f} | {run['worst']:.2f} | "
-                         f"{run['quarter']:.2f} | {trail_text} | {run['style']:.4f} | {run['seconds']:.0f} s |")
+                         f"{run['quarter']:.2f} | {trail_text} | {run['style']:.4f} | {run['seconds']:.0f} s |"
+                         + zeroed)
         title = truth.title + ": ground truth" if truth is not None else f"`{clip.name}` (real): DeepFlow and Ruder's check"
         sections.append(f"### {title}\n\n" + "\n".join(lines) + "\n")
     whole = _whole(work, device)
@@ -162,7 +168,11 @@ RGB distance between the mean paint of the road the object has uncovered by the 
 exact flow to where the object covered it) and the road seen all along in the same rows. *First quarter / rest*:
 the mean error of the first quarter of the frame pairs over the rest's (the first frames are the least constrained
 in one forward pass). *Style loss*: the mean over the last pass's frames. Ruder's schedule (15 passes of 100
-iterations, the temporal term from pass 9) starts here from our forward pass, not from noise.
+iterations, the temporal term from pass 9) starts here from our forward pass, not from noise. On the real clips,
+*E, zero flow where the input is still*: the same ruler with zero motion at the pixels the flow-free check finds
+unchanged in the input (a still camera only; `bench/ruler.py`, `_still_zero`): DeepFlow reports motion of
+several pixels on the flat, still wall of `bottle-detection.mp4`, Ruder's check passes it, and still paint warped
+by it counts as error there.
 {picture}
 {chr(10).join(sections)}
 ### Wall time on the whole-clip clip
