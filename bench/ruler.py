@@ -55,19 +55,23 @@ class Ruler:
         self.clip, self.pairs, self.count = clip, pairs, count
         self.inputs = frames_of(clip, count)
         self.input_errors = self._errors(self.inputs)
+        # the still-aware variant: flows and the input's errors once per clip; the same as above with no still pair
+        self.zeroed_flows = [_still_zero(p) for p in pairs]
+        self.zeroes_any = any(p.still is not None for p in pairs)
+        self.input_zeroed = self._errors(self.inputs, self.zeroed_flows) if self.zeroes_any else self.input_errors
 
-    def _errors(self, frames: list[np.ndarray], still_zero: bool = False) -> list[float]:
+    def _errors(self, frames: list[np.ndarray], flows: list[torch.Tensor] | None = None) -> list[float]:
         size = self.inputs[0].shape[:2]
         frames = [resize(f, *size) for f in frames]
-        return [frame_error(to_tensor(frames[t]), to_tensor(frames[t - 1]), _still_zero(p) if still_zero else p.flow,
-                            p.weight)
-                for t, p in zip(range(1, len(frames)), self.pairs)]
+        flows = flows or [p.flow for p in self.pairs]
+        return [frame_error(to_tensor(frames[t]), to_tensor(frames[t - 1]), flow, p.weight)
+                for t, p, flow in zip(range(1, len(frames)), self.pairs, flows)]
 
     def measure(self, output: Path) -> dict:
         frames = frames_of(output, self.count, self.inputs[0].shape[:2])
         errors = self._errors(frames)
-        zeroed = self._errors(frames, still_zero=True)
-        zeroed_input = self._errors(self.inputs, still_zero=True)[:len(zeroed)]
+        zeroed = self._errors(frames, self.zeroed_flows) if self.zeroes_any else errors
+        zeroed_input = self.input_zeroed[:len(zeroed)]
         stills = [(still_change(frames[t], frames[t - 1], p.still), still_change(self.inputs[t], self.inputs[t - 1],
                                                                                 p.still))
                   for t, p in zip(range(1, len(frames)), self.pairs) if p.still is not None and p.still.any()]
