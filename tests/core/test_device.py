@@ -35,3 +35,34 @@ def test_threads_default_to_the_cores_this_process_may_use():
             runtime.set_threads(0)
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_side_thread_runs_torch_on_one_thread_and_leaves_the_others_as_they_were():
+    import threading
+
+    before = torch.get_num_threads()
+    seen = {}
+
+    def side(name, limited):
+        torch.nn.functional.interpolate(torch.rand(1, 2, 8, 8), size=(4, 4), mode="bilinear")  # torch used first
+        if limited:
+            with runtime.side_thread():
+                torch.nn.functional.interpolate(torch.rand(1, 2, 8, 8), size=(4, 4), mode="bilinear")
+                seen[name] = torch.get_num_threads()
+        else:
+            seen[name] = torch.get_num_threads()
+
+    def fresh(name):  # the limit set before torch's first use in the thread still holds
+        with runtime.side_thread():
+            seen[name] = torch.get_num_threads()
+
+    try:
+        torch.set_num_threads(2)
+        for target, args in [(side, ("plain", False)), (side, ("limited", True)), (fresh, ("fresh",))]:
+            thread = threading.Thread(target=target, args=args)
+            thread.start()
+            thread.join()
+        assert seen == {"plain": 2, "limited": 1, "fresh": 1}
+        assert torch.get_num_threads() == 2  # the caller's own count is untouched
+    finally:
+        torch.set_num_threads(before)

@@ -80,6 +80,27 @@ def test_leaving_prefetch_early_stops_and_joins_its_thread():
     assert not prefetched._worker.is_alive() and closed == [True]
 
 
+def test_prefetch_works_with_torch_on_one_thread_beside_the_optimisation():
+    # A live thread that used torch with the process's thread count slowed the optimisation (a first frame at 512 px:
+    # 33 s against 26 s); the prefetch's torch runs on one thread, the caller's count is kept.
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+
+        def items():
+            for n in range(3):
+                torch.nn.functional.interpolate(torch.rand(1, 2, 8, 8), size=(4, 4), mode="bilinear")
+                yield torch.get_num_threads()
+
+        with Prefetch(items()) as prefetched:
+            assert list(prefetched) == [1, 1, 1]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_the_stop_rule_waits_for_style():
     from vidstyle.config import RunConfig
     from vidstyle.video.temporal import stop_rule

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import torch
@@ -99,6 +101,24 @@ def set_threads(threads: int | None) -> int:
         raise SettingError("threads", f"expected a value >= 1, got {count}")
     torch.set_num_threads(count)
     return count
+
+
+@contextmanager
+def side_thread() -> Iterator[None]:
+    """Run the block, in a thread beside the optimisation's (prefetch, join), with torch's CPU ops on one thread.
+
+    A thread that calls torch keeps its own OpenMP team for as long as it lives, and while it lives the
+    optimisation's own team runs slower: a shot's first frame at 512 px took 33 s with the prefetch thread alive and
+    26 s without it, later frames 2.15 s and 2.0 s (BENCHMARKS.md, where a frame's time goes). OpenMP's thread
+    count is per thread, so the limit (``threadpoolctl``) leaves the optimisation's threads as they are. It is set
+    after torch's own first use in this thread: that first use sets the thread's count to the process's
+    (``torch.set_num_threads``) and would undo a limit set before it.
+    """
+    from threadpoolctl import threadpool_limits
+
+    torch.get_num_threads()  # torch's per-thread set-up, before the limit
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
 
 
 def estimate_bytes(height: int, width: int, optimizer: str = "lbfgs") -> int:

@@ -16,6 +16,7 @@ import torch
 
 from ..config import RunConfig, TemporalConfig
 from ..core.objective import TemporalTerm
+from ..core.device import side_thread
 from ..core.optimize import pyramid_sizes
 from ..core.tensors import luminance, to_tensor
 from ..media.decode import Frame
@@ -173,16 +174,20 @@ class Prefetch:
 
     def _produce(self) -> None:
         try:
-            for item in self._items:
-                if not self._put(item):
-                    return
-            self._put(self._done)
+            with side_thread():
+                self._produce_all()
         except BaseException as exc:  # handed to the consumer, which re-raises it
             self._put(exc)
         finally:
             close = getattr(self._items, "close", None)
             if close is not None:
                 close()  # release the decoder in the thread that used it
+
+    def _produce_all(self) -> None:
+        for item in self._items:
+            if not self._put(item):
+                return
+        self._put(self._done)
 
     def __enter__(self) -> Prefetch:
         self._worker.start()
