@@ -68,7 +68,11 @@ class Ruler:
                 for t, p, flow in zip(range(1, len(frames)), self.pairs, flows)]
 
     def measure(self, output: Path) -> dict:
-        frames = frames_of(output, self.count, self.inputs[0].shape[:2])
+        return self.measure_frames(frames_of(output, self.count))
+
+    def measure_frames(self, frames: list[np.ndarray]) -> dict:
+        """:meth:`measure` of decoded frames (any size: they are resized to the input's)."""
+        frames = [resize(f, *self.inputs[0].shape[:2]) for f in frames[:self.count]]
         errors = self._errors(frames)
         zeroed = self._errors(frames, self.zeroed_flows) if self.zeroes_any else errors
         zeroed_input = self.input_zeroed[:len(zeroed)]

@@ -339,6 +339,11 @@ class TemporalConfig(_Validated):
     cut_histogram_correlation: float = setting(0.5, "A frame whose colour-histogram correlation with the previous "
                                                "falls below this starts a new shot.", low=-1, high=1,
                                                commands={VIDEO})
+    # A later frame's dozen iterations leave its picture a few frames behind a mix that moves every frame (style
+    # keys): aiming ahead keeps the picture at its own frame's mix (BENCHMARKS.md, style keys).
+    key_lead: int = setting(2, "Within a ramp between style keys, paint each frame of the first pass toward the mix "
+                            "this many frames ahead (never past the key it ramps to), so the picture keeps up with "
+                            "its mix (0: the frame's own mix).", low=0, high=100, commands={VIDEO})
     # Ruder et al.'s multi-pass algorithm (artistic_video_multiPass.lua): after the forward pass, passes run in
     # alternating directions; each frame starts from a blend of its last pass and its neighbour in the current
     # direction, warped, and is held to both neighbours (README, Video; BENCHMARKS.md, passes).

@@ -3,6 +3,7 @@ the job's round trip, and a clip whose mix changes costs no style image's networ
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
@@ -63,6 +64,18 @@ def test_the_mix_ramps_between_keys_holds_where_asked_and_a_cut_ends_a_ramp():
     assert weights(blend(swirl, mosaic, 0.25)) == {"swirl": 0.75, "mosaic": 0.25}
 
 
+def test_a_frame_is_aimed_ahead_within_a_ramp_but_never_past_its_key_a_hold_or_a_cut():
+    swirl = parse_style_spec("swirl")
+    timeline = Timeline(swirl, [(10, parse_style_key("10f=mosaic")), (20, parse_style_key("20f:hold=swirl"))])
+    assert weights(timeline.aimed(4, 2)) == weights(timeline.mix_at(6)) == {"swirl": 0.4, "mosaic": 0.6}
+    assert weights(timeline.aimed(4, 0)) == weights(timeline.mix_at(4))
+    assert weights(timeline.aimed(9, 2)) == {"mosaic": 1.0}  # the key the ramp ends at, not beyond
+    assert weights(timeline.aimed(18, 3)) == {"mosaic": 1.0}  # before a hold key: its own mix, no early switch
+    assert weights(timeline.aimed(25, 3)) == {"swirl": 1.0}
+    timeline.note_cuts([6])
+    assert weights(timeline.aimed(7, 2)) == {"mosaic": 1.0}  # the cut ended the ramp
+
+
 def test_a_mix_is_the_sum_of_grams_computed_once_per_image_and_size(tiny, monkeypatch):
     from vidstyle.core import targets as module
     from vidstyle.core.features import load_extractor
@@ -112,10 +125,18 @@ def test_a_clip_follows_its_keys_frame_by_frame(make_clip, tmp_path, tiny, monke
     monkeypatch.setattr(Styling, "at", lambda self, index, size: asked.setdefault(
         index, weights(self.specs_at(index)[0])) and real(self, index, size))
     clip = make_clip(translating_clip(6, 32, 48, dx=1.0), audio=False)
-    out = tmp_path / "out.mp4"
-    stylize_video(clip, out, "swirl", config=tiny, video=VideoConfig(max_size=None), device="cpu",
+    own = replace(tiny, temporal=replace(tiny.temporal, key_lead=0))
+    stylize_video(clip, tmp_path / "own.mp4", "swirl", config=own, video=VideoConfig(max_size=None), device="cpu",
                   style_keys=["4f=mosaic"])
     assert asked == {0: {"swirl": 1.0}, 1: {"swirl": 0.75, "mosaic": 0.25}, 2: {"swirl": 0.5, "mosaic": 0.5},
                      3: {"swirl": 0.25, "mosaic": 0.75}, 4: {"mosaic": 1.0}, 5: {"mosaic": 1.0}}
+    # By default a warm frame within the ramp is painted toward the mix two frames ahead, never past the key; the
+    # clip's first frame (a cold start, which does not lag) toward its own.
+    asked.clear()
+    assert tiny.temporal.key_lead == 2
+    stylize_video(clip, tmp_path / "out.mp4", "swirl", config=tiny, video=VideoConfig(max_size=None), device="cpu",
+                  style_keys=["4f=mosaic"])
+    assert asked == {0: {"swirl": 1.0}, 1: {"swirl": 0.25, "mosaic": 0.75}, 2: {"mosaic": 1.0},
+                     3: {"mosaic": 1.0}, 4: {"mosaic": 1.0}, 5: {"mosaic": 1.0}}
     with pytest.raises(SettingError, match="past the clip's end"):
         stylize_video(clip, tmp_path / "late.mp4", "swirl", config=tiny, device="cpu", style_keys=["9f=mosaic"])

@@ -137,6 +137,15 @@ class Timeline:
         _, _, hold = self._points[index + 1]
         return not hold and not any(start < c <= frame for c in self.cuts)
 
+    def aimed(self, frame: int, lead: int) -> Mix:
+        """The mix ``lead`` frames after ``frame`` within its ramp, never past the key the ramp ends at: what a frame
+        is painted toward so that, lagging behind a moving target, it shows about its own mix. Outside a ramp (a
+        hold, after the last key, after a cut that ended the ramp) the frame's own mix."""
+        if lead <= 0 or not self.ramping(frame):
+            return self.mix_at(frame)
+        end = self._points[self.segment(frame) + 1][0]
+        return self.mix_at(min(frame + lead, end))
+
     def mix_at(self, frame: int) -> Mix:
         """The mix of ``frame`` (asked for every pyramid level and by the guards: computed once per frame)."""
         if frame not in self._mixes:

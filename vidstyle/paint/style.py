@@ -16,7 +16,12 @@ from .keys import Timeline, mix_identity
 
 
 RAMP_WINDOW = 4  # frames: within a ramp between style keys, a frame's style is judged against this near a past
-CATCH_UP = 3  # a frame whose mix changed within this many frames gets CATCH_UP x its budget (the optimiser's lag)
+# A frame whose mix changed within CATCH_UP_FRAMES frames gets CATCH_UP x its budget. After a key most of it goes
+# unused: the frame stops early (its loss improves slowly, held by the temporal term to paint made for the old mix).
+# A window of 6 frames changed nothing; forbidding the early stop made the ramp far worse (style 1.2-5x, warping
+# error 3-15x the default's on the bench's two clips; BENCHMARKS.md, style keys).
+CATCH_UP = 3
+CATCH_UP_FRAMES = 3
 
 
 @dataclass
@@ -38,6 +43,7 @@ class Styling:
     layers: tuple[str, ...]
     device: torch.device
     timeline: Timeline | None = None
+    lead: int = 0  # within a ramp, paint toward the mix this many frames ahead (Timeline.aimed)
     _cached: tuple[int, list, dict] | None = field(default=None, repr=False)
     _parts: dict = field(default_factory=dict, repr=False)
 
@@ -64,10 +70,11 @@ class Styling:
         return built[size]
 
     def specs_at(self, index: int) -> list[tuple[StyleEntry, ...]]:
-        """Each region's mix at image ``index`` (the first one from the timeline, when there are keys)."""
+        """Each region's mix at image ``index`` (the first one from the timeline, when there are keys, ``lead``
+        frames ahead within a ramp)."""
         if self.timeline is None:
             return list(self.specs)
-        return [self.timeline.mix_at(index), *self.specs[1:]]
+        return [self.timeline.aimed(index, self.lead), *self.specs[1:]]
 
     def mix_at(self, index: int) -> tuple:
         """What identifies the mix of image ``index`` (frames with the same one have the same style targets)."""
@@ -89,12 +96,12 @@ class Styling:
         return [value for frame, value in history if self.mix_at(frame) == mix]
 
     def catching_up(self, index: int) -> bool:
-        """Whether the mix of frame ``index`` differs from one of the :data:`CATCH_UP` frames before it: its start
-        (painted toward the old targets) lags behind, so it gets a larger budget (:func:`catch_up`)."""
+        """Whether the mix of frame ``index`` differs from one of the :data:`CATCH_UP_FRAMES` frames before it: its
+        start (painted toward the old targets) lags behind, so it gets a larger budget (:func:`catch_up`)."""
         if self.timeline is None:
             return False
         mix = self.mix_at(index)
-        return any(self.mix_at(index - d) != mix for d in range(1, CATCH_UP + 1) if index - d >= 0)
+        return any(self.mix_at(index - d) != mix for d in range(1, CATCH_UP_FRAMES + 1) if index - d >= 0)
 
     def catch_up(self, start, index: int):
         """``start`` with :data:`CATCH_UP` x its iterations when frame ``index`` is catching up with a moved mix."""

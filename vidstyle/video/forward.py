@@ -154,6 +154,8 @@ def _paint_frame(prep: FramePrep, stylized: dict[int, np.ndarray], contents: dic
         start = repaint_start(warm.init, config, TemporalTerm(warm.init.clone(), hold.to(warm.init)))
     else:
         start = warm or cold_start(target, config, tolerance=0.0)
+    if warm is None or repaint:  # a cold start does not lag behind its mix: it is painted toward its own
+        styling = replace(styling, lead=0)
     frame, result = paint_from(content, start, styling, extractor, config, index=prep.index, on_step=on_step)
     iterations, evaluations = result.iterations, result.evaluations
     if (warm is None or repaint) and config.temporal.enabled:  # a shot's first frame: settle it as later frames will be

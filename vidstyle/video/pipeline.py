@@ -13,7 +13,7 @@ import errno
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -127,7 +127,7 @@ def run_video(plan: VideoPlan, *, config: RunConfig, video: VideoConfig, restart
             _write_masks(checkpoint, plan, config)
         styling = Styling(targets, [spec for _, spec in plan.specs], plan.background, plan.masked,
                           lambda i: [checkpoint.load_mask(r, i) for r in range(len(plan.specs))],
-                          config.loss.style_layers, device, plan.timeline())
+                          config.loss.style_layers, device, plan.timeline(), lead=config.temporal.key_lead)
         report = _reporter(on_frame, passes)
         first = [r for r in finished if r.pass_index == 1]
         edits = load_edits(list(plan.paint_over), plan.height, plan.width)
@@ -135,7 +135,9 @@ def run_video(plan: VideoPlan, *, config: RunConfig, video: VideoConfig, restart
                                keep_for_later=passes > 1, edits=edits,
                                pairs=PairStore(video.carry_pairs) if video.carry_pairs else None)
         if passes > 1:
-            records = later_passes(checkpoint, records + finished[len(first):], extractor, styling, config, report,
+            # a later pass starts from pictures that have caught up already: each frame toward its own mix
+            records = later_passes(checkpoint, records + finished[len(first):], extractor, replace(styling, lead=0),
+                                   config, report,
                                    on_step, edits=edits)
         first = [r for r in records if r.pass_index == 1]
         report.last(len(first))
