@@ -12,6 +12,15 @@ import cv2
 import numpy as np
 import torch
 
+from vidstyle.config import RunConfig
+from vidstyle.core.features import load_extractor
+from vidstyle.core.losses import gram, style_loss
+from vidstyle.core.styles import parse_style_spec
+from vidstyle.core.targets import StyleTargets
+from vidstyle.core.tensors import to_tensor
+from vidstyle.media.sizes import fit_long_side, resize
+from vidstyle.paint.keys import blend
+
 from . import common
 from .common import BOTTLE, ROOT, rel, run_vidstyle, shown
 from .ruler import frames_of, outside_ruler, truth_ruler
@@ -53,13 +62,6 @@ class StyleRuler:
     output at the processing size, with fp32 VGG features (the product's own Gram targets for each mix)."""
 
     def __init__(self, clip: Path, size: int) -> None:
-        from vidstyle.config import RunConfig
-        from vidstyle.core.features import load_extractor
-        from vidstyle.core.styles import parse_style_spec
-        from vidstyle.core.targets import StyleTargets
-        from vidstyle.core.tensors import to_tensor
-        from vidstyle.media.sizes import fit_long_side
-
         self.config = RunConfig()
         self.layers = self.config.loss.style_layers
         self.extractor = load_extractor(self.config.features, self.layers, torch.device("cpu"))
@@ -69,11 +71,6 @@ class StyleRuler:
         self.targets = StyleTargets(self.extractor, self.config, to_tensor(first))
 
     def losses(self, frames: list[np.ndarray], shares: list[float]) -> list[float]:
-        from vidstyle.core.losses import gram, style_loss
-        from vidstyle.core.tensors import to_tensor
-        from vidstyle.media.sizes import resize
-        from vidstyle.paint.keys import blend
-
         out = []
         for image, s in zip(frames, shares):
             with torch.no_grad():

@@ -105,11 +105,11 @@ def set_threads(threads: int | None) -> int:
 
 @contextmanager
 def side_thread() -> Iterator[None]:
-    """Run the block, in a thread beside the optimisation's (prefetch, join), with torch's CPU ops on one thread.
+    """Run the block, in a thread beside the optimisation's (the prefetch), with torch's CPU ops on one thread.
 
     A thread that calls torch keeps its own OpenMP team for as long as it lives, and while it lives the
     optimisation's own team runs slower: a shot's first frame at 512 px took 33 s with the prefetch thread alive and
-    26 s without it, later frames 2.15 s and 2.0 s (BENCHMARKS.md, where a frame's time goes). OpenMP's thread
+    26 s without it, later frames 2.15 s and 2.0 s (BENCHMARKS.md, whole clip, read by hand). OpenMP's thread
     count is per thread, so the limit (``threadpoolctl``) leaves the optimisation's threads as they are. It is set
     after torch's own first use in this thread: that first use sets the thread's count to the process's
     (``torch.set_num_threads``) and would undo a limit set before it.

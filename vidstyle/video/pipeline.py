@@ -137,8 +137,7 @@ def run_video(plan: VideoPlan, *, config: RunConfig, video: VideoConfig, restart
         if passes > 1:
             # a later pass starts from pictures that have caught up already: each frame toward its own mix
             records = later_passes(checkpoint, records + finished[len(first):], extractor, replace(styling, lead=0),
-                                   config, report,
-                                   on_step, edits=edits)
+                                   config, report, on_step, edits=edits)
         first = [r for r in records if r.pass_index == 1]
         report.last(len(first))
         size = _encode(plan, checkpoint, video, first, passes)
