@@ -248,7 +248,7 @@ class OptimConfig(_Validated):
     """The pixel optimisation of a cold start (a still, or the first frame of a shot)."""
 
     optimizer: OptimizerName = setting("lbfgs", "Pixel optimizer.")
-    iterations: int = setting(300, "Optimisation iterations of a cold start (one VGG forward+backward each): at "
+    iterations: int = setting(200, "Optimisation iterations of a cold start (one VGG forward+backward each): at "
                                    "its coarsest level, halved per level below half size.",
                               low=1, high=100000, short="-i", video_flag="--first-iterations")
     learning_rate: float = setting(0.02, "Adam step size (pixels in [0, 1]).", low=0, above=True, high=1.0,
@@ -260,13 +260,15 @@ class OptimConfig(_Validated):
     tolerance: float = setting(0.0, "Stop when the loss improves by less than this fraction per iteration (0: never).",
                                low=0, high=1, commands={IMAGE}, key="image_tolerance")
     # Coarse-to-fine for cold starts: this many resolutions, each half the next; the coarsest
-    # runs the budget (halved for each level below half size: 150 at a quarter), every finer one
-    # fine_iterations. 3 levels with 75 at the finer ones reach within ~5% of the loss of 2 levels with
-    # 150 in about a third of the time (BENCHMARKS.md, cold starts); levels whose short side would fall
-    # under 32 px are skipped.
+    # runs the budget (halved for each level below half size: 100 at a quarter), the full-size level
+    # fine_iterations and any level in between half of it. 3 levels of 100, 37 and 75 reach the full-size
+    # loss of 150, 75 and 75 (and within ~5% of 2 levels of 300 and 150) in well under half the time
+    # (BENCHMARKS.md, cold starts); levels whose short side would fall under 32 px are skipped.
     scales: int = setting(3, "Coarse-to-fine levels for cold starts (each half the size of the next).", low=1,
                           high=5)
-    fine_iterations: int = setting(75, "Budget of each finer level of a cold start.", low=1, high=100000)
+    fine_iterations: int = setting(75, "Budget of each finer level of a cold start (a still and a shot's first "
+                                       "frame run half of it at the levels between the coarsest and the full "
+                                       "size).", low=1, high=100000)
 
 
 @dataclass(frozen=True)

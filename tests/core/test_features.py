@@ -40,6 +40,31 @@ def test_gradients_flow_to_the_image(weights):
     assert image.grad is not None and image.grad.abs().sum() > 0
 
 
+def test_under_bf16_autocast_the_weights_cast_once_give_what_autocast_gives(weights, monkeypatch):
+    """The bf16 copies of the frozen weights (made once, not per evaluation) change no value: the features and the
+    image's gradient equal those of autocast casting every weight itself."""
+    extractor = VGGFeatures(weights, ["relu1_1", "relu3_1", "conv4_2"])
+    image = torch.rand(1, 3, 40, 56)
+
+    def run():
+        x = image.clone().requires_grad_()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = extractor(x)
+        sum(f.float().square().mean() for f in out.values()).backward()
+        return out, x.grad
+
+    cast_out, cast_grad = run()
+    made = extractor._bf16
+    cast_out, cast_grad = run()
+    assert made is not None and extractor._bf16 is made  # made once
+    assert all(weight.dtype == torch.bfloat16 for weight, _ in extractor._bf16[1].values())
+    monkeypatch.setattr(VGGFeatures, "_cast_convs", lambda self, device: {})
+    plain_out, plain_grad = run()
+    assert all(torch.equal(cast_out[name], plain_out[name]) for name in plain_out)
+    assert cast_out["relu3_1"].dtype == torch.bfloat16 and torch.equal(cast_grad, plain_grad)
+    assert extractor(image)["relu1_1"].dtype == torch.float32  # outside autocast: the fp32 weights
+
+
 def test_avg_pooling_changes_deep_features(weights):
     image = torch.rand(1, 3, 32, 32)
     a = VGGFeatures(weights, ["relu3_1"], "max")(image)["relu3_1"]

@@ -100,7 +100,7 @@ def test_residual_levels_keep_the_detail_of_the_start():
 
 
 @pytest.mark.parametrize("scales, coarsest", [(1, 8), (2, 8), (3, 4), (4, 2)])
-def test_a_cold_start_halves_the_coarsest_budget_per_level_below_half_size(scales, coarsest):
+def test_a_cold_start_halves_the_coarsest_budget_per_level_below_half_size_and_the_levels_between(scales, coarsest):
     from vidstyle.core.optimize import optimize_coarse_to_fine
 
     def pull(size):
@@ -110,10 +110,11 @@ def test_a_cold_start_halves_the_coarsest_budget_per_level_below_half_size(scale
         return objective
 
     result = optimize_coarse_to_fine(torch.rand(1, 3, 256, 256), pull, scales=scales, iterations=8,
-                                     fine_iterations=3, halve_deep=True)
-    assert [level.iterations for level in result.levels] == [coarsest] + [3] * (scales - 1)
-    plain = optimize_coarse_to_fine(torch.rand(1, 3, 256, 256), pull, scales=scales, iterations=8, fine_iterations=3)
-    assert plain.levels[0].iterations == 8
+                                     fine_iterations=6, halve_deep=True)
+    between = [3] * max(0, scales - 2)  # neither the coarsest nor the full size: half of fine_iterations
+    assert [level.iterations for level in result.levels] == [coarsest] + between + [6] * (scales > 1)
+    plain = optimize_coarse_to_fine(torch.rand(1, 3, 256, 256), pull, scales=scales, iterations=8, fine_iterations=6)
+    assert [level.iterations for level in plain.levels] == [8] + [6] * (scales - 1)
 
 
 def test_an_optimisation_does_not_import_the_compiler():

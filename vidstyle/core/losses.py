@@ -47,8 +47,9 @@ class _Gram(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
         (rows,) = ctx.saved_tensors
-        symmetric = (grad + grad.transpose(1, 2)).to(rows.dtype)
-        return torch.bmm(rows, symmetric) * ctx.scale, None
+        # Scale the (C, C) matrix, not the (N, C) product: one pass less over the largest rows.
+        symmetric = ((grad + grad.transpose(1, 2)) * ctx.scale).to(rows.dtype)
+        return torch.bmm(rows, symmetric), None
 
 
 def _rows(features: torch.Tensor) -> torch.Tensor:

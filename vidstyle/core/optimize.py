@@ -169,7 +169,7 @@ def optimize_coarse_to_fine(
     make_objective: Callable[[tuple[int, int]], Objective],
     *,
     scales: int = 1,
-    iterations: int = 300,
+    iterations: int = 200,
     fine_iterations: int | None = None,
     residual: bool = False,
     may_stop: Callable[[dict[str, float]], bool] | None = None,
@@ -185,10 +185,11 @@ def optimize_coarse_to_fine(
     level starts from ``init`` at its own size plus the upsampled *change* the coarser level made,
     so the fine detail of ``init`` (a warped previous frame) survives the trip through the coarse
     level; without it, from the upsampled coarse result. ``may_stop`` applies at level ``stop_level``
-    (the finest by default). With ``halve_deep`` a coarsest level below half the size runs half of
-    ``iterations`` for each further halving (150 at a quarter of the size for 300): down there the
-    layout settles long before its budget ends, and the full-size loss after the finer levels is the same
-    (BENCHMARKS.md, cold starts).
+    (the finest by default). With ``halve_deep`` (a cold start) a coarsest level below half the size runs half of
+    ``iterations`` for each further halving (100 at a quarter of the size for 200), and a level between the
+    coarsest and the full size runs half of ``fine_iterations``: the coarsest level settles the layout long before
+    a larger budget ends, the full-size level the detail the loss measures, and the full-size loss is the same
+    with the levels in between cut short (BENCHMARKS.md, cold starts).
     """
     sizes = pyramid_sizes(*init.shape[-2:], scales)
     if halve_deep:
@@ -206,6 +207,8 @@ def optimize_coarse_to_fine(
             image = F.interpolate(coarse, size=size, mode="bicubic", align_corners=False)
             image = (at(size) + image).clamp(0, 1) if residual else image
         budget = iterations if level == 0 else (fine_iterations or max(1, iterations // 2))
+        if halve_deep and 0 < level < len(sizes) - 1:
+            budget = max(1, budget // 2)
         result = optimize_pixels(image, make_objective(size), iterations=budget,
                                  may_stop=may_stop if level == stop_at else None, **options)
         evaluations += result.evaluations

@@ -28,7 +28,7 @@ class Budget:
     residual: bool = False  # finer levels start from the init plus the coarse level's change
     may_stop: Callable[[dict], bool] | None = None
     stop_level: int = -1
-    halve_deep: bool = False  # a coarsest level below half size runs half the budget per further halving
+    halve_deep: bool = False  # a cold start: the levels below full size run shorter budgets (optimize_coarse_to_fine)
 
 
 @dataclass(frozen=True)
