@@ -137,9 +137,12 @@ def optimize_pixels(
 
     done = 0
     for done in range(1, iterations + 1):
+        before = image.detach().clone() if optimizer == "lbfgs" else None
         loss = opt.step(closure)
         with torch.no_grad():
             image.clamp_(0, 1)
+        if before is not None:
+            _record_the_step_taken(opt, image, before)
         history.append(float(loss.detach()))
         if callback is not None:
             callback(StepReport(done, iterations, history[-1], dict(last_terms), evaluations))
@@ -151,6 +154,22 @@ def optimize_pixels(
         if converged(history, tolerance) and (may_stop is None or may_stop(last_terms)):
             break
     return OptimResult(image.detach(), done, evaluations, history[-1], last_terms, history)
+
+
+def _record_the_step_taken(opt: torch.optim.Optimizer, image: torch.Tensor, before: torch.Tensor) -> None:
+    """Tell L-BFGS the step the clamp to [0, 1] let through, not the one it proposed.
+
+    L-BFGS learns the curvature from pairs (step, change of gradient); torch's keeps the proposed step
+    (``d * t``) for the next pair. Where the clamp cut it (saturated paint), that pair describes a move the
+    image never made, the curvature estimate goes wrong, and after a few dozen iterations the loss climbs,
+    sometimes tenfold (a frame held to paint made for another style: 4.2 -> 43 at iteration 52). With the step
+    actually taken, the same run descends steadily (BENCHMARKS.md, style keys).
+    """
+    state = opt.state[image]
+    t = state.get("t")
+    if not t or "d" not in state:
+        return
+    state["d"] = (image.detach() - before).reshape(-1).div_(t)
 
 
 def pyramid_sizes(height: int, width: int, scales: int, minimum: int = 32) -> list[tuple[int, int]]:
