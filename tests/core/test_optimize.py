@@ -149,3 +149,18 @@ def test_lbfgs_under_the_clamp_reaches_a_box_constrained_minimum():
     result = optimize_pixels(torch.full((1, 3, 16, 16), 0.5), objective, iterations=80)
     assert result.loss < 1.02 * minimum
     assert float(result.image.min()) >= 0 and float(result.image.max()) <= 1
+
+
+def test_lbfgs_goes_back_to_its_best_image_when_a_step_makes_the_loss_far_worse():
+    """Past the cliff (the mean above 0.6) the loss is 100 more; L-BFGS without a line search walks over it and,
+    the cliff having no gradient, would stay beyond it; each time the loss blows up it goes back to its best."""
+    from vidstyle.core.optimize import BLOW_UP, optimize_pixels
+
+    def objective(image):
+        loss = (image - 0.7).pow(2).mean() + (100.0 if float(image.detach().mean()) > 0.6 else 0.0)
+        return loss, {"cliff": loss}
+
+    result = optimize_pixels(torch.full((1, 3, 8, 8), 0.2), objective, iterations=40)
+    beyond = [loss for loss in result.history if loss > BLOW_UP * min(result.history)]
+    assert beyond and len(beyond) < len(result.history) // 2  # over the cliff now and then, never for long
+    assert min(result.history) < 0.25

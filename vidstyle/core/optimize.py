@@ -14,6 +14,10 @@ from ..media.sizes import resize
 from ..media.images import read_image
 from .tensors import to_tensor
 
+# L-BFGS without a line search (one evaluation a step) may take a step that makes the loss far worse; past this
+# factor over the best loss so far, the image goes back to the best and the curvature is learnt again.
+BLOW_UP = 1.5
+
 
 @functools.cache
 def _without_importing_dynamo() -> None:
@@ -136,13 +140,20 @@ def optimize_pixels(
         return loss
 
     done = 0
+    best: tuple[float, torch.Tensor] | None = None  # L-BFGS: the lowest loss so far, and where
     for done in range(1, iterations + 1):
         before = image.detach().clone() if optimizer == "lbfgs" else None
-        loss = opt.step(closure)
+        loss = opt.step(closure)  # the loss at ``before``
         with torch.no_grad():
             image.clamp_(0, 1)
         if before is not None:
             _record_the_step_taken(opt, image, before)
+            if best is None or float(loss) < best[0]:
+                best = (float(loss), before)
+            elif float(loss) > BLOW_UP * best[0]:  # a step made it far worse: back to the best, curvature forgotten
+                with torch.no_grad():
+                    image.copy_(best[1])
+                opt.state.clear()
         history.append(float(loss.detach()))
         if callback is not None:
             callback(StepReport(done, iterations, history[-1], dict(last_terms), evaluations))
@@ -163,7 +174,8 @@ def _record_the_step_taken(opt: torch.optim.Optimizer, image: torch.Tensor, befo
     (``d * t``) for the next pair. Where the clamp cut it (saturated paint), that pair describes a move the
     image never made, the curvature estimate goes wrong, and after a few dozen iterations the loss climbs,
     sometimes tenfold (a frame held to paint made for another style: 4.2 -> 43 at iteration 52). With the step
-    actually taken, the same run descends steadily (BENCHMARKS.md, style keys).
+    actually taken, the same run descends steadily to 4.11. A pair from a tiny, mostly clamped step can still
+    ask for a huge next step (a later frame: 2.5 -> 24 -> 260); :data:`BLOW_UP` catches that.
     """
     state = opt.state[image]
     t = state.get("t")
