@@ -18,8 +18,10 @@ from .keys import Timeline, mix_identity
 RAMP_WINDOW = 4  # frames: within a ramp between style keys, a frame's style is judged against this near a past
 # A frame whose mix changed within CATCH_UP_FRAMES frames gets CATCH_UP x its budget. After a key most of it goes
 # unused: the frame stops early (its loss improves slowly, held by the temporal term to paint made for the old mix).
-# A window of 6 frames changed nothing; forbidding the early stop made the ramp far worse (style 1.2-5x, warping
-# error 3-15x the default's on the bench's two clips; BENCHMARKS.md, style keys).
+# A window of 6 frames changed nothing. Forbidding the early stop made the ramp far worse while L-BFGS diverged on
+# long runs (the clamp's steps, core/optimize.py); since that fix it changes nothing either (style 1.136x against
+# 1.141x a constant mix's, 1.201x against 1.203x; BENCHMARKS.md, style keys): the temporal term, not the budget,
+# holds the lag.
 CATCH_UP = 3
 CATCH_UP_FRAMES = 3
 
