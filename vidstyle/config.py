@@ -298,9 +298,8 @@ class TemporalConfig(_Validated):
                                          "consistency).", low=1, high=1000, commands={VIDEO})
     # A later frame starts from the warped previous one and needs few steps: 12 full-size iterations cost
     # what the former 100-at-half-size-then-6 did and are steadier (every iteration beyond repaints
-    # reliable pixels; BENCHMARKS.md, stability); 10 are steadier still (0.95x the outside error over seven
-    # clips, style loss +0.5%, content +0.2-3%) and 15% faster (BENCHMARKS.md, whole clip).
-    iterations: int = setting(10, "Budget of each later (warm-started) frame (of its half-size level with "
+    # reliable pixels; BENCHMARKS.md, stability).
+    iterations: int = setting(12, "Budget of each later (warm-started) frame (of its half-size level with "
                               "`later_scales` 2).", low=1, high=100000, flag="--iterations", commands={VIDEO})
     # See motion/uncover.py: behind a moving object the warped start is the object's paint.
     fill_uncovered: bool = setting(True, "Start the pixels a moving object uncovers from the paint around them "
