@@ -298,7 +298,9 @@ class TemporalConfig(_Validated):
                                          "consistency).", low=1, high=1000, commands={VIDEO})
     # A later frame starts from the warped previous one and needs few steps: 12 full-size iterations cost
     # what the former 100-at-half-size-then-6 did and are steadier (every iteration beyond repaints
-    # reliable pixels; BENCHMARKS.md, stability).
+    # reliable pixels; BENCHMARKS.md, stability). 10 were measured and not kept: 0.95x the outside error over
+    # seven clips, but style and content loss up to 3-5% higher under a moving camera (new content gets fewer
+    # steps), for a whole clip at 512 px only 0.64x -> 0.63x 033e546's time (BENCHMARKS.md, whole clip).
     iterations: int = setting(12, "Budget of each later (warm-started) frame (of its half-size level with "
                               "`later_scales` 2).", low=1, high=100000, flag="--iterations", commands={VIDEO})
     # See motion/uncover.py: behind a moving object the warped start is the object's paint.
