@@ -115,8 +115,13 @@ def test_later_passes_change_the_frames_and_the_output_is_the_last_pass(make_cli
 
 @pytest.mark.slow
 def test_one_pass_paints_frame_for_frame_what_the_code_before_passes_painted(make_clip, tmp_path, tiny_weights):
-    """``--passes 1`` (the default) is today's output exactly: the code at 033e546 (before passes), from a git
-    worktree, and this code paint the same bytes on a clip with a moving object and a cut."""
+    """``--passes 1`` (the default) is the code before passes (033e546, from a git worktree) on a clip with a moving
+    object and a cut, and it is the first pass of ``--passes 2`` byte for byte.
+
+    Since 033e546 two numerical changes landed on purpose: L-BFGS learns from the step the clamp let through, and
+    the Gram's backward scales before its product, not after (its rounding). Adam in fp32 leaves the first out and
+    makes the second a last-bit difference: there the two codes agree within one grey level (they were byte for
+    byte equal before those changes)."""
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("needs the project's git history")
     before = tmp_path / "before"
@@ -134,14 +139,21 @@ def test_one_pass_paints_frame_for_frame_what_the_code_before_passes_painted(mak
             out = tmp_path / f"{code.name}.mp4"
             command = [sys.executable, "-P", "-m", "vidstyle", "video", os.fspath(clip), "-o", os.fspath(out),
                        "--styles", "swirl", "--weights", tiny_weights, "--first-iterations", "8", "--iterations",
-                       "4", "--max-size", "64", "--keep-frames", "--threads", "2", "--device", "cpu"]
+                       "4", "--max-size", "64", "--keep-frames", "--threads", "2", "--device", "cpu", "--optimizer",
+                       "adam", "--precision", "fp32"]
             done = subprocess.run(command, env={**os.environ, "PYTHONPATH": os.fspath(code)}, capture_output=True,
                                   text=True)
             assert done.returncode == 0, done.stderr
             outputs.append(sorted((work_dir_for(out) / "frames").glob("*.png")))
         assert len(outputs[0]) == len(outputs[1]) == 9
         for a, b in zip(*outputs):
-            assert a.read_bytes() == b.read_bytes(), a.name
+            assert np.abs(read_image(a).astype(int) - read_image(b).astype(int)).max() <= 1, a.name
+        two = tmp_path / "two.mp4"
+        done = subprocess.run([*command[:7], os.fspath(two), *command[8:], "--passes", "2"],
+                              env={**os.environ, "PYTHONPATH": os.fspath(ROOT)}, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        first_pass = sorted((work_dir_for(two) / "frames").glob("*.png"))
+        assert [a.read_bytes() for a in first_pass] == [b.read_bytes() for b in outputs[1]]
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", os.fspath(before)], cwd=ROOT, capture_output=True)
 
