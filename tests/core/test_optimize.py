@@ -164,3 +164,19 @@ def test_lbfgs_goes_back_to_its_best_image_when_a_step_makes_the_loss_far_worse(
     beyond = [loss for loss in result.history if loss > BLOW_UP * min(result.history)]
     assert beyond and len(beyond) < len(result.history) // 2  # over the cliff now and then, never for long
     assert min(result.history) < 0.25
+
+
+def test_an_optimisation_warns_nothing():
+    """Nothing in the loop reads a number off a tensor that needs grad: torch warns once per process, so on every
+    run's stderr. A fresh process, so no earlier test has used up that one warning."""
+    import subprocess
+    import sys
+
+    code = ("import torch\n"
+            "from vidstyle.core.optimize import optimize_pixels\n"
+            "def objective(image):\n"
+            "    loss = (image - 0.3).pow(2).mean()\n"
+            "    return loss, {'mse': loss}\n"
+            "optimize_pixels(torch.rand(1, 3, 8, 8), objective, iterations=3)\n")
+    done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and "Warning" not in done.stderr, done.stderr

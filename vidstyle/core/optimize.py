@@ -144,17 +144,18 @@ def optimize_pixels(
     for done in range(1, iterations + 1):
         before = image.detach().clone() if optimizer == "lbfgs" else None
         loss = opt.step(closure)  # the loss at ``before``
+        value = float(loss.detach())
         with torch.no_grad():
             image.clamp_(0, 1)
         if before is not None:
             _record_the_step_taken(opt, image, before)
-            if best is None or float(loss) < best[0]:
-                best = (float(loss), before)
-            elif float(loss) > BLOW_UP * best[0]:  # a step made it far worse: back to the best, curvature forgotten
+            if best is None or value < best[0]:
+                best = (value, before)
+            elif value > BLOW_UP * best[0]:  # a step made it far worse: back to the best, curvature forgotten
                 with torch.no_grad():
                     image.copy_(best[1])
                 opt.state.clear()
-        history.append(float(loss.detach()))
+        history.append(value)
         if callback is not None:
             callback(StepReport(done, iterations, history[-1], dict(last_terms), evaluations))
         if snapshot is not None and snapshot_every > 0 and done % snapshot_every == 0:
