@@ -262,8 +262,8 @@ class OptimConfig(_Validated):
     # Coarse-to-fine for cold starts: this many resolutions, each half the next; the coarsest
     # runs the budget (halved for each level below half size: 100 at a quarter), the full-size level
     # fine_iterations and any level in between half of it. 3 levels of 100, 37 and 75 reach the full-size
-    # loss of 150, 75 and 75 (and within ~5% of 2 levels of 300 and 150) in well under half the time
-    # (BENCHMARKS.md, cold starts); levels whose short side would fall under 32 px are skipped.
+    # loss of 150, 75 and 75 in 0.84-0.86x its time (and within 5% of 2 levels of 300 and 150 in 0.4x theirs;
+    # BENCHMARKS.md, cold starts); levels whose short side would fall under 32 px are skipped.
     scales: int = setting(3, "Coarse-to-fine levels for cold starts (each half the size of the next).", low=1,
                           high=5)
     fine_iterations: int = setting(75, "Budget of each finer level of a cold start (a still and a shot's first "

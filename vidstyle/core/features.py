@@ -133,7 +133,8 @@ class VGGFeatures(nn.Module):
         """Under bf16 autocast, the conv weights already in bf16 (cast once per process, not per evaluation).
 
         Autocast caches its casts only for weights that require grad; these are frozen, so each forward
-        would otherwise copy every weight (about 2% of an evaluation's time). The values are the same.
+        would otherwise copy every weight: 7% of an evaluation at 256-512 px, 16% at a quarter of that. The values
+        are the same.
         """
         if not (torch.is_autocast_enabled(device.type) and torch.get_autocast_dtype(device.type) == torch.bfloat16):
             return {}
