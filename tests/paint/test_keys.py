@@ -140,3 +140,25 @@ def test_a_clip_follows_its_keys_frame_by_frame(make_clip, tmp_path, tiny, monke
                      3: {"mosaic": 1.0}, 4: {"mosaic": 1.0}, 5: {"mosaic": 1.0}}
     with pytest.raises(SettingError, match="past the clip's end"):
         stylize_video(clip, tmp_path / "late.mp4", "swirl", config=tiny, device="cpu", style_keys=["9f=mosaic"])
+
+
+def test_a_masked_frame_painted_with_and_without_the_lead_gets_each_its_own_targets(tiny):
+    """A cold frame and the later passes paint toward a frame's own mix (``replace(styling, lead=0)``) while the
+    first pass's warm frames aim ahead; the regions built for one frame must not be handed to the other."""
+    import numpy as np
+
+    from vidstyle.core.features import load_extractor
+    from vidstyle.paint.style import Styling
+
+    extractor = load_extractor(tiny.features, tiny.loss.style_layers, torch.device("cpu"))
+    targets = StyleTargets(extractor, tiny, torch.rand(1, 3, 32, 48, generator=torch.Generator().manual_seed(0)))
+    timeline = Timeline(parse_style_spec("swirl"), [(8, parse_style_key("8f=mosaic"))])
+    mask = np.zeros((32, 48), np.float32)
+    mask[:, :24] = 1.0
+    styling = Styling(targets, [parse_style_spec("swirl")], None, True, lambda i: [mask], tiny.loss.style_layers,
+                      torch.device("cpu"), timeline, lead=2)
+    aimed = styling.at(3, (32, 48))[0][0].targets
+    own = replace(styling, lead=0).at(3, (32, 48))[0][0].targets
+    expected = targets.get(timeline.mix_at(3), (32, 48))
+    assert all(torch.equal(own[name], expected[name]) for name in expected)
+    assert not all(torch.equal(aimed[name], own[name]) for name in own)

@@ -65,11 +65,12 @@ class Styling:
         if self._cached is None or self._cached[0] != index:
             self._cached = (index, self.load_masks(index), {})
         _, masks, built = self._cached
-        if size not in built:
+        key = (mix_identity(specs[0]), size)  # a copy with another lead shares this cache: the mix is in the key
+        if key not in built:
             background = self.targets.get(self.background, size) if self.background else None
-            built[size] = frame_regions(targets, [resize(m, *size) for m in masks], background, self.layers,
-                                        self.device)
-        return built[size]
+            built[key] = frame_regions(targets, [resize(m, *size) for m in masks], background, self.layers,
+                                       self.device)
+        return built[key]
 
     def specs_at(self, index: int) -> list[tuple[StyleEntry, ...]]:
         """Each region's mix at image ``index`` (the first one from the timeline, when there are keys, ``lead``
