@@ -301,7 +301,10 @@ class TemporalConfig(_Validated):
     # reliable pixels; BENCHMARKS.md, stability). 10 were measured and not kept: 0.95x the outside error over
     # seven clips, but style and content loss up to 3-5% higher under a moving camera (new content gets fewer
     # steps), for a whole clip at 512 px only 0.64x -> 0.63x 033e546's time (BENCHMARKS.md, whole clip).
-    iterations: int = setting(12, "Budget of each later (warm-started) frame (of its half-size level with "
+    # 11 since L-BFGS's first step is sized (core/optimize.py, WARM_FIRST_STEP): torch's first step barely
+    # moved, so 11 sized steps end where 12 did (seven clips at 256 px: style and content loss 0.99-1.00x,
+    # the outside error 0.97-1.03x, geometric mean 1.00x).
+    iterations: int = setting(11, "Budget of each later (warm-started) frame (of its half-size level with "
                               "`later_scales` 2).", low=1, high=100000, flag="--iterations", commands={VIDEO})
     # See motion/uncover.py: behind a moving object the warped start is the object's paint.
     fill_uncovered: bool = setting(True, "Start the pixels a moving object uncovers from the paint around them "

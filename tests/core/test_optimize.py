@@ -180,3 +180,20 @@ def test_an_optimisation_warns_nothing():
             "optimize_pixels(torch.rand(1, 3, 8, 8), objective, iterations=3)\n")
     done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True)
     assert done.returncode == 0 and "Warning" not in done.stderr, done.stderr
+
+
+def test_a_warm_first_step_is_the_gradient_times_the_given_scale_per_pixel():
+    """mean((x - c)^2) over 3 x H x W values has the inverse curvature 3HW/2 per value: a first step of 1.5 per
+    pixel of area is Newton's, and lands on ``c``; torch's own first step (1 / |gradient|_1) barely moves."""
+    generator = torch.Generator().manual_seed(0)
+    start = torch.rand(1, 3, 12, 16, generator=generator)
+    target = torch.rand(1, 3, 12, 16, generator=generator) * 0.8 + 0.1
+    seeded = optimize_pixels(start, quadratic_objective(target), iterations=1, first_step=1.5)
+    assert torch.allclose(seeded.image, target, atol=1e-5)
+    half = optimize_pixels(start, quadratic_objective(target), iterations=1, first_step=0.75)
+    assert torch.allclose(half.image, (start + target) / 2, atol=1e-5)
+    plain = optimize_pixels(start, quadratic_objective(target), iterations=1)
+    moved = float((plain.image - start).abs().mean() / (target - start).abs().mean())
+    assert 0 < moved < 0.01
+    # the seeded run goes on as L-BFGS: the next steps keep it at the minimum
+    assert optimize_pixels(start, quadratic_objective(target), iterations=4, first_step=1.5).loss < 1e-9

@@ -78,7 +78,7 @@ def paint_from(content: torch.Tensor, start: Start, styling: Styling, extractor,
     result = optimize_coarse_to_fine(start.init, make_objective, scales=budget.scales, iterations=budget.iterations,
                                      fine_iterations=budget.fine_iterations, tolerance=budget.tolerance,
                                      residual=budget.residual, may_stop=budget.may_stop, stop_level=budget.stop_level,
-                                     halve_deep=budget.halve_deep,
+                                     halve_deep=budget.halve_deep, first_step=budget.first_step,
                                      optimizer=config.optim.optimizer, learning_rate=config.optim.learning_rate,
                                      callback=on_step, snapshot=hook, snapshot_every=snapshot_every)
     result.image = finish(result.image)

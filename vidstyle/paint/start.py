@@ -29,6 +29,7 @@ class Budget:
     may_stop: Callable[[dict], bool] | None = None
     stop_level: int = -1
     halve_deep: bool = False  # a cold start: the levels below full size run shorter budgets (optimize_coarse_to_fine)
+    first_step: float | None = None  # a warm start: L-BFGS's first step (optimize_pixels, WARM_FIRST_STEP)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import torch
 
 from ..config import RunConfig
 from ..core.objective import TemporalTerm
+from ..core.optimize import WARM_FIRST_STEP
 from ..core.tensors import luminance, to_tensor
 from ..motion.warp import warp
 from ..paint.paint import paint_from, target_of
@@ -95,7 +96,7 @@ def later_start(previous: np.ndarray, followed: Neighbour | None, preceded: Neig
                 image = seen.warped.to(target.device)
                 terms.append(TemporalTerm(luminance(image) if grey else image, seen.reliable.to(target.device)))
     budget = Budget(1, temporal.pass_iterations, temporal.pass_iterations, temporal.tolerance, residual=True,
-                    may_stop=stop_rule(style_level, config), stop_level=0)
+                    may_stop=stop_rule(style_level, config), stop_level=0, first_step=WARM_FIRST_STEP)
     return Start(luminance(init) if grey else init.clone(), budget, terms)
 
 

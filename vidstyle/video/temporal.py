@@ -17,7 +17,7 @@ import torch
 from ..config import RunConfig, TemporalConfig
 from ..core.objective import TemporalTerm
 from ..core.device import side_thread
-from ..core.optimize import pyramid_sizes
+from ..core.optimize import WARM_FIRST_STEP, pyramid_sizes
 from ..core.tensors import luminance, to_tensor
 from ..media.decode import Frame
 from ..media.sizes import resize
@@ -260,7 +260,7 @@ def warm_start(prep: FramePrep, stylized: Mapping[int, np.ndarray], target: torc
         return None
     temporal = config.temporal
     budget = Budget(temporal.scales, temporal.iterations, temporal.fine_iterations, temporal.tolerance,
-                    residual=True, may_stop=stop_rule(style_level, config), stop_level=0)
+                    residual=True, may_stop=stop_rule(style_level, config), stop_level=0, first_step=WARM_FIRST_STEP)
     return Start(warped[0].clone(), budget, [TemporalTerm(w, c) for w, c in zip(warped, closest_first(masks))])
 
 
@@ -286,5 +286,5 @@ def settle_start(frame: np.ndarray, target: torch.Tensor, config: RunConfig) -> 
     image = luminance(image) if config.style.preserve_colors else image
     temporal = config.temporal
     budget = Budget(temporal.scales, temporal.iterations, temporal.fine_iterations, temporal.tolerance,
-                    residual=True, stop_level=0)
+                    residual=True, stop_level=0, first_step=WARM_FIRST_STEP)
     return Start(image.clone(), budget, [TemporalTerm(image, torch.ones_like(image[:, :1]))])
