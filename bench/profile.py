@@ -132,7 +132,9 @@ def _profiled(size: int, frames: int, work: Path, resume_after_first: bool,
 
 def bare_evaluation(size: int) -> float:
     """Seconds of one objective evaluation (VGG19 forward and backward, the losses) at the processing size of the
-    bench clip, as a later frame runs it, the mean of 6 after 2 to warm up."""
+    bench clip, as a later frame runs it: the fastest of 6 after 2 to warm up (their mean moved by a third between two
+    runs of this section at 512 px, 242 and 164 ms; the fastest is what the machine can do, and the ratios against it
+    the stricter)."""
     from vidstyle.config import RunConfig
     from vidstyle.core.device import resolve_config
     from vidstyle.core.features import load_extractor
@@ -160,7 +162,7 @@ def bare_evaluation(size: int) -> float:
         loss.backward()
         if index >= 2:
             times.append(time.perf_counter() - started)
-    return sum(times) / len(times)
+    return min(times)
 
 
 def profile(work: Path, device) -> tuple[str, dict]:
