@@ -46,15 +46,13 @@ def clip(work: Path, device) -> tuple[str, dict]:
     data, rows, verdicts = {}, [], []
     for path, title, ruler in clips:
         for size in budget.clip_sizes:
-            runs: dict[str, dict] = {}
             codes = ([("before", "before", before)] if before is not None else []) + [("this commit", "default", ROOT)]
+            tries: dict[str, list[dict]] = {label: [] for label, _, _ in codes}
             for _ in range(1 if budget.smoke else REPEATS):
                 for label, name, code in codes:
-                    run = _run(path, name, size, work, code, extra, ruler)
-                    walls = runs.get(label, {}).get("walls", []) + [run["seconds"]]
-                    if label not in runs or run["seconds"] < runs[label]["seconds"]:
-                        runs[label] = run
-                    runs[label]["walls"] = walls
+                    tries[label].append(_run(path, name, size, work, code, extra, ruler))
+            runs = {label: {**min(runs_of, key=lambda r: r["seconds"]), "walls": [r["seconds"] for r in runs_of]}
+                    for label, runs_of in tries.items()}
             data[f"{path.stem}-{size}"] = runs
             for name, run in runs.items():
                 each = ", ".join(f"{w:.0f}" for w in run["walls"])

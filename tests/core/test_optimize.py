@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from vidstyle.core.optimize import converged, optimize_pixels
+from vidstyle.core.optimize import BLOW_UP, converged, optimize_pixels
 
 from ..conftest import ROOT
 
@@ -135,8 +135,6 @@ def test_an_optimisation_does_not_import_the_compiler():
 def test_lbfgs_under_the_clamp_reaches_a_box_constrained_minimum():
     """Where the optimum lies outside [0, 1] the clamp cuts L-BFGS's steps; told the step it proposed, not the one
     taken, it stalled far above the minimum (58% here); told the step taken, it reaches it."""
-    from vidstyle.core.optimize import optimize_pixels
-
     generator = torch.Generator().manual_seed(0)
     scale = torch.logspace(0, 3, 3 * 16 * 16).reshape(1, 3, 16, 16)  # ill-conditioned, as pixels' curvatures are
     centre = torch.rand(1, 3, 16, 16, generator=generator) * 3 - 1  # two thirds of it outside [0, 1]
@@ -154,8 +152,6 @@ def test_lbfgs_under_the_clamp_reaches_a_box_constrained_minimum():
 def test_lbfgs_goes_back_to_its_best_image_when_a_step_makes_the_loss_far_worse():
     """Past the cliff (the mean above 0.6) the loss is 100 more; L-BFGS without a line search walks over it and,
     the cliff having no gradient, would stay beyond it; each time the loss blows up it goes back to its best."""
-    from vidstyle.core.optimize import BLOW_UP, optimize_pixels
-
     def objective(image):
         loss = (image - 0.7).pow(2).mean() + (100.0 if float(image.detach().mean()) > 0.6 else 0.0)
         return loss, {"cliff": loss}
