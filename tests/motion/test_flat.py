@@ -86,3 +86,32 @@ def test_the_flat_inside_of_an_object_at_the_frame_border_moves_with_the_object(
     assert np.abs(ruled[inside][..., 0]).mean() < 0.5  # the camera's motion
     checked = fill_flat(flow, np.ones((height, width), bool), grey, earlier)
     assert np.linalg.norm(checked - truth, axis=-1)[inside].mean() < 0.3
+
+
+def test_a_frame_analysed_once_fills_as_one_analysed_afresh():
+    """Each frame's scene (regions, marks, noise) is kept by content for the next pair: the fill a kept scene gives
+    equals a fresh one's, a changed frame is analysed anew, and a kept scene cannot be written to."""
+    import vidstyle.motion.flat as flat
+
+    rng = np.random.default_rng(5)
+    grey = np.clip(120 + rng.normal(0, 1.0, (90, 160)), 0, 255).astype(np.uint8)
+    grey[20:26, 30:36] -= 40
+    grey[60:66, 120:126] -= 40
+    grey[40:46, 80:86] -= 40
+    flow = rng.normal(0, 2.0, (90, 160, 2)).astype(np.float32)
+    flow[18:28, 28:38] = (1.0, 0.5)
+    consistent = np.ones((90, 160), bool)
+    flat._scenes.clear()
+    fresh = fill_flat(flow, consistent, grey)
+    assert len(flat._scenes) == 1
+    assert np.array_equal(fill_flat(flow, consistent, grey.copy()), fresh)  # the same pixels: the kept scene
+    assert len(flat._scenes) == 1
+    changed = grey.copy()
+    changed[60:66, 120:126] = 120  # one mark gone: another scene
+    fill_flat(flow, consistent, changed)
+    assert len(flat._scenes) == 2
+    kept = flat.scene(grey)
+    assert not kept.labels.flags.writeable and not kept.marks.flags.writeable
+    for index in range(flat.SCENES_KEPT + 1):  # only the last few frames are kept
+        flat.scene(np.full((8, 8), index, np.uint8))
+    assert len(flat._scenes) == flat.SCENES_KEPT

@@ -17,6 +17,18 @@ def test_zero_flow_warps_to_identity():
 
 
 
+def test_the_sampling_grid_is_the_flow_added_to_each_pixel_in_grid_samples_coordinates():
+    from vidstyle.motion.warp import _grid, inside_frame
+
+    flow = torch.randn(2, 2, 5, 7) * 3
+    ys, xs = torch.meshgrid(torch.arange(5.0), torch.arange(7.0), indexing="ij")
+    expected = torch.stack([(xs + flow[:, 0]) * (2.0 / 6) - 1.0, (ys + flow[:, 1]) * (2.0 / 4) - 1.0], dim=-1)
+    assert torch.equal(_grid(flow), expected)
+    assert torch.equal(_grid(flow), expected)  # the cached positions are not changed by a use
+    inside = ((xs + flow[:, 0]).clamp(0, 6) == xs + flow[:, 0]) & ((ys + flow[:, 1]).clamp(0, 4) == ys + flow[:, 1])
+    assert torch.equal(inside_frame(flow), inside.unsqueeze(1).float())
+
+
 def test_integer_shift_equals_a_roll_away_from_borders():
     image = torch.rand(1, 3, 16, 20)
     flow = torch.zeros(1, 2, 16, 20)

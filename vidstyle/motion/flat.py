@@ -27,6 +27,11 @@ specks do not move gets zero motion from them.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -46,6 +51,7 @@ EDGE_BAND = 4  # px: the inner band of a region along its edge, where its motion
 SWITCH = 0.5  # another motion replaces the rule's where it brings the edge's mismatch to this share or less
 EDGE_SAMPLES = 3000  # edge pixels a motion is checked on (the check needs no more)
 STILL = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])  # the map of standing still
+SCENES_KEPT = 4  # frames whose scene is kept: a frame is the later one of a pair, then the earlier one of the next
 
 
 def noise_level(grey: np.ndarray) -> float:
@@ -176,6 +182,60 @@ def _checked(models: list[np.ndarray], region: np.ndarray, origin: tuple[int, in
     return models[0]
 
 
+@dataclass(frozen=True)
+class Scene:
+    """What :func:`fill_flat` reads of a frame whatever the flow: its noise, where it is textured, its regions
+    (:func:`segment`), the marks' islands and the frame slightly blurred (arrays read only)."""
+
+    noise: float
+    textured: np.ndarray
+    labels: np.ndarray
+    stats: np.ndarray
+    opened: np.ndarray
+    marks: np.ndarray
+    scenery: np.ndarray
+    islands: np.ndarray
+    soft: np.ndarray
+
+
+def _soft(grey: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 1.0)
+
+
+def _analyse(grey: np.ndarray) -> Scene:
+    noise = noise_level(grey)
+    textured, boundaries = structure(grey, noise)
+    labels, stats, opened, marks, scenery = segment(boundaries)
+    islands = cv2.connectedComponents(marks.astype(np.uint8), connectivity=8)[1]
+    made = Scene(noise, textured, labels, stats, opened, marks, scenery, islands, _soft(grey))
+    for array in (made.textured, made.labels, made.stats, made.opened, made.marks, made.scenery, made.islands,
+                  made.soft):
+        array.flags.writeable = False
+    return made
+
+
+_scenes: OrderedDict[tuple, Scene] = OrderedDict()
+_scenes_lock = threading.Lock()
+
+
+def scene(grey: np.ndarray) -> Scene:
+    """``grey``'s :class:`Scene`. Each frame of a clip is the later frame of one pair and the earlier of the next, and
+    both directions of a pair fill their flow (motion/reliability.py), so each frame would be analysed twice; the last
+    :data:`SCENES_KEPT` are kept, by content (the same pixels give the same scene)."""
+    key = (grey.shape, hashlib.blake2b(memoryview(np.ascontiguousarray(grey)), digest_size=16).digest())
+    with _scenes_lock:
+        found = _scenes.get(key)
+        if found is not None:
+            _scenes.move_to_end(key)
+            return found
+    made = _analyse(grey)
+    with _scenes_lock:
+        _scenes[key] = made
+        while len(_scenes) > SCENES_KEPT:
+            _scenes.popitem(last=False)
+    return made
+
+
 def fill_flat(flow: np.ndarray, consistent: np.ndarray, grey: np.ndarray,
               earlier: np.ndarray | None = None) -> np.ndarray:
     """``flow (H, W, 2)`` on ``grey``'s grid with every flat region's unconfident pixels replaced by one
@@ -185,17 +245,16 @@ def fill_flat(flow: np.ndarray, consistent: np.ndarray, grey: np.ndarray,
     on the large textured areas that reach the border (none: a still camera). Given ``earlier`` (the grey
     frame ``flow`` points into), a region without marks takes, of those motions and standing still, the one
     its edge shows clearly best."""
-    noise = noise_level(grey)
-    textured, boundaries = structure(grey, noise)
+    here = scene(grey)
+    noise, textured, labels, stats, opened, marks, scenery, islands = (
+        here.noise, here.textured, here.labels, here.stats, here.opened, here.marks, here.scenery, here.islands)
     if earlier is not None:
-        soft = [cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.0) for g in (grey, earlier)]
+        soft = [here.soft, _soft(earlier)]
     confident = consistent & textured
-    labels, stats, opened, marks, scenery = segment(boundaries)
     seeds = confident.copy()
     seeds[1::SEED_STEP, :] = False
     seeds[:, 1::SEED_STEP] = False
     camera = _fit_on(seeds & (scenery | (marks & opened[labels])), flow)
-    islands = cv2.connectedComponents(marks.astype(np.uint8), connectivity=8)[1]
     out = flow.copy()
     height, width = grey.shape
     kernel = np.ones((2 * BAND + 1, 2 * BAND + 1), np.uint8)

@@ -14,7 +14,7 @@ from ..config import FlowMethod, ReliabilityCheck
 from .correct import consistent, correct_flow
 from .estimate import compute_flow, flow_to_tensor, resize_flow, resize_weights
 from .flat import fill_flat
-from .warp import inside_frame, warp
+from .warp import _grid, inside_frame, sample
 
 RELIABILITY_CHECKS: tuple[str, ...] = typing.get_args(ReliabilityCheck)
 
@@ -32,16 +32,17 @@ def reliability(flow_bwd: torch.Tensor, flow_fwd: torch.Tensor) -> torch.Tensor:
     * ``p + w^(p)`` leaves the frame.
     """
     w_hat = flow_bwd
-    w_tilde = warp(flow_fwd, flow_bwd)
+    grid = _grid(flow_bwd)  # once for the warp and the frame's border
+    w_tilde = sample(flow_fwd, grid)
+    tilde_squared = w_tilde.pow(2).sum(1, keepdim=True)
     disagreement = (w_tilde + w_hat).pow(2).sum(1, keepdim=True)
-    magnitude = w_tilde.pow(2).sum(1, keepdim=True) + w_hat.pow(2).sum(1, keepdim=True)
-    agree = consistent(disagreement, magnitude)
+    agree = consistent(disagreement, tilde_squared + w_hat.pow(2).sum(1, keepdim=True))
     # forward differences, replicated at the last row/column
     dx = F.pad(w_tilde[..., :, 1:] - w_tilde[..., :, :-1], (0, 1, 0, 0), mode="replicate")
     dy = F.pad(w_tilde[..., 1:, :] - w_tilde[..., :-1, :], (0, 0, 0, 1), mode="replicate")
     gradient = dx.pow(2).sum(1, keepdim=True) + dy.pow(2).sum(1, keepdim=True)
-    smooth = gradient <= 0.01 * w_tilde.pow(2).sum(1, keepdim=True) + 0.002
-    return (agree & smooth).to(flow_bwd.dtype) * inside_frame(flow_bwd)
+    smooth = gradient <= 0.01 * tilde_squared + 0.002
+    return (agree & smooth).to(flow_bwd.dtype) * inside_frame(flow_bwd, grid)
 
 
 @dataclass(frozen=True)

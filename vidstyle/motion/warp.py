@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 
+@lru_cache(maxsize=8)
+def _pixels(height: int, width: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(positions, scale)``: each pixel's ``(x, y)``, ``(H, W, 2)``, and the factors to grid_sample's [-1, 1]
+    coordinates, ``(2,)``; made once per size (read only)."""
+    ys, xs = torch.meshgrid(torch.arange(height, device=device, dtype=dtype),
+                            torch.arange(width, device=device, dtype=dtype), indexing="ij")
+    scale = torch.tensor([2.0 / max(width - 1, 1), 2.0 / max(height - 1, 1)], device=device, dtype=dtype)
+    return torch.stack([xs, ys], dim=-1), scale
+
+
 def _grid(flow: torch.Tensor) -> torch.Tensor:
     """Sampling positions ``p + flow(p)`` in grid_sample's [-1, 1] coordinates, ``(B, H, W, 2)``."""
-    _, _, h, w = flow.shape
-    ys, xs = torch.meshgrid(
-        torch.arange(h, device=flow.device, dtype=flow.dtype),
-        torch.arange(w, device=flow.device, dtype=flow.dtype),
-        indexing="ij",
-    )
-    x = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0
-    y = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0
-    return torch.stack([x, y], dim=-1)
+    positions, scale = _pixels(*flow.shape[-2:], flow.dtype, flow.device)
+    return (flow.permute(0, 2, 3, 1) + positions).mul_(scale).sub_(1.0)
 
 
 def warp(image: torch.Tensor, flow: torch.Tensor, mode: str = "bilinear") -> torch.Tensor:
@@ -30,10 +35,16 @@ def warp(image: torch.Tensor, flow: torch.Tensor, mode: str = "bilinear") -> tor
     Samples beyond the border repeat the edge pixel in every mode.
     """
     if flow.shape[1] != 2 or flow.shape[-2:] != image.shape[-2:]:
-        raise ValueError(f"expected a flow of shape (B, 2, {image.shape[-2]}, {image.shape[-1]}), got {tuple(flow.shape)}")
+        raise ValueError(f"expected a flow of shape (B, 2, {image.shape[-2]}, {image.shape[-1]}), "
+                         f"got {tuple(flow.shape)}")
     if mode == "lanczos":
         return _warp_lanczos(image, flow)
-    return F.grid_sample(image, _grid(flow).to(image.dtype), mode=mode, padding_mode="border", align_corners=True)
+    return sample(image, _grid(flow), mode)
+
+
+def sample(image: torch.Tensor, grid: torch.Tensor, mode: str = "bilinear") -> torch.Tensor:
+    """:func:`warp` given the flow's sampling grid (``_grid``), for a caller that uses the grid twice."""
+    return F.grid_sample(image, grid.to(image.dtype), mode=mode, padding_mode="border", align_corners=True)
 
 
 def _warp_lanczos(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -48,8 +59,8 @@ def _warp_lanczos(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     return torch.stack(out).to(image.device, image.dtype)
 
 
-def inside_frame(flow: torch.Tensor) -> torch.Tensor:
-    """``(B, 1, H, W)``: 1 where ``p + flow(p)`` lands inside the frame."""
-    grid = _grid(flow)
+def inside_frame(flow: torch.Tensor, grid: torch.Tensor | None = None) -> torch.Tensor:
+    """``(B, 1, H, W)``: 1 where ``p + flow(p)`` lands inside the frame (``grid``: the flow's, if at hand)."""
+    grid = _grid(flow) if grid is None else grid
     inside = (grid[..., 0].abs() <= 1.0) & (grid[..., 1].abs() <= 1.0)
     return inside.unsqueeze(1).to(flow.dtype)
