@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -49,17 +50,16 @@ def reliability(flow_bwd: torch.Tensor, flow_fwd: torch.Tensor) -> torch.Tensor:
 class FlowPair:
     """A frame pair's flows, checked: ``backward`` on the later frame's grid pointing into the earlier one,
     ``forward`` on the earlier frame's grid pointing into the later one, each ``(1, 2, H, W)`` with its
-    reliability ``(1, 1, H, W)`` (``backward_reliable``: the later frame's pixels its warp may fetch)."""
+    reliability ``(1, 1, H, W)`` (``backward_reliable``: the later frame's pixels its warp may fetch). The forward
+    flow's reliability is worked out when first asked for: only passes that run backwards use it."""
 
     backward: torch.Tensor
     backward_reliable: torch.Tensor
     forward: torch.Tensor
-    forward_reliable: torch.Tensor
 
-    def resized(self, size: tuple[int, int]) -> FlowPair:
-        """Both flows resampled to ``size`` (vectors scaled, masks averaged)."""
-        return FlowPair(resize_flow(self.backward, size), resize_weights(self.backward_reliable, size),
-                        resize_flow(self.forward, size), resize_weights(self.forward_reliable, size))
+    @cached_property
+    def forward_reliable(self) -> torch.Tensor:
+        return reliability(self.forward, self.backward)
 
 
 def checked_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "dis",
@@ -81,7 +81,7 @@ def checked_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "di
         bwd_ok, fwd_ok = (reliability(bwd, fwd)[0, 0].numpy() > 0.5), (reliability(fwd, bwd)[0, 0].numpy() > 0.5)
         bwd = flow_to_tensor(correct_flow(bwd_array, grey, earlier, fwd_array, bwd_ok))
         fwd = flow_to_tensor(correct_flow(fwd_array, earlier, grey, bwd_array, fwd_ok))
-    return FlowPair(bwd, reliability(bwd, fwd), fwd, reliability(fwd, bwd))
+    return FlowPair(bwd, reliability(bwd, fwd), fwd)
 
 
 def flow_pair(grey: np.ndarray, earlier: np.ndarray, method: FlowMethod = "dis",
