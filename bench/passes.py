@@ -10,6 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vidstyle.config import RunConfig
+
 from . import common
 from .common import AGAIN, BOTTLE, ROOT, mean, read_log, rel, run_vidstyle, shown
 from .ruler import frames_of, half_row, outside_ruler, truth_ruler
@@ -22,8 +24,10 @@ ROWS: list[tuple[str, list[str]]] = [
     ("one pass (default)", []),
     ("`--passes 2`", ["--passes", "2"]),
     ("`--passes 3`", ["--passes", "3"]),
+    ("`--passes 2 --pass-iterations 6` (the default before)", ["--passes", "2", "--pass-iterations", "6"]),
     ("`--passes 2 --pass-iterations 12`", ["--passes", "2", "--pass-iterations", "12"]),
 ]
+WHOLE_ROWS = ("one pass (default)", "`--passes 2`", "`--passes 3`")  # timed on the whole clip at 512 px
 RUDER_CLIPS = ("follow",)  # Ruder's schedule costs 15 passes of 100 iterations: on clip (b), the trail's clip
 WHOLE_FRAMES = 12  # the whole-clip clip at 512 px, one pass against the default multi-pass: wall time
 PICTURE = ROOT / "docs" / "passes-follow.jpg"
@@ -105,12 +109,12 @@ def _strip(runs: dict[str, dict], frames: int) -> Path | None:
 
 
 def _whole(work: Path, device) -> dict:
-    """One pass and two on the whole-clip section's clip at 512 px: the price in wall time."""
+    """One pass, two and three on the whole-clip section's clip at 512 px: the price in wall time."""
     budget = common.BUDGET
     frames, size = (3, 96) if budget.smoke else (WHOLE_FRAMES, 512)
     ruler = outside_ruler(BOTTLE, frames, work)
     runs = {}
-    for label, extra in ROWS[:2]:
+    for label, extra in [row for row in ROWS if row[0] in WHOLE_ROWS]:
         out, log = work / f"passes-whole-{len(runs)}.mp4", work / f"passes-whole-{len(runs)}.jsonl"
         args = ["video", rel(BOTTLE), "-o", rel(out), "-s", rel(STYLE_FILE), "--max-size", str(size), "--end",
                 f"{frames}f", "--restart", "--log", rel(log), "--device", device.type, *extra, *budget.extra]
@@ -158,11 +162,13 @@ def passes(work: Path, device) -> tuple[str, dict]:
     data["whole"] = whole
     commands = "\n".join(r["command"] for runs in data.values() for r in runs.values())
     picture = f"\n![Frames 4-7 of clip (b): one pass (top), `--passes 2` (bottom)]({rel(strip)})\n" if strip else ""
+    later = RunConfig().temporal
     md = f"""## Passes over the clip: one pass against Ruder's multi-pass
 
 Every clip: the first {frames} frames, Starry Night, long side {size}, {budget.stability_first} iterations for a cold
-frame, defaults otherwise; later passes at their defaults (`--pass-iterations 6 --blend-weight 1
---temporal-from-pass 2`). Judged by the outside rulers of the stability section: the exact motion of clips (a)-(e),
+frame, defaults otherwise; later passes at their defaults (`--pass-iterations {later.pass_iterations} --blend-weight
+{later.blend_weight:g} --temporal-from-pass {later.temporal_from_pass}`). Judged by the outside rulers of the stability
+section: the exact motion of clips (a)-(e),
 DeepFlow and Ruder's check on the real clips, at the input's size. *Trail*: on the clips with a moving object, the
 RGB distance between the mean paint of the road the object has uncovered by the last frame (traced back along the
 exact flow to where the object covered it) and the road seen all along in the same rows. *First quarter / rest*:
@@ -179,8 +185,11 @@ by it counts as error there.
 
 `{rel(BOTTLE)}`, the first {WHOLE_FRAMES} frames at 512 px, every default but the passes: one pass
 {whole["one pass (default)"]["seconds"]:.0f} s, `--passes 2` {whole["`--passes 2`"]["seconds"]:.0f} s
-(**{whole["`--passes 2`"]["seconds"] / whole["one pass (default)"]["seconds"]:.2f}x**); by DeepFlow and Ruder's check
-{whole["one pass (default)"]["ratio"]:.3g} and {whole["`--passes 2`"]["ratio"]:.3g} times the input's warping error.
+(**{whole["`--passes 2`"]["seconds"] / whole["one pass (default)"]["seconds"]:.2f}x**), `--passes 3`
+{whole["`--passes 3`"]["seconds"]:.0f} s
+(**{whole["`--passes 3`"]["seconds"] / whole["one pass (default)"]["seconds"]:.2f}x**);
+by DeepFlow and Ruder's check {whole["one pass (default)"]["ratio"]:.3g}, {whole["`--passes 2`"]["ratio"]:.3g} and
+{whole["`--passes 3`"]["ratio"]:.3g} times the input's warping error.
 
 ```
 {commands}

@@ -357,9 +357,11 @@ class TemporalConfig(_Validated):
     passes: int = setting(1, "Passes over the clip: 1 is one forward pass; each later pass runs the other way, "
                           "starting each frame from its last pass blended with the neighbour it now follows, and "
                           "holding it to both neighbours.", low=1, high=50, commands={VIDEO})
-    # A later pass starts from neighbours that agree already: few steps keep that agreement (6: 0.61-0.67x one
-    # pass's error on the bench's object clips, 12: 0.74-0.78x; BENCHMARKS.md, passes).
-    pass_iterations: int = setting(6, "Budget of each frame in a later pass (`passes` above 1; Ruder: 100).", low=1,
+    # A later pass starts from neighbours that agree already: few steps keep that agreement. Side runs of `--passes 2`
+    # on seven clips: 4 steps gave 5-16% less error than 6 on every clip (4: 0.58-0.64x one pass's on the bench's
+    # object clips, 6: 0.63-0.70x, 12: 0.74-0.78x), the style loss within 1% of 6's except under the zooming camera
+    # (+4%); 3 steps raised the style loss 4-14% (BENCHMARKS.md, passes).
+    pass_iterations: int = setting(4, "Budget of each frame in a later pass (`passes` above 1; Ruder: 100).", low=1,
                                    high=100000, commands={VIDEO})
     blend_weight: float = setting(1.0, "How much of the warped neighbour a frame of a later pass starts from, where "
                                   "that neighbour's flow is reliable (the rest is its last pass; Ruder: 1).", low=0,
