@@ -359,7 +359,7 @@ class TemporalConfig(_Validated):
                           "holding it to both neighbours.", low=1, high=50, commands={VIDEO})
     # A later pass starts from neighbours that agree already: few steps keep that agreement. Side runs of `--passes 2`
     # on seven clips: 4 steps gave 5-16% less error than 6 on every clip (4: 0.58-0.64x one pass's on the bench's
-    # object clips, 6: 0.63-0.70x, 12: 0.74-0.78x), the style loss within 1% of 6's except under the zooming camera
+    # object clips, 6: 0.63-0.70x, 12: 0.74-0.78x), the style loss within 1.5% of 6's except under the zooming camera
     # (+4%); 3 steps raised the style loss 4-14% (BENCHMARKS.md, passes).
     pass_iterations: int = setting(4, "Budget of each frame in a later pass (`passes` above 1; Ruder: 100).", low=1,
                                    high=100000, commands={VIDEO})
