@@ -65,7 +65,7 @@ def test_every_endpoint_takes_the_jobs_keys_by_name(setup):
     names = [p["parameter_name"] for p in endpoints["/render"]["parameters"]]
     assert names == ["input", "styles", "style_weight", "preserve_colors", "even_mix", "max_size", "first_iterations",
                      "iterations", "end", "segment", "invert_mask", "grabcut", "mask", "mask_keyframe",
-                     "background_style", "style_key", "paint_over"]
+                     "background_style", "style_key", "paint_over", "passes"]
     from vidstyle.job import iter_keys
 
     assert set(names) <= set(iter_keys())  # every one a key of vidstyle.Job
@@ -73,8 +73,8 @@ def test_every_endpoint_takes_the_jobs_keys_by_name(setup):
     defaults = {p["parameter_name"]: p["parameter_default"] for p in endpoints["/render"]["parameters"]}
     from vidstyle.config import LossConfig, OptimConfig, TemporalConfig
 
-    assert (defaults["style_weight"], defaults["first_iterations"], defaults["iterations"]) == (
-        LossConfig.style_weight, OptimConfig.iterations, TemporalConfig.iterations)
+    assert (defaults["style_weight"], defaults["first_iterations"], defaults["iterations"], defaults["passes"]) == (
+        LossConfig.style_weight, OptimConfig.iterations, TemporalConfig.iterations, TemporalConfig.passes)
 
 
 def test_bad_inputs_get_a_clear_message_and_the_server_goes_on(setup, tmp_path):

@@ -40,7 +40,7 @@ def library(tmp_path, make_clip) -> Library:
 
 def test_the_form_is_read_and_written_by_control_name():
     request = Request("walk.mp4", (("vangogh", 0.6), ("picasso", 0.4)), style_weight=20.0, preserve_colors=True,
-                      even_mix=False, size=96, first_iterations=40, iterations=6, end=5, region="GrabCut box",
+                      even_mix=False, size=96, first_iterations=40, iterations=6, passes=3, end=5, region="GrabCut box",
                       box=(3, 4, 20, 10), keyframe=2, background=(("leger", 0.5),),
                       style_keys=("3f=leger", "1s:hold=vangogh"), paint_over=("2=/tmp/edit.png",))
     controls = controls_of(request)

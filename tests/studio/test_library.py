@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vidstyle.config import SettingError
 from vidstyle.media.images import write_image
 from vidstyle.studio.library import Library, Refused
 from vidstyle.studio.session import Request, in_words
@@ -116,6 +117,20 @@ def test_a_request_builds_the_job_the_command_line_would(folders):
     assert "--even-mix" not in line
     even = Request(**{**request.to_dict(), "region": "none", "even_mix": True}).job(library)
     assert even.values()["even_mix"] is True and "--even-mix" in even.command_line() and even.output != job.output
+
+
+def test_passes_chosen_in_the_studio_reach_the_job_and_one_pass_keeps_the_file_it_had(folders):
+    clips, out, _ = folders
+    library = Library([clips], out)
+    one = Request("walk.mp4", (("vangogh", 1.0),), size=96, end=4)
+    three = Request(**{**one.to_dict(), "passes": 3})
+    assert "passes" not in one.job(library).values()  # the default, as before the studio had the control
+    assert three.job(library).values()["passes"] == 3 and "--passes 3" in three.job(library).command_line()
+    assert three.job(library).output != one.job(library).output
+    assert Request.from_dict(json.loads(json.dumps(three.to_dict()))) == three
+    assert Request.from_keys("walk.mp4", "vangogh", max_size=96, end=4, passes=3) == three
+    with pytest.raises(SettingError, match="passes: expected a value >= 1"):
+        Request(**{**one.to_dict(), "passes": 0}).job(library)
 
 
 def test_the_api_keys_describe_the_same_request_as_the_page():

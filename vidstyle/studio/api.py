@@ -25,19 +25,22 @@ def job_keys(input: str, styles: str, style_weight: float = LossConfig.style_wei
              even_mix: bool = False, max_size: int = STUDIO_SIZE, first_iterations: int = OptimConfig.iterations,
              iterations: int = TemporalConfig.iterations, end: int = 0, segment: str = "",
              invert_mask: bool = False, grabcut: str = "", mask: str = "", mask_keyframe: int = 0,
-             background_style: str = "", style_key: str = "", paint_over: str = "") -> Request:
+             background_style: str = "", style_key: str = "", paint_over: str = "",
+             passes: int = TemporalConfig.passes) -> Request:
     """The request the job's keys describe: ``input`` a clip or image the studio may open (``media()``), ``styles``
     as ``name:weight,...`` (``styles()``), ``max_size`` the processing size, ``end`` the first N frames (0: all);
     the region: ``segment="person"`` (with ``invert_mask``, its background), ``grabcut`` ``x,y`` (a click) or
     ``x,y,w,h`` (a box) in source pixels, or a brushed ``mask`` (a PNG path ``brush`` returned), drawn on
     ``mask_keyframe``; ``background_style`` for what the region leaves out; ``style_key`` the mix over time, keys
     separated by ``;`` (``"12f=picasso;2s:hold=matisse"``, as ``vidstyle video --style-key``); ``paint_over`` frames
-    painted over, ``FRAME=PATH`` separated by ``;``, each PATH an image ``upload`` returned."""
+    painted over, ``FRAME=PATH`` separated by ``;``, each PATH an image ``upload`` returned; ``passes`` over the clip
+    (1: one forward pass; each more runs the other way, as ``vidstyle video --passes``)."""
     return Request.from_keys(input, styles, max_size=max_size, segment=segment or None, invert_mask=invert_mask,
                              grabcut=grabcut or None, mask=mask or None, mask_keyframe=mask_keyframe,
                              background_style=background_style or None, end=end or None, style_weight=style_weight,
                              preserve_colors=preserve_colors, even_mix=even_mix, first_iterations=first_iterations,
-                             iterations=iterations, style_key=style_key or None, paint_over=paint_over or None)
+                             iterations=iterations, style_key=style_key or None, paint_over=paint_over or None,
+                             passes=passes)
 
 
 KEYS = list(inspect.signature(job_keys).parameters.values())

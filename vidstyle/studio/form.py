@@ -24,7 +24,7 @@ KEY_PANEL = {
     "input": "source", "frame": "source", "styles": "styles", "even_mix": "styles", "style_key": "styles",
     "style_keys": "styles", "style_weight": "settings", "paint_over": "render",
     "preserve_colors": "settings", "max_size": "settings", "size": "settings", "first_iterations": "settings",
-    "iterations": "settings", "end": "settings", "start": "settings", "weights": "settings",
+    "iterations": "settings", "passes": "settings", "end": "settings", "start": "settings", "weights": "settings",
     "segment": "region", "invert_mask": "region", "grabcut": "region", "mask": "region", "mask_keyframe": "region",
     "background_style": "region", "region": "region", "classes": "region", "labels": "region",
 }
@@ -35,7 +35,7 @@ CONTROLS: dict[str, str] = {
     "even_mix": "styles",
     "style_keys": "styles",
     **{name: "settings" for name in ("style_weight", "preserve_colors", "size", "first_iterations", "iterations",
-                                      "end")},
+                                      "passes", "end")},
     **{name: "region" for name in ("region", "mask", "box", "keyframe", "background_style", "background_weight")},
     "paint_over": "render",
 }
@@ -69,7 +69,8 @@ def request_from_controls(values: Mapping[str, Any]) -> Request:
         style_weight=float(values["style_weight"]), preserve_colors=bool(values.get("preserve_colors")),
         even_mix=bool(values.get("even_mix")), size=int(values["size"]),
         first_iterations=int(values["first_iterations"]), iterations=int(values["iterations"]),
-        end=int(values["end"]) if values.get("end") else None, region=values.get("region") or "none",
+        passes=int(values.get("passes") or 1), end=int(values["end"]) if values.get("end") else None,
+        region=values.get("region") or "none",
         mask=values.get("mask") or None, box=read_box(values.get("box")), keyframe=int(values.get("keyframe") or 0),
         background=((background, float(values.get("background_weight") or 0.0)),) if background else (),
         style_keys=read_keys(values.get("style_keys")), paint_over=read_keys(values.get("paint_over")))
@@ -84,7 +85,7 @@ def controls_of(request: Request) -> dict[str, Any]:
     background = request.background[0] if request.background else (None, 1.0)
     values.update(style_weight=request.style_weight, preserve_colors=request.preserve_colors,
                   even_mix=request.even_mix, size=request.size, first_iterations=request.first_iterations,
-                  iterations=request.iterations, end=request.end or 0, region=request.region,
+                  iterations=request.iterations, passes=request.passes, end=request.end or 0, region=request.region,
                   mask=request.mask or "", box=show_box(request.box), keyframe=request.keyframe,
                   background_style=background[0], background_weight=background[1],
                   style_keys="\n".join(request.style_keys), paint_over="\n".join(request.paint_over))

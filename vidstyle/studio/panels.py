@@ -72,6 +72,8 @@ def settings_panel(page_form: dict, messages: dict) -> None:
     page_form["first_iterations"] = slider(fields["iterations"], "First-frame iterations", "first_iterations", 1000)
     page_form["iterations"] = slider(TemporalConfig.__dataclass_fields__["iterations"], "Later-frame iterations",
                                       "iterations", 500)
+    page_form["passes"] = slider(TemporalConfig.__dataclass_fields__["passes"], "Passes (1: forward only; each more "
+                                 "runs back the other way and steadies the clip)", "passes", 5)
     page_form["end"] = gr.Number(0, precision=0, minimum=0, label="Render only the first N frames (0: all)",
                                  elem_id="end")
     messages["settings"] = gr.Markdown(elem_id="settings-message")

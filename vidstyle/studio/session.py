@@ -33,7 +33,7 @@ LABELS = {
     "mask": "Brushed mask", "mask_keyframe": "Mask frame", "grabcut": "GrabCut box", "segment": "Region",
     "invert_mask": "Region", "input": "Clip", "output": "Output", "start": "First frame", "end": "Frames to render",
     "region": "Region", "classes": "Region", "labels": "Region", "frame": "Frame", "style_key": "Style keys",
-    "paint_over": "Painted-over frames",
+    "paint_over": "Painted-over frames", "passes": "Passes",
 }
 Picks = tuple[tuple[str, float], ...]  # (style name or uploaded painting, weight), in slot order
 
@@ -51,6 +51,7 @@ class Request:
     size: int = STUDIO_SIZE
     first_iterations: int = OptimConfig.iterations
     iterations: int = TemporalConfig.iterations
+    passes: int = TemporalConfig.passes  # 1: one forward pass; each more runs the other way (Ruder's multi-pass)
     end: int | None = None  # frames: render only the first N (None: the whole clip)
     region: str = "none"
     mask: str | None = None  # a brushed mask PNG in the studio's masks folder
@@ -89,7 +90,7 @@ class Request:
         ``segment`` (``person``, with ``invert_mask`` its background), ``grabcut`` (``x,y`` or ``x,y,w,h``) or a
         brushed ``mask``, drawn on ``mask_keyframe``; ``style_key``: keys of the mix over time, separated by ``;``;
         ``paint_over``: ``FRAME=PATH`` edits (a PNG uploaded to the studio), separated by ``;``.
-        ``settings``: style_weight, preserve_colors, even_mix, first_iterations, iterations."""
+        ``settings``: style_weight, preserve_colors, even_mix, first_iterations, iterations, passes."""
         given = [name for name, value in (("segment", segment), ("grabcut", grabcut), ("mask", mask)) if value]
         if len(given) > 1:
             raise Refused(f"expected one of segment, grabcut or mask, got {' and '.join(given)}", key=given[1])
@@ -125,6 +126,8 @@ class Request:
         values["size" if still else "max_size"] = int(self.size)
         if not still:
             values["iterations"] = int(self.iterations)
+            if int(self.passes) != 1:  # one pass is the default: a render from before passes keeps its file
+                values["passes"] = int(self.passes)
             if self.end:
                 values["end"] = f"{int(self.end)}f"
         if self.style_keys:
