@@ -18,13 +18,13 @@ def test_zero_flow_warps_to_identity():
 
 
 def test_the_sampling_grid_is_the_flow_added_to_each_pixel_in_grid_samples_coordinates():
-    from vidstyle.motion.warp import _grid, inside_frame
+    from vidstyle.motion.warp import inside_frame, sampling_grid
 
     flow = torch.randn(2, 2, 5, 7) * 3
     ys, xs = torch.meshgrid(torch.arange(5.0), torch.arange(7.0), indexing="ij")
     expected = torch.stack([(xs + flow[:, 0]) * (2.0 / 6) - 1.0, (ys + flow[:, 1]) * (2.0 / 4) - 1.0], dim=-1)
-    assert torch.equal(_grid(flow), expected)
-    assert torch.equal(_grid(flow), expected)  # the cached positions are not changed by a use
+    assert torch.equal(sampling_grid(flow), expected)
+    assert torch.equal(sampling_grid(flow), expected)  # the cached positions are not changed by a use
     inside = ((xs + flow[:, 0]).clamp(0, 6) == xs + flow[:, 0]) & ((ys + flow[:, 1]).clamp(0, 4) == ys + flow[:, 1])
     assert torch.equal(inside_frame(flow), inside.unsqueeze(1).float())
 

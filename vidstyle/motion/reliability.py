@@ -15,7 +15,7 @@ from ..config import FlowMethod, ReliabilityCheck
 from .correct import consistent, correct_flow
 from .estimate import compute_flow, flow_to_tensor, resize_flow, resize_weights
 from .flat import fill_flat
-from .warp import _grid, inside_frame, sample
+from .warp import inside_frame, sample, sampling_grid
 
 RELIABILITY_CHECKS: tuple[str, ...] = typing.get_args(ReliabilityCheck)
 
@@ -33,7 +33,7 @@ def reliability(flow_bwd: torch.Tensor, flow_fwd: torch.Tensor) -> torch.Tensor:
     * ``p + w^(p)`` leaves the frame.
     """
     w_hat = flow_bwd
-    grid = _grid(flow_bwd)  # once for the warp and the frame's border
+    grid = sampling_grid(flow_bwd)  # once for the warp and the frame's border
     w_tilde = sample(flow_fwd, grid)
     tilde_squared = w_tilde.pow(2).sum(1, keepdim=True)
     disagreement = (w_tilde + w_hat).pow(2).sum(1, keepdim=True)

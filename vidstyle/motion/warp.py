@@ -20,7 +20,7 @@ def _pixels(height: int, width: int, dtype: torch.dtype, device: torch.device) -
     return torch.stack([xs, ys], dim=-1), scale
 
 
-def _grid(flow: torch.Tensor) -> torch.Tensor:
+def sampling_grid(flow: torch.Tensor) -> torch.Tensor:
     """Sampling positions ``p + flow(p)`` in grid_sample's [-1, 1] coordinates, ``(B, H, W, 2)``."""
     positions, scale = _pixels(*flow.shape[-2:], flow.dtype, flow.device)
     return (flow.permute(0, 2, 3, 1) + positions).mul_(scale).sub_(1.0)
@@ -39,11 +39,11 @@ def warp(image: torch.Tensor, flow: torch.Tensor, mode: str = "bilinear") -> tor
                          f"got {tuple(flow.shape)}")
     if mode == "lanczos":
         return _warp_lanczos(image, flow)
-    return sample(image, _grid(flow), mode)
+    return sample(image, sampling_grid(flow), mode)
 
 
 def sample(image: torch.Tensor, grid: torch.Tensor, mode: str = "bilinear") -> torch.Tensor:
-    """:func:`warp` given the flow's sampling grid (``_grid``), for a caller that uses the grid twice."""
+    """:func:`warp` given the flow's :func:`sampling_grid`, for a caller that uses the grid twice."""
     return F.grid_sample(image, grid.to(image.dtype), mode=mode, padding_mode="border", align_corners=True)
 
 
@@ -61,6 +61,6 @@ def _warp_lanczos(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
 
 def inside_frame(flow: torch.Tensor, grid: torch.Tensor | None = None) -> torch.Tensor:
     """``(B, 1, H, W)``: 1 where ``p + flow(p)`` lands inside the frame (``grid``: the flow's, if at hand)."""
-    grid = _grid(flow) if grid is None else grid
+    grid = sampling_grid(flow) if grid is None else grid
     inside = (grid[..., 0].abs() <= 1.0) & (grid[..., 1].abs() <= 1.0)
     return inside.unsqueeze(1).to(flow.dtype)
