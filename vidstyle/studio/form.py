@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import TemporalConfig
 from ..regions.sources import parse_prompt
 from .library import Refused
 from .session import Request, in_words, key_of
@@ -69,8 +70,8 @@ def request_from_controls(values: Mapping[str, Any]) -> Request:
         style_weight=float(values["style_weight"]), preserve_colors=bool(values.get("preserve_colors")),
         even_mix=bool(values.get("even_mix")), size=int(values["size"]),
         first_iterations=int(values["first_iterations"]), iterations=int(values["iterations"]),
-        passes=int(values.get("passes") or 1), end=int(values["end"]) if values.get("end") else None,
-        region=values.get("region") or "none",
+        passes=int(values.get("passes") or TemporalConfig.passes),
+        end=int(values["end"]) if values.get("end") else None, region=values.get("region") or "none",
         mask=values.get("mask") or None, box=read_box(values.get("box")), keyframe=int(values.get("keyframe") or 0),
         background=((background, float(values.get("background_weight") or 0.0)),) if background else (),
         style_keys=read_keys(values.get("style_keys")), paint_over=read_keys(values.get("paint_over")))

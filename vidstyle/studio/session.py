@@ -126,7 +126,7 @@ class Request:
         values["size" if still else "max_size"] = int(self.size)
         if not still:
             values["iterations"] = int(self.iterations)
-            if int(self.passes) != 1:  # one pass is the default: a render from before passes keeps its file
+            if int(self.passes) != TemporalConfig.passes:  # the default left out: a render from before keeps its file
                 values["passes"] = int(self.passes)
             if self.end:
                 values["end"] = f"{int(self.end)}f"
