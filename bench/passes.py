@@ -20,13 +20,16 @@ from .truth import Truth, truth_clips
 
 FRAMES = 8  # per clip: the trail shows within a few frames, and Ruder's schedule costs 15 passes of them
 RUDER = ["--passes", "15", "--pass-iterations", "100", "--temporal-from-pass", "9"]
+BEFORE = "one pass, `--uncover-margin 0` (the default before)"
 ROWS: list[tuple[str, list[str]]] = [
     ("one pass (default)", []),
+    (BEFORE, ["--uncover-margin", "0"]),
     ("`--passes 2`", ["--passes", "2"]),
     ("`--passes 3`", ["--passes", "3"]),
-    ("`--passes 2 --pass-iterations 6` (the default before)", ["--passes", "2", "--pass-iterations", "6"]),
-    ("`--passes 2 --pass-iterations 12`", ["--passes", "2", "--pass-iterations", "12"]),
+    ("`--passes 2 --uncover-margin 0`", ["--passes", "2", "--uncover-margin", "0"]),
 ]
+PER_FRAME = ("`--no-temporal` (every frame painted on its own)", ["--no-temporal"])
+TRAIL_CLIPS = ("follow", "still-road")  # the trail's floor: every frame painted on its own (8 cold frames a clip)
 WHOLE_ROWS = ("one pass (default)", "`--passes 2`", "`--passes 3`")  # timed on the whole clip at 512 px
 RUDER_CLIPS = ("follow",)  # Ruder's schedule costs 15 passes of 100 iterations: on clip (b), the trail's clip
 WHOLE_FRAMES = 12  # the whole-clip clip at 512 px, one pass against the default multi-pass: wall time
@@ -95,11 +98,11 @@ def _measure(run: dict, ruler, truth: Truth | None, frames: int) -> dict:
 
 
 def _strip(runs: dict[str, dict], frames: int) -> Path | None:
-    """Frames 4-7 of clip (b), one pass above the default multi-pass, at the source size."""
+    """Frames 4-7 of clip (b): one pass without the uncovered pixels' margin, one pass, and the default multi-pass."""
     from vidstyle.media.images import write_image
 
     rows = []
-    for name in ("one pass (default)", "`--passes 2`"):
+    for name in (BEFORE, "one pass (default)", "`--passes 2`"):
         shown = frames_of(runs[name]["out"], frames)[-4:]
         if len(shown) < 4:
             return None
@@ -136,6 +139,7 @@ def passes(work: Path, device) -> tuple[str, dict]:
         ruler = truth_ruler(truth, frames) if truth is not None else outside_ruler(clip, frames, work)
         rows = list(ROWS) + ([("Ruder's schedule (`" + " ".join(RUDER) + "`)", RUDER)]
                              if name in RUDER_CLIPS and not budget.smoke else [])
+        rows += [PER_FRAME] if name in TRAIL_CLIPS and not budget.smoke else []
         runs = {}
         for label, extra in rows:
             runs[label] = _measure(_run(clip, label.split("`")[1].replace(" ", "") if "`" in label else "one", extra,
@@ -161,7 +165,8 @@ def passes(work: Path, device) -> tuple[str, dict]:
     whole = _whole(work, device)
     data["whole"] = whole
     commands = "\n".join(r["command"] for runs in data.values() for r in runs.values())
-    picture = f"\n![Frames 4-7 of clip (b): one pass (top), `--passes 2` (bottom)]({rel(strip)})\n" if strip else ""
+    picture = (f"\n![Frames 4-7 of clip (b): one pass with `--uncover-margin 0` (top), one pass (middle), `--passes 2` "
+               f"(bottom)]({rel(strip)})\n" if strip else "")
     later = RunConfig().temporal
     one, two, three = (whole[label] for label in WHOLE_ROWS)
     md = f"""## Passes over the clip: one pass against Ruder's multi-pass
@@ -174,7 +179,10 @@ DeepFlow and Ruder's check on the real clips, at the input's size. *Trail*: on t
 RGB distance between the mean paint of the road the object has uncovered by the last frame (traced back along the
 exact flow to where the object covered it) and the road seen all along in the same rows. *First quarter / rest*:
 the mean error of the first quarter of the frame pairs over the rest's (the first frames are the least constrained
-in one forward pass). *Style loss*: the mean over the last pass's frames. Ruder's schedule (15 passes of 100
+in one forward pass). *Style loss*: the mean over the last pass's frames. The rows with `--uncover-margin 0` fill
+only the pixels an object uncovered (the default before), not the {RunConfig().temporal.uncover_margin} px of surface
+beside them that carried the object's halo (`vidstyle/motion/uncover.py`); on clips (b) and (d) `--no-temporal`
+paints every frame on its own, the trail's floor. Ruder's schedule (15 passes of 100
 iterations, the temporal term from pass 9) starts here from our forward pass, not from noise. On the real clips,
 *E, zero flow where the input is still*: the same ruler with zero motion at the pixels the flow-free check finds
 unchanged in the input (a still camera only; `bench/ruler.py`, `_still_zero`): DeepFlow reports motion of

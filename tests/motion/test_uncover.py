@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from vidstyle.motion.warp import warp
-from vidstyle.motion.uncover import fill_uncovered, mismatched
+from vidstyle.motion.uncover import fill_uncovered, mismatched, uncovered, with_margin
 
 H, W, SHIFT = 48, 64, 4
 BLOCK = slice(20, 40)  # the object's columns in the earlier frame; it moves SHIFT px right
@@ -52,6 +52,46 @@ def test_the_uncovered_band_takes_the_road_paint_not_the_object_paint():
     assert np.abs(plain / 255.0 - np.array([0.15, 0.25, 0.7])).max() > 0.1
     outside = torch.from_numpy(~hole)
     assert torch.equal(filled[0][:, outside], start[0][:, outside])
+
+
+def _band() -> np.ndarray:
+    hole = np.zeros((H, W), bool)
+    hole[10:38, BLOCK.start:BLOCK.start + SHIFT] = True
+    return hole
+
+
+def test_the_margin_takes_the_surface_beside_the_band_not_the_object():
+    earlier, current, flow = _scene()
+    hole = _band()
+    grown = with_margin(hole, flow, 2)
+    assert grown[20, BLOCK.start - 2:BLOCK.start].all()  # the still road beside the band
+    assert not grown[20, :BLOCK.start - 2].any()
+    assert not grown[10:38, BLOCK.start + SHIFT:].any()  # the object, which moves otherwise
+    assert grown[9, BLOCK.start + SHIFT] and not grown[7, BLOCK.start]  # the road above, within 2 px
+    assert np.array_equal(with_margin(hole, flow, 0), hole)
+    reliable = torch.ones(1, 1, H, W)
+    reliable[0, 0, 10:38, BLOCK.start:BLOCK.start + SHIFT] = 0
+    found = uncovered(current, earlier, flow, reliable)
+    assert found.any() and np.array_equal(uncovered(current, earlier, flow, reliable, margin=2),
+                                          with_margin(found, flow, 2))
+
+
+def test_a_halo_beside_the_band_is_filled_from_the_surface_beyond_it_not_carried_into_the_band():
+    """The object's paint bleeds onto the road beside its edge; once the object has moved on, that halo would be
+    the band's fill (a trail of the object's colours). With the margin it is filled from the road beyond."""
+    _, _, flow = _scene()
+    blue, pale = (0.15, 0.25, 0.7), (0.85, 0.8, 0.5)
+    paint = np.zeros((H, W, 3), np.float32)
+    paint[:] = blue
+    paint[10:38, BLOCK.start - 2:BLOCK.start] = pale  # the halo the object left beside its trailing edge
+    paint[10:38, BLOCK] = (0.95, 0.85, 0.1)
+    start = warp(torch.from_numpy(paint).permute(2, 0, 1)[None], flow)
+    hole = _band()
+    plain = fill_uncovered(start, flow, hole)
+    assert (plain[0, :, 12:36, BLOCK.start] - torch.tensor(blue).view(3, 1)).abs().max() > 0.1  # the halo's colour
+    filled = fill_uncovered(start, flow, with_margin(hole, flow, 2))
+    swept = filled[0, :, 12:36, BLOCK.start - 2:BLOCK.start + SHIFT]
+    assert (swept - torch.tensor(blue).view(3, 1, 1)).abs().max() < 0.03
 
 
 def test_nothing_to_fill_and_bad_shapes():

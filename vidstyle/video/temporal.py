@@ -135,7 +135,7 @@ def prepare_frames(
             if not prep.cut:
                 prep.flows[1] = (bwd, mask)
                 if uncover:
-                    prep.uncovered = uncovered(content, previous, bwd, mask)
+                    prep.uncovered = uncovered(content, previous, bwd, mask, config.uncover_margin)
                 prep.ahead_of_previous = ahead[0] if ahead else None
                 for j in offsets[1:] if index >= carried else []:
                     if index - j >= shot_start:
@@ -251,7 +251,8 @@ def warm_start(prep: FramePrep, stylized: Mapping[int, np.ndarray], target: torc
         image = warp(earlier, flow_bwd.cpu(), "lanczos").clamp(0, 1)
         if not warped and config.temporal.fill_uncovered and contents and prep.index - j in contents:
             hole = prep.uncovered if j == 1 and prep.uncovered is not None else \
-                uncovered(prep.content, contents[prep.index - j], flow_bwd, mask)
+                uncovered(prep.content, contents[prep.index - j], flow_bwd, mask,
+                          config.temporal.uncover_margin)
             image, mask = _uncover(image, hole, flow_bwd.cpu(), mask.cpu())
         image = image.to(target.device)
         warped.append(luminance(image) if grey else image)
