@@ -76,6 +76,13 @@ def test_the_margin_takes_the_surface_beside_the_band_not_the_object():
                                           with_margin(found, flow, 2))
 
 
+def test_new_ground_with_nothing_moving_otherwise_near_it_takes_no_margin():
+    flow = torch.full((1, 2, H, W), 3.0)  # a camera pan: the whole frame moves alike
+    hole = np.zeros((H, W), bool)
+    hole[:, -3:] = True  # the ground entering at the frame's edge
+    assert np.array_equal(with_margin(hole, flow, 2), hole)
+
+
 def test_a_halo_beside_the_band_is_filled_from_the_surface_beyond_it_not_carried_into_the_band():
     """The object's paint bleeds onto the road beside its edge; once the object has moved on, that halo would be
     the band's fill (a trail of the object's colours). With the margin it is filled from the road beyond."""

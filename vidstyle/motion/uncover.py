@@ -71,15 +71,22 @@ def _nearest_motion(hole: np.ndarray, flow: np.ndarray) -> np.ndarray:
 
 
 def with_margin(hole: np.ndarray, flow_bwd: torch.Tensor, margin: int) -> np.ndarray:
-    """``hole`` (bool ``(H, W)``) and the pixels within ``margin`` px of it that move as its nearest pixel does
-    (``flow_bwd (1, 2, H, W)``, within :data:`SAME_MOTION`): the surface beside the uncovered band, not the object
-    that uncovered it."""
+    """``hole`` (bool ``(H, W)``) and, around its pixels that have something moving otherwise within :data:`REACH`
+    (the object that uncovered them), the pixels within ``margin`` px that move as their nearest hole pixel does
+    (``flow_bwd (1, 2, H, W)``, within :data:`SAME_MOTION`): the surface beside the uncovered band, not the object.
+    A hole with nothing moving otherwise near it (new ground at the frame's edge under a moving camera) has no
+    object's halo beside it and keeps its size."""
     if margin <= 0 or not hole.any():
         return hole
     flow = flow_bwd[0].permute(1, 2, 0).float().cpu().numpy()
+    reach = np.ones((2 * REACH + 1, 2 * REACH + 1), np.uint8)
+    apart = _nearest_motion(hole, flow) > SAME_MOTION
+    other = apart & (cv2.dilate(hole.astype(np.uint8), reach) > 0)
+    if not other.any():
+        return hole
+    beside = hole & (cv2.dilate(other.astype(np.uint8), reach) > 0)
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
-    near = cv2.dilate(hole.astype(np.uint8), disk) > 0
-    return hole | (near & (_nearest_motion(hole, flow) <= SAME_MOTION))
+    return hole | ((cv2.dilate(beside.astype(np.uint8), disk) > 0) & ~apart)
 
 
 def fill_uncovered(start: torch.Tensor, flow_bwd: torch.Tensor, hole: np.ndarray) -> torch.Tensor:
