@@ -312,8 +312,8 @@ class TemporalConfig(_Validated):
                                    "departure from Ruder; off: his warped start everywhere).",
                                    flag="--no-fill-uncovered", negate=True, commands={VIDEO})
     # ... and the surface beside them, which carries the object's halo away (motion/uncover.py): 2 px took the
-    # trail behind an object from 53 to 15 RGB levels (clip (b)) and 48 to 29 (clip (d)) for 19-21% more warping
-    # error there (43% over the textured scene of clip (c)); 3 px: 13.5 and 22 for 25-30% (BENCHMARKS.md, passes).
+    # trail behind an object from 53 to 15 RGB levels (clip (b)) and 48 to 29 (clip (d)) for 18-20% more warping
+    # error on clips (b)-(d); 3 px: 13.5 and 22 for 25-30% (BENCHMARKS.md, passes).
     uncover_margin: int = setting(2, "Also fill this many px (processing size) of the surface beside the pixels a "
                                   "moving object uncovers: it carries the object's halo (0: off).", low=0, high=32,
                                   flag="--uncover-margin", commands={VIDEO})

@@ -83,6 +83,15 @@ def test_new_ground_with_nothing_moving_otherwise_near_it_takes_no_margin():
     assert np.array_equal(with_margin(hole, flow, 2), hole)
 
 
+def test_a_hole_on_the_leading_edge_takes_no_margin():
+    """A flow error where the object covers the road (its leading edge) has no halo carried out of it."""
+    _, _, flow = _scene()
+    ahead = np.zeros((H, W), bool)
+    ahead[10:38, BLOCK.stop + SHIFT:BLOCK.stop + SHIFT + 2] = True  # the road just ahead of the object
+    assert np.array_equal(with_margin(ahead, flow, 2), ahead)
+    assert with_margin(_band(), flow, 2).sum() > _band().sum()  # the trailing band, in the same flow, grows
+
+
 def test_a_halo_beside_the_band_is_filled_from_the_surface_beyond_it_not_carried_into_the_band():
     """The object's paint bleeds onto the road beside its edge; once the object has moved on, that halo would be
     the band's fill (a trail of the object's colours). With the margin it is filled from the road beyond."""
