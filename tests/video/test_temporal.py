@@ -4,6 +4,7 @@ import torch
 
 from vidstyle.config import RunConfig, TemporalConfig
 from vidstyle.motion.cuts import histogram_correlation
+from vidstyle.motion.uncover import uncovered
 from vidstyle.video.temporal import FramePrep, Prefetch, detect_cut, prepare_frames, warm_start
 
 from ..conftest import as_frames, textured, translating_clip
@@ -142,3 +143,33 @@ def test_the_warm_start_fills_what_an_object_uncovers_with_the_paint_around_it(f
         assert band[2].max() < 0.2
     assert torch.equal(weight[0, 0, :, 30:], mask[0, 0, :, 30:])
     assert torch.allclose(start.init[0, :, :, 40:], start.temporal[0].warped[0, :, :, 40:])
+
+
+@pytest.mark.parametrize("margin", [2, 0])
+def test_the_warm_start_refills_the_halo_the_object_left_beside_the_band(margin):
+    """The object's paint bled onto the road beside its trailing edge (a halo). With ``uncover_margin`` that road is
+    filled from the road beyond and has no temporal target; without it the halo is kept and held."""
+    first, second, painted, flow, mask = _object_moving_right()
+    painted[8:30, 14:16] = (220, 210, 120)  # the halo, on the still road left of the block
+    prep = FramePrep(1, second, flows={1: (flow, mask)})
+    config = RunConfig(temporal=TemporalConfig(uncover_margin=margin))
+    start = warm_start(prep, {0: painted}, torch.zeros(1, 3, 40, 56), 0, config, contents={0: first})
+    halo = start.init[0, :, 10:28, 14:16]
+    weight = start.temporal[0].weight[0, 0, 10:28, 14:16]
+    if margin:
+        assert halo[2].min() > 0.6 and halo[0].max() < 0.25 and weight.max() == 0
+    else:
+        assert halo[0].min() > 0.8 and weight.min() == 1
+    assert start.temporal[0].weight[0, 0, 10:28, :10].min() == 1  # the road further off keeps its hold
+
+
+@pytest.mark.parametrize("margin", [2, 0])
+def test_the_prefetch_finds_the_uncovered_pixels_with_the_runs_margin(margin):
+    """``prepare_frames(uncover=True)`` finds frame 1's hole off the optimisation's thread, margin included, as
+    ``warm_start`` would find it itself."""
+    first, second, _, flow, mask = _object_moving_right()
+    config = TemporalConfig(uncover_margin=margin)
+    preps = list(prepare_frames(as_frames([first, second]), config, flow=lambda *_: (flow, mask), uncover=True))
+    assert preps[1].uncovered is not None and preps[1].uncovered[8:30, 16:20].all()
+    assert np.array_equal(preps[1].uncovered, uncovered(second, first, flow, mask, margin))
+    assert preps[1].uncovered[10:28, 14:16].all() == bool(margin)
