@@ -59,7 +59,7 @@ def uncovered(content: np.ndarray, earlier: np.ndarray, flow_bwd: torch.Tensor, 
     if not unreliable.any():
         return unreliable
     hole = unreliable & mismatched(content, earlier, flow_bwd.cpu())
-    return with_margin(hole, flow_bwd, margin) if margin and hole.any() else hole
+    return with_margin(hole, flow_bwd, margin)
 
 
 def _nearest_motion(hole: np.ndarray, flow: np.ndarray) -> np.ndarray:
