@@ -43,11 +43,15 @@ SECTIONS = [
 ]
 
 
-def machine(device: torch.device) -> str:
+def cpu_model() -> str:
     try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
-        model = platform.processor() or "unknown CPU"
+        return platform.processor() or "unknown CPU"
+
+
+def machine(device: torch.device) -> str:
+    model = cpu_model()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     return (f"{model}, {torch.get_num_threads()} torch threads, {gpu}, the network in "
             f"{resolve_precision('auto', device)} (`--precision auto`); Python {platform.python_version()}, "
@@ -67,9 +71,15 @@ def _commit() -> str:
     return (result.stdout.strip() or "unknown") + ("+changes" if dirty else "")
 
 
+TAG = re.compile(r"<!-- bench section (\w+), commit ([^ ,]+)(?:, on (.+?))? -->")
+
+
 def _merged(previous: str, fresh: dict[str, str]) -> list[str]:
-    """Every section in SECTIONS order: the fresh ones, else the previous file's (marked as an earlier run)."""
+    """Every section in SECTIONS order: the fresh ones, else the previous file's (marked as an earlier run, with
+    the commit and the machine it was measured on: a section tagged before tags named machines ran on the one
+    the previous file's header names)."""
     old_commit = re.search(r"\(commit ([^)]+)\)", previous)
+    old_machine = re.search(r"\) in [0-9.]+ min on: ([^,]+),", previous)
     pieces = re.split(r"(?m)^(?=<!-- bench section |## )", previous)
     parts: list[str] = []
     for piece in pieces:  # a section's tag line belongs to the heading below it
@@ -79,7 +89,7 @@ def _merged(previous: str, fresh: dict[str, str]) -> list[str]:
             parts.append(piece)
     found: dict[str, str] = {}
     for part in parts:
-        tag = re.match(r"<!-- bench section (\w+), commit ([^ ]+) -->", part)
+        tag = TAG.match(part)
         name = tag.group(1) if tag else next((n for n, h in HEADINGS.items() if part.startswith(h)), None)
         if name and name not in found:
             if not tag:
@@ -91,13 +101,20 @@ def _merged(previous: str, fresh: dict[str, str]) -> list[str]:
         if name in fresh:
             out.append(fresh[name])
         elif name in found:
-            part = found[name]
-            commit = re.match(r"<!-- bench section \w+, commit ([^ ]+) -->", part).group(1)
-            lines = part.split("\n")
+            tag = TAG.match(found[name])
+            commit = tag.group(2)
+            where = tag.group(3) or (old_machine.group(1) if old_machine else None)
+            lines = found[name].split("\n")
+            if where and not tag.group(3):  # name the machine in the tag, so later merges keep it
+                lines[0] = f"<!-- bench section {name}, commit {commit}, on {where} -->"
             heading = next(i for i, line in enumerate(lines) if line.startswith("## "))
-            if "*Earlier run" not in part:
-                lines.insert(heading + 1, f"\n*Earlier run: measured at commit {commit}, not re-run with this "
-                                          "file's header commit.*")
+            note = (f"*Earlier run: measured at commit {commit}{f' on {where}' if where else ''}, not re-run with "
+                    "this file's header commit.*")
+            old = next((i for i, line in enumerate(lines) if line.startswith("*Earlier run")), None)
+            if old is None:
+                lines.insert(heading + 1, "\n" + note)
+            else:
+                lines[old] = note
             out.append("\n".join(lines))
     return out
 
@@ -149,7 +166,7 @@ def main() -> None:
         markdown, data = run(args.work, device)
         print(f"[bench] {name} done in {time.perf_counter() - t0:.0f} s: {json.dumps(data, default=str)}",
               file=sys.stderr, flush=True)
-        sections.append(f"<!-- bench section {name}, commit {_commit()} -->\n" + markdown)
+        sections.append(f"<!-- bench section {name}, commit {_commit()}, on {cpu_model()} -->\n" + markdown)
     total = time.perf_counter() - started
     commit = _commit()
     header = (
