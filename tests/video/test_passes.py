@@ -113,17 +113,32 @@ def test_later_passes_change_the_frames_and_the_output_is_the_last_pass(make_cli
     assert len(encoded) == 4 and all(np.array_equal(e, b) for e, b in zip(encoded, second))
 
 
+# 033e546's CLI with the Gram backward of today (e57e9f4: the (C, C) matrix scaled before the product).
+GRAM_BACKWARD_OF_TODAY = """
+import sys, torch, vidstyle.core.losses as losses
+def backward(ctx, grad):
+    (rows,) = ctx.saved_tensors
+    return torch.bmm(rows, ((grad + grad.transpose(1, 2)) * ctx.scale).to(rows.dtype)), None
+losses._Gram.backward = staticmethod(backward)
+from vidstyle.cli import main
+sys.argv[0] = "vidstyle"
+main()
+"""
+
+
 @pytest.mark.slow
 def test_one_pass_paints_frame_for_frame_what_the_code_before_passes_painted(make_clip, tmp_path, tiny_weights):
     """``--passes 1`` (the default) is the code before passes (033e546, from a git worktree) on a clip with a moving
-    object and a cut, and it is the first pass of ``--passes 2`` byte for byte.
+    object and a cut, frame for frame, and it is the first pass of ``--passes 2`` byte for byte.
 
     Since 033e546 three numerical changes landed on purpose: L-BFGS learns from the step the clamp let through,
     the Gram's backward scales before its product, not after (its rounding), and the fill of the pixels an object
-    uncovers takes a margin of the surface beside them (``--uncover-margin``). Adam in fp32 leaves the first out,
-    the margin is set to 0 here, and the second is a last-bit difference: there the two codes agree within one grey
-    level (they were byte for byte equal before those changes). The first pass of ``--passes 2`` is ``--passes 1``
-    byte for byte at the defaults."""
+    uncovers takes a margin of the surface beside them (``--uncover-margin``). Adam leaves the first out and the
+    margin is set to 0 here. The second is a last-bit difference, but Adam's first steps move every pixel by its
+    learning rate in the direction of its gradient's sign, so a last-bit difference in a cold frame became a
+    23-level one after the settling step, and more over the shot, on one machine (an AMD EPYC) and none on another
+    (an Intel Xeon). So 033e546 runs here with today's Gram backward put in (:data:`GRAM_BACKWARD_OF_TODAY`), and
+    the two codes must paint the same pixels."""
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("needs the project's git history")
     before = tmp_path / "before"
@@ -140,7 +155,8 @@ def test_one_pass_paints_frame_for_frame_what_the_code_before_passes_painted(mak
         for code, name, extra in ((before, "before", []), (ROOT, "now", ["--uncover-margin", "0"]),
                                   (ROOT, "one", []), (ROOT, "two", ["--passes", "2"])):
             out = tmp_path / f"{name}.mp4"
-            command = [sys.executable, "-P", "-m", "vidstyle", "video", os.fspath(clip), "-o", os.fspath(out),
+            entry = ["-c", GRAM_BACKWARD_OF_TODAY] if code == before else ["-m", "vidstyle"]
+            command = [sys.executable, "-P", *entry, "video", os.fspath(clip), "-o", os.fspath(out),
                        "--styles", "swirl", "--weights", tiny_weights, "--first-iterations", "8", "--iterations",
                        "4", "--max-size", "64", "--keep-frames", "--threads", "2", "--device", "cpu", "--optimizer",
                        "adam", "--precision", "fp32", *extra]
@@ -149,8 +165,7 @@ def test_one_pass_paints_frame_for_frame_what_the_code_before_passes_painted(mak
             assert done.returncode == 0, done.stderr
             outputs.append(sorted((work_dir_for(out) / "frames").glob("*.png")))
         assert len(outputs[0]) == len(outputs[1]) == len(outputs[2]) == 9
-        for a, b in zip(*outputs[:2]):
-            assert np.abs(read_image(a).astype(int) - read_image(b).astype(int)).max() <= 1, a.name
+        assert all(np.array_equal(read_image(a), read_image(b)) for a, b in zip(*outputs[:2]))
         first_pass = outputs[3]  # frames/ holds the first pass (pass2/ the second)
         assert [a.read_bytes() for a in first_pass] == [b.read_bytes() for b in outputs[2]]
         assert any(a.read_bytes() != b.read_bytes() for a, b in zip(outputs[1], outputs[2]))  # the margin moved paint
