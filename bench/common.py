@@ -35,6 +35,7 @@ class Budget:
     stability_size: int = 192
     stability_first: int = 100
     memory_frames: tuple[int, int] = (10, 300)
+    memory_real_frames: int = 3  # the memory section's real clip at every default, against SPEED_COMMIT
     long_frames: int = 10000
     truth: tuple[str, ...] = ()  # ground-truth clips to run (empty: all)
     real: tuple[str, ...] = ()  # real clips to run, by file stem (empty: all)
@@ -53,7 +54,7 @@ def smoke() -> None:
     global BUDGET
     BUDGET = Budget(clip_frames=3, clip_sizes=(96,), stability_frames=3, per_frame_frames=3, stability_size=64,
                     stability_first=3,
-                    memory_frames=(3, 6), long_frames=300, smoke=True,
+                    memory_frames=(3, 6), memory_real_frames=2, long_frames=300, smoke=True,
                     extra=["--first-iterations", "3", "--iterations", "2", "--later-fine-iterations", "1"])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from . import common
 from .common import ROOT, rel
+from .stability import STYLE_FILE
 
 
 def _clip(work: Path, frames: int, size: tuple[int, int] = (48, 64)) -> Path:
@@ -110,6 +112,14 @@ pair takes {pinned / alone:.2f}x one run's time for twice the work.
     return md, {"alone": alone, "unpinned": unpinned, "pinned": pinned}
 
 
+def _peak_rss(report: Path, args: list[str], code: Path = ROOT) -> float:
+    """Peak resident memory (MiB) of one CLI run of the checkout ``code`` in a fresh process (``bench.rss``)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys((str(code), str(ROOT))))}
+    subprocess.run([sys.executable, "-P", "-m", "bench.rss", str(report), *args], cwd=ROOT, check=True,
+                   capture_output=True, env=env)
+    return json.loads(report.read_text())["max_rss_mib"]
+
+
 def memory(work: Path, device) -> tuple[str, dict]:
     short, long = common.BUDGET.memory_frames
     clip = _clip(work, long, (144, 256))
@@ -119,11 +129,25 @@ def memory(work: Path, device) -> tuple[str, dict]:
         args = ["video", rel(clip), "-s", "swirl", "-o", rel(out), "--max-size", "128", "--end", f"{frames}f",
                 "--first-iterations", "2", "--iterations", "1", "--later-fine-iterations", "1", "--device", device.type,
                 "--restart"]
-        command = [sys.executable, "-m", "bench.rss", rel(report), *args]
-        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
-        rss[frames] = json.loads(report.read_text())["max_rss_mib"]
+        rss[frames] = _peak_rss(report, args)
         commands[frames] = "python -m bench.rss REPORT " + shlex.join(args)
     ratio = rss[long] / rss[short]
+    # Every default at the whole-clip section's larger size, this code against the code before the speed work: the
+    # cold start's L-BFGS history, the network at full size, the prefetch's frames and flows all at their real size.
+    size, frames = max(common.BUDGET.clip_sizes), common.BUDGET.memory_real_frames
+    real = {}
+    codes = [("this commit", ROOT)]
+    before = common.checkout(work, common.SPEED_COMMIT) if not common.BUDGET.smoke else None
+    if before is not None:
+        codes.insert(0, (f"before ({common.SPEED_COMMIT})", before))
+    real_args = ["video", rel(common.BOTTLE), "-s", rel(STYLE_FILE), "-o", rel(work / "memory-real.mp4"),
+                 "--max-size", str(size), "--end", f"{frames}f", "--device", device.type, "--restart",
+                 *common.BUDGET.extra]
+    for name, code in codes:
+        real[name] = _peak_rss(work / "memory-real.json", real_args, code)
+    rows = "\n".join(f"| {name} | {mib:.0f} MiB |" for name, mib in real.items())
+    versus = (f"\n**This commit / {common.SPEED_COMMIT} = {real['this commit'] / real[codes[0][0]]:.3f}** (the issue "
+              "\"Speed III\": no higher than that code's).\n" if before is not None else "")
     md = f"""## Memory
 
 Peak resident memory of the whole `vidstyle video` process (decode, flow thread, optimisation, checkpoints,
@@ -140,5 +164,17 @@ encode) on a generated {long}-frame clip at long side 128, with a token budget s
 | {long} | {rss[long]:.0f} MiB |
 
 **RSS({long}) / RSS({short}) = {ratio:.3f}** (target at most 1.1).
-"""
-    return md, {"rss": rss, "ratio": ratio}
+
+The first {frames} frames of `{common.BOTTLE.name}` at long side {size}, every default (a shot's first frame, its
+settling, later frames; the L-BFGS history and the network at their full size), this commit against the code before
+the speed work, each in a fresh process:
+
+```
+python -m bench.rss REPORT {shlex.join(real_args)}
+```
+
+| code | peak RSS |
+|---|---|
+{rows}
+{versus}"""
+    return md, {"rss": rss, "ratio": ratio, "real": real}
