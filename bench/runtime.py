@@ -114,7 +114,7 @@ pair takes {pinned / alone:.2f}x one run's time for twice the work.
 
 def _peak_rss(report: Path, args: list[str], code: Path = ROOT) -> float:
     """Peak resident memory (MiB) of one CLI run of the checkout ``code`` in a fresh process (``bench.rss``)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys((str(code), str(ROOT))))}
+    env = {**os.environ, "PYTHONPATH": str(code)}  # the checkout's own bench.rss runs its own vidstyle
     subprocess.run([sys.executable, "-P", "-m", "bench.rss", str(report), *args], cwd=ROOT, check=True,
                    capture_output=True, env=env)
     return json.loads(report.read_text())["max_rss_mib"]
