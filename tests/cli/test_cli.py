@@ -56,6 +56,20 @@ def test_missing_content_and_input_overwrite(tmp_path, content_path):
     assert content_path.read_bytes() == before
 
 
+def test_a_clip_given_to_image_and_a_still_given_to_video_name_the_other_command(tmp_path, content_path,
+                                                                                 make_clip):
+    """Each command judged the output by the input's kind: ``image clip.mp4 -o out.png`` asked for an .mp4 output,
+    ``video photo.png -o out.mp4`` for an image one. Now the line names the command that takes the input."""
+    clip = make_clip(translating_clip(2, 32, 48), audio=False)
+    for argv, command in ((["image", str(clip), "-o", str(tmp_path / "o.png")], "`vidstyle video`"),
+                          (["video", str(content_path), "-o", str(tmp_path / "o.mp4")], "`vidstyle image`")):
+        result = runner.invoke(app, [*argv, "-s", "swirl"])
+        text = plain(result.output).strip()
+        assert result.exit_code == 1 and command in text and len(text.splitlines()) == 1, text
+        assert "expected an output ending" not in text
+    assert not list(tmp_path.glob("o.*"))
+
+
 def test_usage_errors_are_one_line_and_exit_2(content_path):
     result = runner.invoke(app, ["image", str(content_path), "-s", "swirl", "-o", "x.png", "--optimizer", "sgd"])
     text = plain(result.output).strip()

@@ -11,7 +11,7 @@ import typer
 from ..config import IMAGE
 from ..media.images import write_image
 from .app import progress_bar, say
-from .options import Device, Threads, Values, Verbose, command, user_path
+from .options import Device, Threads, Values, Verbose, command, expect_kind, user_path
 
 
 def format_terms(terms: dict[str, float]) -> str:
@@ -39,6 +39,7 @@ def image(
     """Stylize one image, or chosen regions of it (--mask, --segment, --region)."""
     from ..job import Job
 
+    expect_kind(content, still=True)
     specs = list(styles or [])
     if len(specs) > 1 and not preview:
         raise ValueError(f"expected one --styles, got {len(specs)}: add --preview to compare them side by side")

@@ -23,6 +23,7 @@ from rich.markup import escape
 
 from ..job import JOB_KEYS_BY_NAME, SETTINGS, flag_for, keys_for
 from ..config import MENTION, Setting
+from ..media.images import IMAGE_SUFFIXES, is_image_path
 from ..regions.sources import FIELDS_BY_KEY
 from .app import app, run_guarded, setup_logging
 
@@ -46,6 +47,20 @@ def user_path(value: str | os.PathLike[str]) -> Path:
     if not text.strip():
         raise typer.BadParameter("expected a path, got an empty one")
     return Path(text)
+
+
+def expect_kind(path: Path, still: bool) -> None:
+    """A still for ``vidstyle image`` (``still``), a clip for ``vidstyle video``: the other kind is refused in one
+    line that names the command taking it, before the job's own checks (which judge the output by the input's
+    kind, and would ask a still's command for a video's output)."""
+    if is_image_path(path) == still:
+        return
+    text = os.fspath(path)
+    if still:
+        raise ValueError(f"expected a still image ({', '.join(IMAGE_SUFFIXES)}) for `vidstyle image`, got "
+                         f"{text!r}: stylize a clip with `vidstyle video`")
+    raise ValueError(f"expected a video for `vidstyle video`, got the still image {text!r}: stylize it with "
+                     f"`vidstyle image`")
 
 
 # Options of the run, not of the job. Defaults live in the signatures that use them.

@@ -12,7 +12,7 @@ from ..config import VIDEO
 from ..media.files import atomic_path, check_output
 from ..media.images import IMAGE_SUFFIXES, is_image_path, write_image
 from .app import progress_bar, say
-from .options import Device, Threads, Values, Verbose, command, user_path
+from .options import Device, Threads, Values, Verbose, command, expect_kind, user_path
 
 
 def preview_path(output: Path) -> Path:
@@ -43,6 +43,7 @@ def video(
     """Stylize a video, stable from frame to frame (Ruder et al. 2016); interrupted runs resume."""
     from ..job import Job
 
+    expect_kind(input_path, still=False)
     if log_path is not None:
         check_output(log_path, (".jsonl", ".json", ".log", ".txt"), (input_path,), "--log file")
     sheet = preview_path(output) if preview else None
