@@ -53,7 +53,7 @@ def expect_kind(path: Path, still: bool) -> None:
     """A still for ``vidstyle image`` (``still``), a clip for ``vidstyle video``: the other kind is refused in one
     line that names the command taking it, before the job's own checks (which judge the output by the input's
     kind, and would ask a still's command for a video's output)."""
-    if is_image_path(path) == still:
+    if is_image_path(path) == still or not path.is_file():  # a missing path or a folder: the job's checks say so
         return
     text = os.fspath(path)
     if still:
