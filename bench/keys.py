@@ -42,6 +42,7 @@ def runs_for(frames: int) -> list[tuple[str, list[str]]]:
         (f"constant: {SECOND}", ["--styles", SECOND]),
         ("constant: half of each", ["--styles", f"{rel(STYLE_FILE)}:0.5,{SECOND}:0.5"]),
         (f"ramp: `--style-key {half}f={SECOND}` (default lead)", ["--style-key", f"{half}f={SECOND}"]),
+        (f"ramp, `--passes 2`", ["--style-key", f"{half}f={SECOND}", "--passes", "2"]),
         ("ramp, no lead: `--key-lead 0`", ["--style-key", f"{half}f={SECOND}", "--key-lead", "0"]),
         (f"switch: `--style-key {half}f:hold={SECOND}`", ["--style-key", f"{half}f:hold={SECOND}"]),
     ]
@@ -172,8 +173,9 @@ The first {frames} frames, long side {size}, {budget.stability_first} iterations
 Runs a clip: three constant mixes (Starry Night, Léger's *Contrast of Forms*, half of each), a key halfway (the mix
 moves from Starry Night at frame 0 to Léger at frame {half}, then stays) with the default lead (a frame within a ramp
 is painted toward the mix `--key-lead` frames ahead, never past the key: the optimiser's lag behind a moving target)
-and without it, and a switch there (a hold key). Frames whose mix changed within the last 3 get 3x the later frames'
-budget. *Style loss / constant mixes'*: each frame's style loss against the mix the timeline gives that frame,
+and without it, the same ramp with a second pass (`--passes 2`), and a switch there (a hold key). Frames whose mix
+changed within the last 3 get 3x the later frames' budget; with later passes to come they are also held to their
+neighbours at a quarter of the temporal weight, and a later pass looks for a moved mix on both sides. *Style loss / constant mixes'*: each frame's style loss against the mix the timeline gives that frame,
 measured here from the decoded output at the processing size with fp32 features (not the log's figure, which is
 against the target the frame was painted toward), over the constant mixes' loss on that frame (for a share between
 two constant runs, geometric between them), the mean and the worst frame over the clip: above 1 where the picture

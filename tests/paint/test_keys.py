@@ -162,3 +162,36 @@ def test_a_masked_frame_painted_with_and_without_the_lead_gets_each_its_own_targ
     expected = targets.get(timeline.mix_at(3), (32, 48))
     assert all(torch.equal(own[name], expected[name]) for name in expected)
     assert not all(torch.equal(aimed[name], own[name]) for name in own)
+
+
+def test_a_frame_catches_up_with_a_moved_mix_on_the_side_it_is_held_to_and_more_freely_with_passes_to_come():
+    """The first pass holds a frame to the frames before it, a later pass to both neighbours: a frame whose mix
+    differs from a near frame on a side it is held to gets 3x the budget, and in a run with later passes a weaker
+    hold (``CATCH_UP_HOLD``); a one-pass run keeps the full hold, so its output is unchanged."""
+    from vidstyle.core.objective import TemporalTerm
+    from vidstyle.paint.start import Budget, Start
+    from vidstyle.paint.style import CATCH_UP, CATCH_UP_HOLD, Styling
+
+    timeline = Timeline(parse_style_spec("swirl"), [(4, parse_style_key("4f=mosaic"))])  # a ramp over frames 1-4
+    styling = Styling(None, [parse_style_spec("swirl")], None, False, lambda i: [], ("relu1_1",),
+                      torch.device("cpu"), timeline)
+    first = [i for i in range(12) if styling.catching_up(i)]
+    later = [i for i in range(12) if styling.catching_up(i, both_sides=True)]
+    assert first == [1, 2, 3, 4, 5, 6]  # the ramp and the 3 frames after its last change
+    assert later == [0, 1, 2, 3, 4, 5, 6]  # the ramp's first frame is now held to the ramp after it
+    assert not Styling(None, [parse_style_spec("swirl")], None, False, lambda i: [], ("relu1_1",),
+                       torch.device("cpu")).catching_up(3, both_sides=True)  # no keys: nothing moves
+
+    image = torch.rand(1, 3, 8, 8)
+    start = Start(image, Budget(1, 11, 6), [TemporalTerm(image, torch.full((1, 1, 8, 8), 0.8))])
+    assert styling.catch_up(start, 9, pass_index=2, passes=2) is start  # the mix has not moved near frame 9
+    one = styling.catch_up(start, 2, passes=1)
+    assert (one.budget.iterations, one.budget.fine_iterations) == (11 * CATCH_UP, 6 * CATCH_UP)
+    assert torch.equal(one.temporal[0].weight, start.temporal[0].weight)
+    for pass_index in (1, 2):
+        more = styling.catch_up(start, 2, pass_index=pass_index, passes=2)
+        assert more.budget.iterations == 11 * CATCH_UP
+        assert torch.allclose(more.temporal[0].weight, 0.8 * CATCH_UP_HOLD * torch.ones(1, 1, 8, 8))
+        assert torch.equal(more.temporal[0].warped, image)
+    assert styling.catch_up(start, 0, pass_index=1, passes=2) is start  # the first pass does not look ahead
+    assert styling.catch_up(start, 0, pass_index=2, passes=2).budget.iterations == 11 * CATCH_UP

@@ -139,7 +139,7 @@ def _paint_frame(prep: FramePrep, stylized: dict[int, np.ndarray], contents: dic
     content = to_tensor(prep.content, styling.device)
     target = target_of(content, config)
     warm = styling.catch_up(first_pass_start(prep, stylized, contents, target, shot, judged, config, styling),
-                            prep.index)
+                            prep.index, passes=config.temporal.passes)
     carry = config.temporal.carry_frames
     if warm is not None and prep.index <= carry and 1 in prep.flows:
         _carry_trust(shot, prep, warm)

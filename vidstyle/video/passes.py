@@ -153,7 +153,8 @@ def _paint_visit(checkpoint: Checkpoint, first: list[FrameRecord], frame: int, p
     followed = neighbour(checkpoint, frame, followed_index, pass_index) if 0 <= followed_index < count else None
     preceded = neighbour(checkpoint, frame, preceded_index, pass_index - 1) if 0 <= preceded_index < count else None
     start = styling.catch_up(later_start(checkpoint.load(frame, pass_index - 1), followed, preceded, target,
-                                         pass_index, config, style_level), frame)
+                                         pass_index, config, style_level), frame, pass_index,
+                             config.temporal.passes)
     image, result = paint_from(content, start, styling, extractor, config, index=frame, on_step=on_step)
     source = first[frame]
     return FrameRecord(frame, source.pts, source.duration, result.iterations, result.evaluations, result.loss,
