@@ -175,7 +175,8 @@ moves from Starry Night at frame 0 to Léger at frame {half}, then stays) with t
 is painted toward the mix `--key-lead` frames ahead, never past the key: the optimiser's lag behind a moving target)
 and without it, the same ramp with a second pass (`--passes 2`), and a switch there (a hold key). Frames whose mix
 changed within the last 3 get 3x the later frames' budget; with later passes to come they are also held to their
-neighbours at a quarter of the temporal weight, and a later pass looks for a moved mix on both sides. *Style loss / constant mixes'*: each frame's style loss against the mix the timeline gives that frame,
+neighbours at a quarter of the temporal weight, and a later pass looks for a moved mix on both sides. *Style loss /
+constant mixes'*: each frame's style loss against the mix the timeline gives that frame,
 measured here from the decoded output at the processing size with fp32 features (not the log's figure, which is
 against the target the frame was painted toward), over the constant mixes' loss on that frame (for a share between
 two constant runs, geometric between them), the mean and the worst frame over the clip: above 1 where the picture
