@@ -42,7 +42,7 @@ def runs_for(frames: int) -> list[tuple[str, list[str]]]:
         (f"constant: {SECOND}", ["--styles", SECOND]),
         ("constant: half of each", ["--styles", f"{rel(STYLE_FILE)}:0.5,{SECOND}:0.5"]),
         (f"ramp: `--style-key {half}f={SECOND}` (default lead)", ["--style-key", f"{half}f={SECOND}"]),
-        (f"ramp, `--passes 2`", ["--style-key", f"{half}f={SECOND}", "--passes", "2"]),
+        ("ramp, `--passes 2`", ["--style-key", f"{half}f={SECOND}", "--passes", "2"]),
         ("ramp, no lead: `--key-lead 0`", ["--style-key", f"{half}f={SECOND}", "--key-lead", "0"]),
         (f"switch: `--style-key {half}f:hold={SECOND}`", ["--style-key", f"{half}f:hold={SECOND}"]),
     ]
