@@ -174,6 +174,8 @@ CASES = [
          "matches no file", "styled"),
     Case("batch out is a file", ["batch", "{d}/clip.mp4", "--out", "{d}/blocker", "-s", "swirl"], 1,
          "is a file: expected a folder", "none"),
+    Case("batch -o is a file (-o as in every command)", ["batch", "{d}/clip.mp4", "-o", "{d}/blocker", "-s", "swirl"], 1,
+         "is a file: expected a folder", "none"),
     Case("batch without styles", ["batch", "{d}/clip.mp4", "--out", "{d}/styled"], 1, "--styles: expected --styles or at least one --region", "styled"),
     Case("jobs file missing", ["batch", "{d}/clip.mp4", "--out", "{d}/styled", "-s", "swirl", "--jobs",
                                "{d}/jobs.toml"], 1, "jobs file '{d}/jobs.toml' does not exist", "styled"),

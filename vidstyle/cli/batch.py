@@ -27,7 +27,7 @@ class EngineChoice(str, Enum):
 def batch(
     inputs: Annotated[list[str], typer.Argument(metavar="INPUTS...", help="Video files, folders or globs.",
                                                 show_default=False)],
-    out_dir: Annotated[Path, typer.Option("--out", parser=user_path, help="Folder for the outputs (NAME.mp4) and batch-report.json.",
+    out_dir: Annotated[Path, typer.Option("--out", "--output", "-o", parser=user_path, help="Folder for the outputs (NAME.mp4) and batch-report.json.",
                                           show_default=False)],
     values: Values,
     jobs_file: Annotated[Optional[Path], typer.Option("--jobs", parser=user_path, help="Per-clip overrides (TOML): styles, mask, "

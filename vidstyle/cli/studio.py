@@ -24,7 +24,7 @@ def studio(
     host: Annotated[str, typer.Option("--host", help="Address to listen on; anything but the loopback exposes the "
                                       "studio to the network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 7860,
-    out: Annotated[Path, typer.Option("--out", parser=user_path, help="The one folder the studio writes to: "
+    out: Annotated[Path, typer.Option("--out", "--output", "-o", parser=user_path, help="The one folder the studio writes to: "
                                       "renders, previews, uploads and its queue.")] = Path("studio-out"),
     max_upload: Annotated[int, typer.Option("--max-upload", min=1, help="Largest upload, in MiB.")] = 2048,
     device: Device = "auto",
