@@ -1,5 +1,6 @@
 import json
 
+import cv2
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -21,6 +22,32 @@ def test_image_writes_output_and_steps(tmp_path, content_path, style_image_path,
     assert result.exit_code == 0, plain(result.output)
     assert read_image(out).shape == (24, 32, 3)
     assert sorted(p.name for p in (tmp_path / "out_steps").iterdir()) == ["00002.png", "00004.png"]
+
+
+def test_a_cutout_keeps_its_transparency_and_can_be_its_own_mask(tmp_path, content_path, style_image_path,
+                                                                   tiny_weights):
+    from vidstyle.media.images import read_alpha
+
+    content = read_image(content_path)
+    alpha = np.zeros(content.shape[:2], np.uint8)
+    alpha[content.shape[0] // 4:, : content.shape[1] // 2] = 255
+    cutout = tmp_path / "cutout.png"
+    write_image(cutout, content, alpha)
+    common = ["--styles", str(style_image_path), "--size", "32", "--iterations", "3", "--device", "cpu",
+              "--weights", tiny_weights]
+    for name, extra in (("plain.png", []), ("masked.png", ["--mask", str(cutout)]), ("flat.jpg", [])):
+        result = runner.invoke(app, ["image", str(cutout), "-o", str(tmp_path / name), *common, *extra])
+        assert result.exit_code == 0, plain(result.output)
+        assert ("its transparency kept" in result.output) == name.endswith(".png")
+    expected = cv2.resize(alpha, (32, 24), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(read_alpha(tmp_path / "plain.png"), expected)
+    assert read_alpha(tmp_path / "flat.jpg") is None
+    # as a mask, the cutout's alpha is the region: outside it the content is kept as it was
+    masked = read_image(tmp_path / "masked.png").astype(int)
+    plain_result = read_image(tmp_path / "plain.png").astype(int)
+    small = cv2.resize(content, (32, 24), interpolation=cv2.INTER_AREA).astype(int)
+    outside = expected == 0
+    assert np.abs(masked[outside] - small[outside]).mean() < 2 < np.abs(plain_result[outside] - small[outside]).mean()
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from vidstyle.media.files import atomic_path, check_input, check_output, ensure_not_input
-from vidstyle.media.images import read_image, write_image
+import cv2
+
+from vidstyle.media.images import read_alpha, read_image, write_image
 
 
 def test_write_then_read_png_is_lossless(tmp_path):
@@ -61,3 +63,35 @@ def test_outputs_are_checked_before_any_work(tmp_path):
         check_output(source / "sub" / "out.png", (".png",))
     assert check_output(tmp_path / "new" / "deeper" / "out.png", (".png",)).name == "out.png"
     assert not (tmp_path / "new").exists()  # checking creates nothing
+
+
+@pytest.mark.parametrize("suffix, kept", [(".png", True), (".webp", True), (".tiff", True), (".jpg", False)])
+def test_transparency_is_read_and_written_where_the_format_keeps_it(tmp_path, suffix, kept):
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    alpha = np.zeros((9, 11), np.uint8)
+    alpha[2:7, 3:9] = 255
+    alpha[4, 4] = 128
+    write_image(tmp_path / f"a{suffix}", image, alpha)
+    back = read_alpha(tmp_path / f"a{suffix}")
+    if kept:
+        assert np.array_equal(back, alpha)
+        assert np.array_equal(read_image(tmp_path / f"a{suffix}")[alpha == 255], image[alpha == 255])
+    else:
+        assert back is None
+    with pytest.raises(ValueError, match="expected an alpha of shape"):
+        write_image(tmp_path / "b.png", image, alpha[:5])
+
+
+def test_no_alpha_where_every_pixel_is_opaque_or_there_is_no_channel_and_16_bit_alpha_is_scaled(tmp_path):
+    image = np.full((4, 5, 3), 90, np.uint8)
+    write_image(tmp_path / "rgb.png", image)
+    write_image(tmp_path / "opaque.png", image, np.full((4, 5), 255, np.uint8))
+    assert read_alpha(tmp_path / "rgb.png") is None and read_alpha(tmp_path / "opaque.png") is None
+    deep = np.zeros((4, 5, 4), np.uint16)
+    deep[..., 3] = 65535
+    deep[0, 0, 3] = 0
+    deep[1, 1, 3] = 32768
+    cv2.imwrite(str(tmp_path / "deep.png"), deep)
+    alpha = read_alpha(tmp_path / "deep.png")
+    assert alpha.dtype == np.uint8 and alpha[0, 0] == 0 and alpha[1, 1] == 128 and alpha[2, 2] == 255

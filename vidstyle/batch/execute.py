@@ -40,8 +40,9 @@ def run_job(job: Job, *, device: torch.device | str = "auto", restart: bool = Fa
     device = resolve_device(device) if isinstance(device, str) else device
     config = resolve_config(job.run, device)
     if job.kind == IMAGE:
-        image: np.ndarray = stylize_plan(plan_image_job(job, device), config=config, device=device, callback=on_step)
-        write_image(job.output, image)
+        plan = plan_image_job(job, device)
+        image: np.ndarray = stylize_plan(plan, config=config, device=device, callback=on_step)
+        write_image(job.output, image, plan.alpha)  # the content's transparency, where the format keeps it
         return image
     return run_video(plan_video_job(job, device), config=config, video=job.video, restart=restart, device=device,
                      on_frame=on_frame, on_step=on_step)

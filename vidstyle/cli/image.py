@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..config import IMAGE
-from ..media.images import write_image
+from ..media.images import ALPHA_SUFFIXES, write_image
 from .app import progress_bar, say
 from .options import Device, Threads, Values, Verbose, command, expect_kind, user_path
 
@@ -59,7 +59,7 @@ def image(
     steps_dir = output.with_name(f"{output.stem}_steps")
 
     def save_step(snapshot: Any) -> None:
-        write_image(steps_dir / f"{snapshot.iteration:05d}{output.suffix}", snapshot.image)
+        write_image(steps_dir / f"{snapshot.iteration:05d}{output.suffix}", snapshot.image, plan.alpha)
 
     with progress_bar() as bar:
         task = bar.add_task(content.name, total=job.run.optim.iterations, info="")
@@ -70,8 +70,9 @@ def image(
 
         result = stylize_plan(plan, config=job.run, device=torch_device, callback=on_step,
                               save_every=save_every, on_snapshot=save_step)
-    write_image(output, result)
-    say(f"wrote {os.fspath(output)} ({result.shape[1]}x{result.shape[0]})")
+    write_image(output, result, plan.alpha)
+    kept = ", its transparency kept" if plan.alpha is not None and output.suffix.lower() in ALPHA_SUFFIXES else ""
+    say(f"wrote {os.fspath(output)} ({result.shape[1]}x{result.shape[0]}{kept})")
 
 
 def _preview(plan: Any, specs: list[str], content: Path, output: Path, job: Any, device: Any) -> None:

@@ -16,7 +16,7 @@ from ..core.optimize import StepReport
 from ..core.styles import StyleEntry
 from ..core.targets import StyleTargets
 from ..core.tensors import to_tensor
-from ..media.images import read_image
+from ..media.images import read_alpha, read_image
 from ..media.sizes import fit_long_side, resize
 from ..paint.paint import paint
 from ..paint.start import cold_start
@@ -44,6 +44,7 @@ class StillPlan:
     specs: list[tuple[StyleEntry, ...]]
     masks: list[np.ndarray | None]  # one shaped mask per spec (None: the whole image)
     background: tuple[StyleEntry, ...] | None
+    alpha: np.ndarray | None = None  # uint8 (H, W) at the processing size: the content file's transparency
 
 
 def plan_still(content: np.ndarray | str | Path, styles: Spec | None = None, *, size: int | None = DEFAULT_SIZE,
@@ -66,7 +67,9 @@ def plan_still(content: np.ndarray | str | Path, styles: Spec | None = None, *, 
     masks = [None if source is None else still_mask(source.at_scale(array.shape[:2], (height, width)), image,
                                                     make_segmenter(source, device or "cpu"))
              for source, _ in specs]
-    return StillPlan(image, [spec for _, spec in specs], masks, background)
+    alpha = read_alpha(content) if isinstance(content, (str, Path)) else None
+    alpha = None if alpha is None or alpha.shape != array.shape[:2] else resize(alpha, height, width)
+    return StillPlan(image, [spec for _, spec in specs], masks, background, alpha)
 
 
 def stylize_image(

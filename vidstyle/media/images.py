@@ -11,6 +11,7 @@ import numpy as np
 from .files import atomic_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+ALPHA_SUFFIXES = (".png", ".webp", ".tif", ".tiff")  # the ones that keep transparency
 
 
 def is_image_path(path: Path | str) -> bool:
@@ -33,24 +34,42 @@ def read_image(path: Path | str) -> np.ndarray:
     return cv2.cvtColor(_decode(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
+def read_alpha(path: Path | str) -> np.ndarray | None:
+    """The image file's transparency as ``uint8 (H, W)`` (255: opaque), or None where it has none (no alpha
+    channel, or every pixel opaque)."""
+    image = _decode(path, cv2.IMREAD_UNCHANGED)
+    if image.ndim != 3 or image.shape[2] != 4:
+        return None
+    alpha = image[..., 3]
+    if alpha.dtype != np.uint8:  # 16-bit PNG and TIFF
+        alpha = np.round(alpha.astype(np.float64) * (255.0 / np.iinfo(alpha.dtype).max)).astype(np.uint8)
+    return None if bool((alpha == 255).all()) else np.ascontiguousarray(alpha)
+
+
 def read_grey(path: Path | str) -> np.ndarray:
     """Decode an image file to ``uint8 (H, W)`` grey levels (for masks)."""
     return _decode(path, cv2.IMREAD_GRAYSCALE)
 
 
-def encode_image(image: np.ndarray, suffix: str) -> bytes:
-    """``uint8 (H, W, 3)`` RGB (or ``(H, W)`` grey) -> the bytes of an image file of type ``suffix``."""
+def encode_image(image: np.ndarray, suffix: str, alpha: np.ndarray | None = None) -> bytes:
+    """``uint8 (H, W, 3)`` RGB (or ``(H, W)`` grey) -> the bytes of an image file of type ``suffix``; ``alpha``
+    ``uint8 (H, W)``, the transparency, goes with an RGB image into the formats that keep it (PNG, WebP, TIFF)."""
     if suffix.lower() not in IMAGE_SUFFIXES:
         raise ValueError(f"expected an image file ending in {', '.join(IMAGE_SUFFIXES)}, got {suffix!r}")
     bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    if alpha is not None and image.ndim == 3 and suffix.lower() in ALPHA_SUFFIXES:
+        if alpha.shape != image.shape[:2]:
+            raise ValueError(f"expected an alpha of shape {image.shape[:2]}, got {alpha.shape}")
+        bgr = np.dstack([bgr, alpha.astype(np.uint8)])
     ok, data = cv2.imencode(suffix.lower(), bgr)
     if not ok:
         raise ValueError(f"could not encode an image as {suffix}")
     return data.tobytes()
 
 
-def write_image(path: Path | str, image: np.ndarray) -> None:
-    """Write ``uint8 (H, W, 3)`` RGB (or ``(H, W)`` grey) atomically; format from the suffix."""
-    data = encode_image(image, Path(path).suffix)
+def write_image(path: Path | str, image: np.ndarray, alpha: np.ndarray | None = None) -> None:
+    """Write ``uint8 (H, W, 3)`` RGB (or ``(H, W)`` grey) atomically; format from the suffix; ``alpha``: see
+    :func:`encode_image`."""
+    data = encode_image(image, Path(path).suffix, alpha)
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)

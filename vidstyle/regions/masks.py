@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from ..config import SettingError
 from ..media.sizes import resize
-from ..media.images import read_grey
+from ..media.images import read_alpha, read_grey
 
 ASPECT_TOLERANCE = 0.02
 
@@ -38,9 +38,11 @@ def fit_mask(mask: np.ndarray, height: int, width: int, name: str = "mask", key:
 
 
 def load_mask(path: Path | str, height: int, width: int, key: str = "mask") -> np.ndarray:
-    """Read an image as a soft mask at ``(height, width)``: grey levels / 255."""
+    """Read an image as a soft mask at ``(height, width)``: grey levels / 255, or its alpha where it has
+    transparency (a layer exported from an editor, a cutout: the opaque part is the region)."""
     try:
-        grey = read_grey(path)
+        grey = read_alpha(path)
+        grey = read_grey(path) if grey is None else grey
     except (ValueError, OSError) as exc:
         raise SettingError(key, str(exc)) from None
     return fit_mask(grey, height, width, f"mask {os.fspath(path)!r}", key).astype(np.float32) / 255.0
