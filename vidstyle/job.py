@@ -25,12 +25,12 @@ from .config import (BATCH, IMAGE, MASK, VIDEO, ImageConfig, MaskConfig, RunConf
                       from_dict, settings_of)
 from .core.styles import parse_style_spec
 from .media.decode import parse_position
+from .media.encode import VIDEO_OUTPUTS
 from .paint.keys import parse_style_key
 from .media.files import check_input, check_output
 from .media.images import IMAGE_SUFFIXES, is_image_path
 from .regions.sources import FIELDS_BY_KEY, SOURCE_FIELDS, MaskSource, SourceField, parse_region
 
-VIDEO_OUTPUTS = (".mp4", ".m4v")
 ROOTS = (("run", RunConfig), ("video", VideoConfig), ("masks", MaskConfig), ("image", ImageConfig))
 
 
@@ -252,7 +252,7 @@ class Job:
         """Everything about the job that can be wrong without decoding a frame; returns the job. Errors are
         :class:`~vidstyle.config.SettingError` naming the key."""
         _keyed("input", check_input, self.input, "video" if self.kind == VIDEO else "content image")
-        _keyed("output", check_output, self.output, VIDEO_OUTPUTS if self.kind == VIDEO else IMAGE_SUFFIXES,
+        _keyed("output", check_output, self.output, tuple(VIDEO_OUTPUTS) if self.kind == VIDEO else IMAGE_SUFFIXES,
                (self.input,))
         for key, spec in (("styles", self.styles), ("background_style", self.background_style)):
             if spec is not None:

@@ -225,3 +225,36 @@ def test_an_unwritable_output_folder_is_refused_before_any_work(tmp_path, locked
     assert result.exit_code == 1 and len(lines) == 1, lines
     assert "cannot write to the folder" in lines[0] and str(locked_folder) in lines[0]
     assert not list(locked_folder.iterdir()) and not (tmp_path / "out.mp4.vidstyle-work").exists()
+
+
+@pytest.mark.parametrize("suffix, codec, audio_codec, tolerance", [
+    (".mov", "h264", "aac", 4), (".mkv", "h264", "aac", 4), (".webm", "vp9", "opus", 6), (".gif", "gif", None, 9)])
+def test_every_output_container_keeps_the_frames_their_times_and_the_audio_it_can_hold(tmp_path, tiny_weights, suffix,
+                                                                                     codec, audio_codec, tolerance):
+    stamps = [0, 100, 200, 300, 400, 500]
+    frames = [(textured(48, 64, seed=i) * 0.7 + 40).astype(np.uint8) for i in range(len(stamps))]
+    clip = pyav_clip(tmp_path / "in.mp4", frames, stamps, audio_seconds=0.6)
+    out = tmp_path / f"out{suffix}"
+    passthrough(clip, out, tiny_weights)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["in.mp4", out.name]  # no part files left
+    container = av.open(os.fspath(out))
+    try:
+        assert container.streams.video[0].codec_context.name == codec
+        assert [s.codec_context.name for s in container.streams.audio] == ([audio_codec] if audio_codec else [])
+    finally:
+        container.close()
+    info = probe(out)
+    decoded = list(read_frames(out))
+    assert len(decoded) == len(stamps)
+    assert max(abs(float(f.pts * info.time_base) - s / 1000) for f, s in zip(decoded, stamps)) <= 0.011
+    for frame, source in zip(decoded, frames):
+        assert np.abs(luma(frame.image) - luma(source)).mean() < tolerance
+
+
+def test_an_output_of_another_kind_is_refused_before_any_work(tmp_path, tiny_weights):
+    clip = pyav_clip(tmp_path / "in.mp4", [textured(32, 32, seed=i) for i in range(2)], [0, 100])
+    result = CliRunner().invoke(app, ["video", str(clip), "-o", str(tmp_path / "out.avi"), "-s", "swirl",
+                                      "--weights", tiny_weights, "--device", "cpu"])
+    assert result.exit_code == 1
+    assert "expected an output ending in .mp4, .m4v, .mov, .mkv, .webm, .gif" in plain(result.output)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]

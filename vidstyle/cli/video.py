@@ -25,7 +25,7 @@ def video(
     input_path: Annotated[Path, typer.Argument(parser=user_path, metavar="INPUT", help="Input video.",
                                                show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", parser=user_path, show_default=False,
-                                         help="Output video (.mp4, H.264 + the source's audio).")],
+                                         help="Output video: .mp4 (H.264 + the source's audio), .m4v, .mov, .mkv, .webm (VP9 + Opus) or .gif.")],
     values: Values,
     preview: Annotated[Optional[int], typer.Option(
         "--preview", min=1, max=24, show_default=False,

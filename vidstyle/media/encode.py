@@ -1,5 +1,9 @@
 """Encoding: H.264 yuv420p MP4 with exact timestamps and colour tags (PyAV), audio muxed by ffmpeg.
 
+* Containers: MP4 (.mp4, .m4v) is written as encoded; MOV and Matroska (.mov, .mkv) get the same H.264 stream
+  remuxed; WebM is that stream re-encoded by ffmpeg to VP9 (constant quality) with Opus audio; an animated GIF
+  (.gif) gets a palette of its own (ffmpeg's palettegen), no audio.
+
 * Colour: RGB -> YUV with the matrix the output is tagged with (the source's
   own when it has one of the usual ones, BT.709 otherwise), limited range;
   matrix, primaries, transfer and range are written into the stream.
@@ -30,6 +34,9 @@ from .probe import PRIMARIES, RANGE_FULL, RANGE_LIMITED, TRANSFERS, Colour, Vide
 from .sizes import resize
 
 log = logging.getLogger(__name__)
+# The outputs a clip may be written to, and ffmpeg's muxer for each.
+VIDEO_OUTPUTS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".gif": "gif"}
+VP9_CRF = 31  # libvpx-vp9's constant quality for WebM (0-63; 31 is its documented 1080p starting point)
 BT709 = Colour(matrix=1, primaries=1, transfer=1, range=RANGE_LIMITED)
 OUTPUT_MATRICES = (1, 5, 6, 9)  # bt709, bt470bg, smpte170m, bt2020nc: what players handle everywhere
 
@@ -122,41 +129,62 @@ class AudioCut:
     duration: Fraction
 
 
-def mux_audio(video: Path, audio: AudioCut, target: Path) -> None:
-    """``video``'s stream plus the cut of the source's first audio stream, into ``target`` (MP4)."""
-    base = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", os.fspath(video),
-            "-ss", f"{float(audio.start):.6f}", "-t", f"{float(audio.duration):.6f}", "-i", os.fspath(audio.source),
-            "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]
-    # No -shortest: it can drop the last video frame when AAC audio ends a few ms early.
-    attempts = [["-c:a", "copy"], ["-c:a", "aac", "-b:a", "192k"]]
+def mux_audio(video: Path, audio: AudioCut | None, target: Path, muxer: str = "mp4") -> None:
+    """``video``'s H.264 stream plus the cut of the source's first audio stream, into ``target`` with ffmpeg's
+    ``muxer`` (:data:`VIDEO_OUTPUTS`): the video stream copied (re-encoded to VP9 for WebM, to a GIF with its own
+    palette), the audio copied where the container holds it, else re-encoded (AAC; Opus in WebM; none in a GIF)."""
+    base = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", os.fspath(video)]
+    if audio is not None and muxer != "gif":
+        base += ["-ss", f"{float(audio.start):.6f}", "-t", f"{float(audio.duration):.6f}", "-i",
+                 os.fspath(audio.source), "-map", "0:v:0", "-map", "1:a:0"]
+        # No -shortest: it can drop the last video frame when AAC audio ends a few ms early.
+        attempts = {"webm": [["-c:a", "libopus", "-b:a", "160k"]],
+                    "matroska": [["-c:a", "copy"]]}.get(muxer, [["-c:a", "copy"], ["-c:a", "aac", "-b:a", "192k"]])
+    else:
+        base += [] if muxer == "gif" else ["-map", "0:v:0"]  # a GIF's filter graph names its own output
+        attempts = [["-an"]]
+    if muxer == "webm":
+        base += ["-c:v", "libvpx-vp9", "-crf", str(VP9_CRF), "-b:v", "0", "-row-mt", "1", "-pix_fmt", "yuv420p"]
+    elif muxer == "gif":
+        base += ["-filter_complex", "[0:v]split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer",
+                 "-loop", "0"]
+    else:
+        base += ["-c:v", "copy"]
+    tail = ["-movflags", "+faststart"] if muxer in ("mp4", "mov") else []
     error = ""
     for codec in attempts:
-        result = subprocess.run(base + codec + ["-movflags", "+faststart", "-f", "mp4", os.fspath(target)],
-                                capture_output=True, text=True)
+        result = subprocess.run(base + codec + tail + ["-f", muxer, os.fspath(target)], capture_output=True, text=True)
         if result.returncode == 0:
             return
         error = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
-        log.info("ffmpeg could not mux audio with %s: %s", codec, error)
-    raise MediaError(f"ffmpeg could not add the audio of {os.fspath(audio.source)!r}: {error}")
+        log.info("ffmpeg could not write %s with %s: %s", muxer, codec, error)
+    if audio is not None and muxer != "gif":
+        raise MediaError(f"ffmpeg could not add the audio of {os.fspath(audio.source)!r}: {error}")
+    raise MediaError(f"ffmpeg could not write {os.fspath(target)!r}: {error}")
 
 
 def encode_video(images: Iterable[np.ndarray], timing: Timing, output: Path, *, size: tuple[int, int],
                  colour: Colour = BT709, crf: int = 18, preset: str = "medium", audio: AudioCut | None = None,
                  scratch: Path | None = None) -> None:
-    """Write the final MP4 atomically: it appears under ``output`` only when complete.
+    """Write the final video atomically (its container from the suffix, :data:`VIDEO_OUTPUTS`): it appears under
+    ``output`` only when complete.
 
     Work files go to ``scratch`` (a run's work directory; default: beside the
     output) under fixed names, so an encode killed midway leaves nothing that
     the next run does not overwrite or remove.
     """
     output = Path(output)
+    muxer = VIDEO_OUTPUTS.get(output.suffix.lower())
+    if muxer is None:
+        raise ValueError(f"expected a video output ending in {', '.join(VIDEO_OUTPUTS)}, got {os.fspath(output)!r}")
     folder = Path(scratch) if scratch is not None else output.parent
-    stream, muxed = folder / f".{output.name}.video.part.mp4", folder / f".{output.name}.part.mp4"
+    stream, muxed = folder / f".{output.name}.video.part.mp4", folder / f".{output.name}.part{output.suffix}"
+    remux = audio is not None or muxer != "mp4"
     try:
         write_video_stream(images, timing, stream, size=size, colour=colour, crf=crf, preset=preset)
-        if audio is not None:
-            mux_audio(stream, audio, muxed)
-        os.replace(muxed if audio is not None else stream, output)
+        if remux:
+            mux_audio(stream, audio, muxed, muxer)
+        os.replace(muxed if remux else stream, output)
     finally:
         stream.unlink(missing_ok=True)
         muxed.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from ..core.device import check_memory
 from ..core.features import check_files
 from ..core.styles import StyleEntry
 from ..media.decode import Frame, Position, parse_position, read_frames
+from ..media.encode import VIDEO_OUTPUTS
 from ..media.files import check_input, check_output
 from ..media.probe import VideoInfo, probe
 from ..media.sizes import even_size, fit_long_side, processing_size, resize
@@ -27,7 +28,6 @@ from ..paint.keys import StyleKey, Timeline, key_frame, parse_style_key, resolve
 from .checkpoint import file_digest
 from .paintover import PaintOver, check_edits, parse_paint_over
 
-VIDEO_SUFFIXES = (".mp4", ".m4v")
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def plan_video(input_path: Path | str, output: Path | str | None, styles: Spec |
     input_path, output = Path(input_path), None if output is None else Path(output)
     check_input(input_path, "video")
     if output is not None:
-        check_output(output, VIDEO_SUFFIXES, (input_path,))
+        check_output(output, tuple(VIDEO_OUTPUTS), (input_path,))
     first, last = (parse_position(start) if start else None), (parse_position(end) if end else None)
     if first is not None and last is not None and not_after(last, first):
         raise SettingError("start", f"expected `start` before `end`, got {start!r} and {end!r}")
