@@ -115,3 +115,12 @@ def test_the_help_and_a_refused_input_answer_without_loading_torch(argv, tmp_pat
     assert done.returncode == 0 and done.stdout.strip().splitlines()[-1] == "[]", (done.stdout[-500:],
                                                                                   done.stderr[-2000:])
     assert not argv or "does not exist" in done.stderr
+
+
+def test_version_names_the_release_and_what_it_runs_on(tmp_path):
+    from vidstyle import __version__
+
+    done = run(["--version"], tmp_path)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    line = done.stdout.strip()
+    assert line.startswith(f"vidstyle {__version__} (torch ") and "Python " in line and "\n" not in line

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -107,6 +107,31 @@ app = typer.Typer(cls=Group, help="Neural style transfer for videos and stills (
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   rich_markup_mode="rich")
 styles_app = typer.Typer(help="The style library: names usable in --styles.", no_args_is_help=True)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        import platform
+        from importlib.metadata import PackageNotFoundError, version
+
+        from .. import __version__
+
+        def of(package: str) -> str:
+            try:
+                return version(package)
+            except PackageNotFoundError:
+                return "not installed"
+
+        say(f"vidstyle {__version__} (torch {of('torch')}, OpenCV {of('opencv-contrib-python-headless')}, "
+            f"Python {platform.python_version()})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                                help="Show the version (and torch's, OpenCV's, Python's) and exit.")]
+          = False) -> None:
+    pass
 
 
 def word_for(command: str) -> Any:
