@@ -104,6 +104,12 @@ def test_inputs_and_output_names(tmp_path):
         collect_inputs([str(tmp_path / "none*.mp4")])
 
 
+def test_a_folder_gives_its_clips_and_animated_gifs_not_its_stills_or_other_files(tmp_path):
+    for name in ("b.mov", "a.gif", "c.MP4", "still.png", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in collect_inputs([str(tmp_path)])] == ["a.gif", "b.mov", "c.MP4"]
+
+
 def test_split_shots_runs_each_shot_and_joins_them_with_audio(tmp_path, tiny_weights):
     from samples.make import write_clip
     from vidstyle.batch.shots import detect_shots

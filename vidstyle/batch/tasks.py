@@ -25,6 +25,9 @@ from ..job import Job
 log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".3gp")
+# A folder's clips for `vidstyle batch`: animated GIFs too (the studio lists VIDEO_SUFFIXES, which a browser's
+# video player can show).
+CLIP_SUFFIXES = VIDEO_SUFFIXES + (".gif",)
 REPORT_NAME = "batch-report.json"
 # Failures of one clip (bad file, bad mask, numbers that diverge): reported, the batch goes on.
 CLIP_ERRORS = (ValueError, OSError, MediaError, WeightsUnavailableError, FloatingPointError)
@@ -82,7 +85,7 @@ def collect_inputs(patterns: Sequence[str]) -> list[Path]:
             raise ValueError("expected an input file, folder or glob, got an empty one")
         path = Path(pattern).expanduser()
         if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+            found += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in CLIP_SUFFIXES)
         elif path.exists():
             found.append(path)
         else:
