@@ -114,15 +114,13 @@ def _show_version(value: bool) -> None:
         import platform
         from importlib.metadata import PackageNotFoundError, version
 
-        from .. import __version__
-
         def of(package: str) -> str:
             try:
                 return version(package)
             except PackageNotFoundError:
                 return "not installed"
 
-        say(f"vidstyle {__version__} (torch {of('torch')}, OpenCV {of('opencv-contrib-python-headless')}, "
+        say(f"vidstyle {of('vidstyle')} (torch {of('torch')}, OpenCV {of('opencv-contrib-python-headless')}, "
             f"Python {platform.python_version()})")
         raise typer.Exit()
 
