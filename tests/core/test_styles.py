@@ -166,3 +166,18 @@ def test_the_mission_mix_is_the_weighted_sum_of_the_two_grams(tiny_weights):
     for name in layers:
         assert torch.allclose(mixed[name], 0.6 * vangogh[name] + 0.4 * picasso[name], rtol=1e-5, atol=1e-6)
         assert not torch.allclose(vangogh[name], picasso[name], rtol=0.05)
+
+
+def test_a_long_strip_of_a_painting_keeps_a_short_side_the_deepest_layer_can_use(tmp_path):
+    import numpy as np
+
+    from vidstyle.config import StyleConfig
+    from vidstyle.core.targets import MIN_STYLE_SIDE, load_style_images
+    from vidstyle.media.images import write_image
+
+    write_image(tmp_path / "frieze.png", np.random.default_rng(0).integers(0, 256, (30, 1000, 3), dtype=np.uint8))
+    write_image(tmp_path / "plain.png", np.random.default_rng(1).integers(0, 256, (300, 400, 3), dtype=np.uint8))
+    entries = S.parse_style_spec(f"{tmp_path / 'frieze.png'}:0.5,{tmp_path / 'plain.png'}:0.5")
+    frieze, plain = load_style_images(entries, torch.zeros(1, 3, 96, 128), StyleConfig())
+    assert tuple(frieze.shape[-2:]) == (MIN_STYLE_SIDE, round(1000 * MIN_STYLE_SIDE / 30))  # aspect kept
+    assert tuple(plain.shape[-2:]) == (96, 128)  # an ordinary painting: scaled to the image's long side, as before

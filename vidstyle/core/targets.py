@@ -15,6 +15,9 @@ from .styles import StyleEntry
 from .tensors import match_luminance, to_tensor
 
 Targets = dict[str, torch.Tensor]
+# The short side a style image is given at least: what relu5_1 (four poolings) needs. Only a long strip (a
+# scroll, a frieze) at a small size falls below it: it was refused, now its short side is brought up to this.
+MIN_STYLE_SIDE = 16
 
 
 def load_style_images(entries: Sequence[StyleEntry], content: torch.Tensor, style: StyleConfig,
@@ -29,7 +32,11 @@ def load_style_images(entries: Sequence[StyleEntry], content: torch.Tensor, styl
     images = []
     for entry in entries:
         array = read_image(entry.path)
-        tensor = to_tensor(resize(array, *fit_long_side(*array.shape[:2], side)), content.device)
+        height, width = fit_long_side(*array.shape[:2], side)
+        if min(height, width) < MIN_STYLE_SIDE:
+            scale = MIN_STYLE_SIDE / min(array.shape[:2])
+            height, width = round(array.shape[0] * scale), round(array.shape[1] * scale)
+        tensor = to_tensor(resize(array, height, width), content.device)
         images.append(match_luminance(tensor, content) if style.preserve_colors else tensor)
     return images
 
