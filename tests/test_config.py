@@ -19,7 +19,7 @@ from vidstyle.regions import sources
 from vidstyle.regions.sources import SOURCE_FIELDS, SourceField
 
 # Options of `vidstyle batch` that are about the run, not about a clip: no jobs.toml key.
-RUN_LEVEL = {"--out", "--output", "--jobs", "--engine", "--parallel", "--address", "--cpus-per-job", "--gpus-per-job", "--retries",
+RUN_LEVEL = {"--out", "--output", "--format", "--jobs", "--engine", "--parallel", "--address", "--cpus-per-job", "--gpus-per-job", "--retries",
              "--split-shots", "--device", "--threads", "--verbose", "--help"}
 
 

@@ -54,6 +54,23 @@ def test_broken_clips_fail_alone_and_a_rerun_skips_the_rest(clips, tmp_path, tin
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("c*.mp4")} == stamps  # nothing redone
 
 
+def test_format_picks_the_outputs_container_and_a_rerun_skips_them(clips, tmp_path, tiny_weights):
+    import av
+
+    out = tmp_path / "out"
+    argv = ["batch", str(clips / "c0.mp4"), str(clips / "c1.mp4"), "-o", str(out), "-s", "mosaic", "--format", "gif",
+            *fast(tiny_weights)]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0, plain(result.output)
+    assert sorted(p.name for p in out.iterdir()) == ["batch-report.json", "c0.gif", "c1.gif"]
+    with av.open(str(out / "c0.gif")) as container:
+        assert container.streams.video[0].codec_context.name == "gif" and not container.streams.audio
+        assert sum(1 for _ in container.decode(video=0)) == 3
+    again = runner.invoke(app, argv)
+    assert [r["status"] for r in json.loads((out / "batch-report.json").read_text())] == ["skipped", "skipped"]
+    assert again.exit_code == 0
+
+
 def test_jobs_file_overrides_and_errors(clips, tmp_path):
     inputs = collect_inputs([str(clips / "c0.mp4"), str(clips / "c1.mp4")])
     jobs = tmp_path / "jobs.toml"
@@ -100,6 +117,8 @@ def test_inputs_and_output_names(tmp_path):
     inputs = collect_inputs([str(tmp_path / "*" / "clip.mp4")])
     names = output_names(inputs, tmp_path / "out")
     assert sorted(p.name for p in names.values()) == ["a_clip.mp4", "b_clip.mp4"]
+    assert sorted(p.name for p in output_names(inputs, tmp_path / "out", ".webm").values()) == ["a_clip.webm",
+                                                                                                "b_clip.webm"]
     with pytest.raises(FileNotFoundError, match="matches no file"):
         collect_inputs([str(tmp_path / "none*.mp4")])
 

@@ -134,9 +134,11 @@ def merge(*layers: Mapping[str, Any]) -> Values:
 
 
 def tasks_for(inputs: Sequence[Path], out_dir: Path, base: Values, defaults: Values, per_clip: dict[Path, Values],
-              *, device: str = "auto", threads: int | None = None, jobs_file: Path | None = None) -> list[Task]:
-    """One checked :class:`Task` per clip: the command's values, then jobs.toml's defaults, then the clip's."""
-    names = output_names(inputs, out_dir)
+              *, device: str = "auto", threads: int | None = None, jobs_file: Path | None = None,
+              suffix: str = ".mp4") -> list[Task]:
+    """One checked :class:`Task` per clip: the command's values, then jobs.toml's defaults, then the clip's; its
+    output ``out_dir/NAME{suffix}``."""
+    names = output_names(inputs, out_dir, suffix)
     tasks = []
     for path in inputs:
         values = merge(base, defaults, per_clip.get(path, {}), {"input": path, "output": names[path]})

@@ -99,15 +99,15 @@ def collect_inputs(patterns: Sequence[str]) -> list[Path]:
     return unique
 
 
-def output_names(inputs: Sequence[Path], out_dir: Path) -> dict[Path, Path]:
-    """``stem.mp4`` in ``out_dir``; clips sharing a stem get their parent folder's name too."""
+def output_names(inputs: Sequence[Path], out_dir: Path, suffix: str = ".mp4") -> dict[Path, Path]:
+    """``stem{suffix}`` in ``out_dir``; clips sharing a stem get their parent folder's name too."""
     stems: dict[str, int] = {}
     for path in inputs:
         stems[path.stem] = stems.get(path.stem, 0) + 1
     names = {}
     for path in inputs:
         name = path.stem if stems[path.stem] == 1 else f"{path.parent.name}_{path.stem}"
-        names[path] = out_dir / f"{name}.mp4"
+        names[path] = out_dir / f"{name}{suffix}"
     if len(set(names.values())) != len(names):
         raise ValueError("expected distinct output names for the inputs: rename clips that share a folder and name")
     return names

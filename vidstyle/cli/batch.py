@@ -23,6 +23,14 @@ class EngineChoice(str, Enum):
     ray = "ray"
 
 
+class FormatChoice(str, Enum):
+    mp4 = "mp4"
+    mov = "mov"
+    mkv = "mkv"
+    webm = "webm"
+    gif = "gif"
+
+
 @command("batch")
 def batch(
     inputs: Annotated[list[str], typer.Argument(metavar="INPUTS...", help="Video files, folders or globs.",
@@ -30,6 +38,9 @@ def batch(
     out_dir: Annotated[Path, typer.Option("--out", "--output", "-o", parser=user_path, help="Folder for the outputs (NAME.mp4) and batch-report.json.",
                                           show_default=False)],
     values: Values,
+    output_format: Annotated[FormatChoice, typer.Option(
+        "--format", help="The outputs' container (NAME.FORMAT): H.264 in mp4, mov or mkv; VP9 in webm; an animated gif "
+                         "(no audio).")] = FormatChoice.mp4,
     jobs_file: Annotated[Optional[Path], typer.Option("--jobs", parser=user_path, help="Per-clip overrides (TOML): styles, mask, "
                                                       "max_size, start, end, ...", show_default=False)] = None,
     engine: Annotated[EngineChoice, typer.Option("--engine", help="local: one clip after another here; ray: one task "
@@ -68,7 +79,7 @@ def batch(
     defaults, per_clip = ({}, {}) if jobs_file is None else load_jobs(check_input(jobs_file, "jobs file"), clips)
     try:  # every setting of every clip, before any work
         tasks = tasks_for(clips, out_dir, dict(values), defaults, per_clip, device=device, threads=threads,
-                          jobs_file=jobs_file)
+                          jobs_file=jobs_file, suffix=f".{output_format.value}")
     except ClipError as exc:
         raise ValueError(f"{exc.where}: {user_message(exc.error, 'batch')}") from None
     out_dir.mkdir(parents=True, exist_ok=True)
