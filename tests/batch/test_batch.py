@@ -127,6 +127,9 @@ def test_a_folder_gives_its_clips_and_animated_gifs_not_its_stills_or_other_file
     for name in ("b.mov", "a.gif", "c.MP4", "still.png", "notes.txt"):
         (tmp_path / name).write_bytes(b"x")
     assert [p.name for p in collect_inputs([str(tmp_path)])] == ["a.gif", "b.mov", "c.MP4"]
+    assert [p.name for p in collect_inputs([str(tmp_path / "*")])] == ["a.gif", "b.mov", "c.MP4", "notes.txt"]
+    with pytest.raises(ValueError, match="got the still image .*still.png.*: stylize it with `vidstyle image`"):
+        collect_inputs([str(tmp_path / "b.mov"), str(tmp_path / "still.png")])
 
 
 def test_split_shots_runs_each_shot_and_joins_them_with_audio(tmp_path, tiny_weights):

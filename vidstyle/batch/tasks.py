@@ -20,6 +20,7 @@ from typing import Any
 from ..core.weights import WeightsUnavailableError
 from ..media.errors import MediaError
 from ..media.files import atomic_path
+from ..media.images import is_image_path
 from ..job import Job
 
 log = logging.getLogger(__name__)
@@ -87,12 +88,15 @@ def collect_inputs(patterns: Sequence[str]) -> list[Path]:
         if path.is_dir():
             found += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in CLIP_SUFFIXES)
         elif path.exists():
+            if is_image_path(path):
+                raise ValueError(f"expected clips for `vidstyle batch`, got the still image {pattern!r}: stylize it "
+                                 f"with `vidstyle image`")
             found.append(path)
         else:
             matches = sorted(Path(m) for m in glob.glob(pattern, recursive=True))
             if not matches:
                 raise FileNotFoundError(f"input {pattern!r} matches no file")
-            found += [m for m in matches if m.is_file()]
+            found += [m for m in matches if m.is_file() and not is_image_path(m)]  # stills left out, as in a folder
     unique = list(dict.fromkeys(p.resolve() for p in found))
     if not unique:
         raise ValueError(f"expected video files among the inputs, got none in {', '.join(map(repr, patterns))}")
