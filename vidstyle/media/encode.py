@@ -138,8 +138,8 @@ def mux_audio(video: Path, audio: AudioCut | None, target: Path, muxer: str = "m
         base += ["-ss", f"{float(audio.start):.6f}", "-t", f"{float(audio.duration):.6f}", "-i",
                  os.fspath(audio.source), "-map", "0:v:0", "-map", "1:a:0"]
         # No -shortest: it can drop the last video frame when AAC audio ends a few ms early.
-        attempts = {"webm": [["-c:a", "libopus", "-b:a", "160k"]],
-                    "matroska": [["-c:a", "copy"]]}.get(muxer, [["-c:a", "copy"], ["-c:a", "aac", "-b:a", "192k"]])
+        attempts = ([["-c:a", "libopus", "-b:a", "160k"]] if muxer == "webm"
+                    else [["-c:a", "copy"], ["-c:a", "aac", "-b:a", "192k"]])
     else:
         base += [] if muxer == "gif" else ["-map", "0:v:0"]  # a GIF's filter graph names its own output
         attempts = [["-an"]]
