@@ -195,3 +195,29 @@ def test_a_frame_catches_up_with_a_moved_mix_on_the_side_it_is_held_to_and_more_
         assert torch.equal(more.temporal[0].warped, image)
     assert styling.catch_up(start, 0, pass_index=1, passes=2) is start  # the first pass does not look ahead
     assert styling.catch_up(start, 0, pass_index=2, passes=2).budget.iterations == 11 * CATCH_UP
+
+
+
+def test_with_later_passes_the_first_pass_repaints_a_keys_frame_coarse_to_fine_and_a_one_pass_run_does_not():
+    from vidstyle.core.objective import TemporalTerm
+    from vidstyle.paint.start import Budget, Start
+    from vidstyle.paint.style import (CATCH_UP, KEY_REPAINT_FULL, KEY_REPAINT_HALF, KEY_REPAINT_HOLD, Styling)
+
+    def styling(*keys: str) -> Styling:
+        timeline = Timeline(parse_style_spec("swirl"), [(int(k.split("f")[0]), parse_style_key(k)) for k in keys])
+        return Styling(None, [parse_style_spec("swirl")], None, False, lambda i: [], ("relu1_1",),
+                       torch.device("cpu"), timeline)
+
+    ramp, switch, chain = styling("4f=mosaic"), styling("4f:hold=mosaic"), styling("4f=mosaic", "8f=swirl")
+    assert [i for i in range(12) if ramp.at_key(i)] == [4]  # where the ramp over frames 1-4 ends
+    assert [i for i in range(12) if switch.at_key(i)] == [4]  # where the switch lands
+    assert [i for i in range(12) if chain.at_key(i)] == [8]  # a key that starts the next ramp is one of its steps
+    image = torch.rand(1, 3, 8, 8)
+    start = Start(image, Budget(1, 11, 6), [TemporalTerm(image, torch.full((1, 1, 8, 8), 0.8))])
+    repaint = ramp.catch_up(start, 4, pass_index=1, passes=2)
+    assert repaint.budget == Budget(2, KEY_REPAINT_HALF, KEY_REPAINT_FULL, 0.0, residual=True)
+    assert torch.allclose(repaint.temporal[0].weight, 0.8 * KEY_REPAINT_HOLD * torch.ones(1, 1, 8, 8))
+    assert torch.equal(repaint.init, image) and torch.equal(repaint.temporal[0].warped, image)
+    assert ramp.catch_up(start, 4, passes=1).budget == Budget(1, 11 * CATCH_UP, 6 * CATCH_UP)  # one pass: as before
+    assert ramp.catch_up(start, 4, pass_index=2, passes=2).budget.scales == 1  # the later pass catches up as before
+    assert ramp.catch_up(start, 3, pass_index=1, passes=2).budget.scales == 1  # a ramp's step too
