@@ -221,3 +221,7 @@ def test_with_later_passes_the_first_pass_repaints_a_keys_frame_coarse_to_fine_a
     assert ramp.catch_up(start, 4, passes=1).budget == Budget(1, 11 * CATCH_UP, 6 * CATCH_UP)  # one pass: as before
     assert ramp.catch_up(start, 4, pass_index=2, passes=2).budget.scales == 1  # the later pass catches up as before
     assert ramp.catch_up(start, 3, pass_index=1, passes=2).budget.scales == 1  # a ramp's step too
+    # a later pass takes no neighbour across a switch (painted for the other mix), and every neighbour elsewhere
+    assert [i for i in range(11) if switch.switch_between(i, i + 1)] == [3]
+    assert switch.switch_between(4, 3) and not any(ramp.switch_between(i, i + 1) for i in range(11))
+    assert not any(chain.switch_between(i, i + 1) for i in range(11))

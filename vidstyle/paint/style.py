@@ -140,6 +140,12 @@ class Styling:
             return False
         return mix_identity(self.timeline.mix_at(index)) != mix_identity(self.timeline.mix_at(index - 1))
 
+    def switch_between(self, a: int, b: int) -> bool:
+        """Whether the mix switches (a hold key, no ramp to it) between neighbouring frames ``a`` and ``b``: a later
+        pass neither starts from nor holds a frame to a neighbour painted for the other mix."""
+        low, high = min(a, b), max(a, b)
+        return self.at_key(high) and not self.timeline.ramping(low)
+
     def catch_up(self, start, index: int, pass_index: int = 1, passes: int = 1):
         """``start`` with :data:`CATCH_UP` x its iterations when frame ``index`` is catching up with a moved mix,
         and with later passes in the run (``passes`` > 1) its temporal terms x :data:`CATCH_UP_HOLD`; in such a

@@ -150,8 +150,11 @@ def _paint_visit(checkpoint: Checkpoint, first: list[FrameRecord], frame: int, p
     content = to_tensor(checkpoint.load_input(frame), styling.device)
     target = target_of(content, config)
     followed_index, preceded_index = frame - step, frame + step
-    followed = neighbour(checkpoint, frame, followed_index, pass_index) if 0 <= followed_index < count else None
-    preceded = neighbour(checkpoint, frame, preceded_index, pass_index - 1) if 0 <= preceded_index < count else None
+    # a neighbour across a switch of the mix (a hold key) was painted for the other mix: as across a cut, none
+    followed = (neighbour(checkpoint, frame, followed_index, pass_index)
+                if 0 <= followed_index < count and not styling.switch_between(frame, followed_index) else None)
+    preceded = (neighbour(checkpoint, frame, preceded_index, pass_index - 1)
+                if 0 <= preceded_index < count and not styling.switch_between(frame, preceded_index) else None)
     start = styling.catch_up(later_start(checkpoint.load(frame, pass_index - 1), followed, preceded, target,
                                          pass_index, config, style_level), frame, pass_index,
                              config.temporal.passes)
