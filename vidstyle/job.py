@@ -86,7 +86,7 @@ JOB_KEYS: tuple[JobKey, ...] = (
     JobKey("style_key", "TIME=STYLES: from TIME (4s, 96f) the mix is STYLES, reached in a straight line from the "
                         "key before (or from `styles` at the start); TIME:hold=STYLES keeps the mix before until "
                         "TIME. Repeatable; a scene cut ends a ramp at once; with --passes 2 the frames follow "
-                        "a ramp more closely.", _style_keys, frozenset({VIDEO}),
+                        "a ramp more closely and reach the key's painting.", _style_keys, frozenset({VIDEO}),
            multiple=True),
     JobKey("paint_over", "FRAME=IMAGE: frame FRAME (as --keep-frames numbers the PNGs) painted over by you, kept "
                          "as given; the frames after it start from it and follow it as the flow carries it (those "

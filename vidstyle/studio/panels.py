@@ -48,7 +48,7 @@ def styles_panel(library: Library, page_form: dict, messages: dict) -> tuple[Any
     page_form["style_keys"] = gr.Textbox(
         "", lines=2, label="Style keys: the mix over time, one per line (48f=picasso, 2s:hold=matisse:0.5,leger:0.5); "
         "a key is reached in a straight line from the one before, :hold keeps the mix before until it; with 2 "
-        "passes (Settings) the frames follow a ramp more closely",
+        "passes (Settings) the frames follow a ramp more closely and reach the key's painting",
         placeholder="none: the mix above all through", elem_id="style_keys")
     add_key = gr.Button("Add a key at the shown frame with the mix above", elem_id="add-key", size="sm")
     with gr.Row():
