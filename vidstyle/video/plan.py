@@ -29,7 +29,6 @@ from .checkpoint import file_digest
 from .paintover import PaintOver, check_edits, parse_paint_over
 
 
-
 @dataclass(frozen=True)
 class VideoPlan:
     """Everything decided before the first frame: range, sizes, regions."""
