@@ -35,8 +35,9 @@ class FormatChoice(str, Enum):
 def batch(
     inputs: Annotated[list[str], typer.Argument(metavar="INPUTS...", help="Video files, folders or globs.",
                                                 show_default=False)],
-    out_dir: Annotated[Path, typer.Option("--out", "--output", "-o", parser=user_path, help="Folder for the outputs (NAME.mp4) and batch-report.json.",
-                                          show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--out", "--output", "-o", parser=user_path, show_default=False,
+                                          help="Folder for the outputs (NAME.mp4, or --format's) and "
+                                               "batch-report.json.")],
     values: Values,
     output_format: Annotated[FormatChoice, typer.Option(
         "--format", help="The outputs' container (NAME.FORMAT): H.264 in mp4, mov or mkv; VP9 in webm; an animated gif "

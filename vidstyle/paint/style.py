@@ -40,11 +40,11 @@ CATCH_UP_HOLD = 0.25
 # KEY_REPAINT_HOLD (a quarter of CATCH_UP_HOLD). The half-size level lets the layout move toward the key's
 # painting, which 3x the later frames' budget at full size does not: a still camera's tail after a ramp stayed at
 # 1.13-1.14x a constant mix's style loss. The later pass then carries the key's painting to the frames before it.
-# One pass keeps no repaint: nothing after it smooths the jump at the key (BENCHMARKS.md, style keys). Side runs on four clips (--passes 2, a
-# ramp over 8 frames): the worst frame's style 1.056 -> 1.032x, 1.138 -> 1.084x (the real clip), 1.040 -> 1.037x
-# and 1.143 -> 1.092x, for 5-15% more warping error; three levels (a quarter-size one too) moved the layout too far
-# on the ground-truth clip (1.121x), and with them CATCH_UP_HOLD kept the real clip at 1.126x (BENCHMARKS.md,
-# style keys).
+# Side runs on four clips (--passes 2, a ramp over 8 frames): the worst frame's style 1.056 -> 1.032x, 1.138 ->
+# 1.084x (the real clip), 1.040 -> 1.037x and 1.143 -> 1.092x, for 5-15% more warping error; three levels (a
+# quarter-size one too) moved the layout too far on the ground-truth clip (1.121x), and with them CATCH_UP_HOLD
+# kept the real clip at 1.126x. One pass keeps no repaint: nothing after it smooths the jump at the key
+# (BENCHMARKS.md, style keys).
 KEY_REPAINT_HALF = 50
 KEY_REPAINT_FULL = 75
 KEY_REPAINT_HOLD = CATCH_UP_HOLD / 4
