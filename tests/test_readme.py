@@ -80,6 +80,9 @@ def material(folder: Path) -> None:
     # 640x480 with the signer half size inside the README's GrabCut box 120,80,200,260, the wall around it.
     small = cv2.resize(signer[0], (320, 240), interpolation=cv2.INTER_AREA)
     write_image(folder / "photo.jpg", cv2.copyMakeBorder(small, 90, 150, 70, 250, cv2.BORDER_REPLICATE))
+    cutout = np.zeros(small.shape[:2], np.uint8)  # the signer's photo, the wall around an ellipse transparent
+    cv2.ellipse(cutout, (160, 120), (110, 115), 0, 0, 360, 255, -1)
+    write_image(folder / "cutout.png", small, cutout)
     # 16 frames at 6 fps: 2.67 s, long enough for the README's --start 2.5 (every other frame of the signer)
     write_clip(folder / "in.mp4", [f[::4, ::4] for f in signer[:32:2]], Fraction(6), with_audio=True)
     write_image(folder / "fixed.png", textured(120, 160, seed=3))  # a painted-over frame of in.mp4's shape
