@@ -35,7 +35,7 @@ CONSTANT_SHARES = (0.0, 0.5, 1.0)  # the constant mixes run: the two paintings, 
 
 def runs_for(frames: int) -> list[tuple[str, list[str]]]:
     """The constant mixes, a key halfway (a ramp from the start to it) with the default lead and without, and a
-    switch there (a hold)."""
+    switch there (a hold); the ramp and the switch with a second pass too."""
     half = frames // 2
     return [
         ("constant: Starry Night", []),
@@ -45,6 +45,7 @@ def runs_for(frames: int) -> list[tuple[str, list[str]]]:
         ("ramp, `--passes 2`", ["--style-key", f"{half}f={SECOND}", "--passes", "2"]),
         ("ramp, no lead: `--key-lead 0`", ["--style-key", f"{half}f={SECOND}", "--key-lead", "0"]),
         (f"switch: `--style-key {half}f:hold={SECOND}`", ["--style-key", f"{half}f:hold={SECOND}"]),
+        ("switch, `--passes 2`", ["--style-key", f"{half}f:hold={SECOND}", "--passes", "2"]),
     ]
 
 
@@ -173,9 +174,10 @@ The first {frames} frames, long side {size}, {budget.stability_first} iterations
 Runs a clip: three constant mixes (Starry Night, Léger's *Contrast of Forms*, half of each), a key halfway (the mix
 moves from Starry Night at frame 0 to Léger at frame {half}, then stays) with the default lead (a frame within a ramp
 is painted toward the mix `--key-lead` frames ahead, never past the key: the optimiser's lag behind a moving target)
-and without it, the same ramp with a second pass (`--passes 2`), and a switch there (a hold key). Frames whose mix
-changed within the last 3 get 3x the later frames' budget; with later passes to come they are also held to their
-neighbours at a quarter of the temporal weight, and a later pass looks for a moved mix on both sides. *Style loss /
+and without it, the same ramp with a second pass (`--passes 2`), and a switch there (a hold key), with one pass and
+with two. Frames whose mix changed within the last 3 get 3x the later frames' budget; with later passes to come
+they are also held to their neighbours at a quarter of the temporal weight, the key's frame is painted again coarse
+to fine, and a later pass looks for a moved mix on both sides and takes no neighbour across a switch. *Style loss /
 constant mixes'*: each frame's style loss against the mix the timeline gives that frame,
 measured here from the decoded output at the processing size with fp32 features (not the log's figure, which is
 against the target the frame was painted toward), over the constant mixes' loss on that frame (for a share between
