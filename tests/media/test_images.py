@@ -95,3 +95,20 @@ def test_no_alpha_where_every_pixel_is_opaque_or_there_is_no_channel_and_16_bit_
     cv2.imwrite(str(tmp_path / "deep.png"), deep)
     alpha = read_alpha(tmp_path / "deep.png")
     assert alpha.dtype == np.uint8 and alpha[0, 0] == 0 and alpha[1, 1] == 128 and alpha[2, 2] == 255
+
+
+def test_a_mask_file_is_read_by_its_alpha_or_else_as_grey_levels_the_grey_decode_gives(tmp_path):
+    from vidstyle.media.images import read_grey, read_mask_levels
+
+    rng = np.random.default_rng(3)
+    colour = rng.integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    grey = rng.integers(0, 256, (9, 11), dtype=np.uint8)
+    alpha = np.where(rng.random((9, 11)) < 0.5, 0, 255).astype(np.uint8)
+    write_image(tmp_path / "grey.png", grey)
+    write_image(tmp_path / "colour.png", colour)
+    write_image(tmp_path / "colour.jpg", colour)
+    write_image(tmp_path / "cutout.png", colour, alpha)
+    for name in ("grey.png", "colour.png", "colour.jpg"):
+        assert np.array_equal(read_mask_levels(tmp_path / name), read_grey(tmp_path / name)), name
+    assert np.array_equal(read_mask_levels(tmp_path / "grey.png"), grey)
+    assert np.array_equal(read_mask_levels(tmp_path / "cutout.png"), alpha)

@@ -34,10 +34,9 @@ def read_image(path: Path | str) -> np.ndarray:
     return cv2.cvtColor(_decode(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
-def read_alpha(path: Path | str) -> np.ndarray | None:
-    """The image file's transparency as ``uint8 (H, W)`` (255: opaque), or None where it has none (no alpha
-    channel, or every pixel opaque)."""
-    image = _decode(path, cv2.IMREAD_UNCHANGED)
+def _alpha_of(image: np.ndarray) -> np.ndarray | None:
+    """The alpha of an image decoded as stored (``IMREAD_UNCHANGED``), as ``uint8``; None if it has none or every
+    pixel is opaque."""
     if image.ndim != 3 or image.shape[2] != 4:
         return None
     alpha = image[..., 3]
@@ -46,9 +45,30 @@ def read_alpha(path: Path | str) -> np.ndarray | None:
     return None if bool((alpha == 255).all()) else np.ascontiguousarray(alpha)
 
 
+def read_alpha(path: Path | str) -> np.ndarray | None:
+    """The image file's transparency as ``uint8 (H, W)`` (255: opaque), or None where it has none (a format
+    without alpha, no alpha channel, or every pixel opaque)."""
+    if Path(path).suffix.lower() not in ALPHA_SUFFIXES:  # a JPEG or BMP: nothing to decode for
+        return None
+    return _alpha_of(_decode(path, cv2.IMREAD_UNCHANGED))
+
+
 def read_grey(path: Path | str) -> np.ndarray:
     """Decode an image file to ``uint8 (H, W)`` grey levels (for masks)."""
     return _decode(path, cv2.IMREAD_GRAYSCALE)
+
+
+def read_mask_levels(path: Path | str) -> np.ndarray:
+    """A mask file as ``uint8 (H, W)``: its alpha where it has transparency, else its grey levels. The usual mask
+    (a grey or a transparent PNG) is decoded once; a mask folder reads one per frame."""
+    if Path(path).suffix.lower() in ALPHA_SUFFIXES:
+        image = _decode(path, cv2.IMREAD_UNCHANGED)
+        alpha = _alpha_of(image)
+        if alpha is not None:
+            return alpha
+        if image.ndim == 2 and image.dtype == np.uint8:  # already what IMREAD_GRAYSCALE gives
+            return image
+    return read_grey(path)
 
 
 def encode_image(image: np.ndarray, suffix: str, alpha: np.ndarray | None = None) -> bytes:

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from ..config import SettingError
 from ..media.sizes import resize
-from ..media.images import read_alpha, read_grey
+from ..media.images import read_mask_levels
 
 ASPECT_TOLERANCE = 0.02
 
@@ -41,8 +41,7 @@ def load_mask(path: Path | str, height: int, width: int, key: str = "mask") -> n
     """Read an image as a soft mask at ``(height, width)``: grey levels / 255, or its alpha where it has
     transparency (a layer exported from an editor, a cutout: the opaque part is the region)."""
     try:
-        grey = read_alpha(path)
-        grey = read_grey(path) if grey is None else grey
+        grey = read_mask_levels(path)
     except (ValueError, OSError) as exc:
         raise SettingError(key, str(exc)) from None
     return fit_mask(grey, height, width, f"mask {os.fspath(path)!r}", key).astype(np.float32) / 255.0
