@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from ..media.encode import VIDEO_OUTPUTS
 from ..media.files import check_input, writable_folder
 from .app import err_console, out, progress_bar, say, user_message
 from .options import Device, Threads, Values, Verbose, command, user_path
@@ -23,12 +24,8 @@ class EngineChoice(str, Enum):
     ray = "ray"
 
 
-class FormatChoice(str, Enum):
-    mp4 = "mp4"
-    mov = "mov"
-    mkv = "mkv"
-    webm = "webm"
-    gif = "gif"
+# one choice per container the encoder writes (.m4v is .mp4 by another name)
+FormatChoice = Enum("FormatChoice", {s[1:]: s[1:] for s in VIDEO_OUTPUTS if s != ".m4v"}, type=str)
 
 
 @command("batch")
@@ -41,7 +38,7 @@ def batch(
     values: Values,
     output_format: Annotated[FormatChoice, typer.Option(
         "--format", help="The outputs' container (NAME.FORMAT): H.264 in mp4, mov or mkv; VP9 in webm; an animated gif "
-                         "(no audio).")] = FormatChoice.mp4,
+                         "(no audio).")] = FormatChoice("mp4"),
     jobs_file: Annotated[Optional[Path], typer.Option("--jobs", parser=user_path, help="Per-clip overrides (TOML): styles, mask, "
                                                       "max_size, start, end, ...", show_default=False)] = None,
     engine: Annotated[EngineChoice, typer.Option("--engine", help="local: one clip after another here; ray: one task "

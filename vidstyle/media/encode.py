@@ -129,7 +129,7 @@ class AudioCut:
     duration: Fraction
 
 
-def mux_audio(video: Path, audio: AudioCut | None, target: Path, muxer: str = "mp4") -> None:
+def remux(video: Path, audio: AudioCut | None, target: Path, muxer: str = "mp4") -> None:
     """``video``'s H.264 stream plus the cut of the source's first audio stream, into ``target`` with ffmpeg's
     ``muxer`` (:data:`VIDEO_OUTPUTS`): the video stream copied (re-encoded to VP9 for WebM, to a GIF with its own
     palette), the audio copied where the container holds it, else re-encoded (AAC; Opus in WebM; none in a GIF)."""
@@ -179,12 +179,12 @@ def encode_video(images: Iterable[np.ndarray], timing: Timing, output: Path, *, 
         raise ValueError(f"expected a video output ending in {', '.join(VIDEO_OUTPUTS)}, got {os.fspath(output)!r}")
     folder = Path(scratch) if scratch is not None else output.parent
     stream, muxed = folder / f".{output.name}.video.part.mp4", folder / f".{output.name}.part{output.suffix}"
-    remux = audio is not None or muxer != "mp4"
+    as_written = audio is None and muxer == "mp4"  # else the stream goes through ffmpeg once more
     try:
         write_video_stream(images, timing, stream, size=size, colour=colour, crf=crf, preset=preset)
-        if remux:
-            mux_audio(stream, audio, muxed, muxer)
-        os.replace(muxed if remux else stream, output)
+        if not as_written:
+            remux(stream, audio, muxed, muxer)
+        os.replace(stream if as_written else muxed, output)
     finally:
         stream.unlink(missing_ok=True)
         muxed.unlink(missing_ok=True)

@@ -149,12 +149,15 @@ def _paint_visit(checkpoint: Checkpoint, first: list[FrameRecord], frame: int, p
     count = len(first)
     content = to_tensor(checkpoint.load_input(frame), styling.device)
     target = target_of(content, config)
-    followed_index, preceded_index = frame - step, frame + step
-    # a neighbour across a switch of the mix (a hold key) was painted for the other mix: as across a cut, none
-    followed = (neighbour(checkpoint, frame, followed_index, pass_index)
-                if 0 <= followed_index < count and not styling.switch_between(frame, followed_index) else None)
-    preceded = (neighbour(checkpoint, frame, preceded_index, pass_index - 1)
-                if 0 <= preceded_index < count and not styling.switch_between(frame, preceded_index) else None)
+
+    def seen(other: int, of_pass: int) -> Neighbour | None:
+        # none past the clip's ends, nor across a switch of the mix (a hold key): painted for the other mix, as
+        # across a cut
+        if not 0 <= other < count or styling.switch_between(frame, other):
+            return None
+        return neighbour(checkpoint, frame, other, of_pass)
+
+    followed, preceded = seen(frame - step, pass_index), seen(frame + step, pass_index - 1)
     start = styling.catch_up(later_start(checkpoint.load(frame, pass_index - 1), followed, preceded, target,
                                          pass_index, config, style_level), frame, pass_index,
                              config.temporal.passes)
