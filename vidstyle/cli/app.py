@@ -161,6 +161,10 @@ def run_guarded(func: Any, *args: Any, command: str = "video", **kwargs: Any) ->
 
 def setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s")
+    import cv2  # here, not at the top: `--help` needs no OpenCV
+
+    # OpenCV's own log (a corrupt file's decoder error, before ours says the same in one line) only with --verbose.
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_INFO if verbose else cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 def progress_bar() -> Progress:

@@ -109,5 +109,6 @@ def _run(plan: Any, input_path: Path, output: Path, job: Any, restart: bool, log
         with atomic_path(log_path) as tmp:
             tmp.write_text("".join(record.to_json() + "\n" for record in result.log))
     cuts = ", ".join(map(str, result.cuts)) or "none"
-    say(f"wrote {os.fspath(output)} ({result.frames} frames, {result.size[0]}x{result.size[1]}; "
+    frames = f"{result.frames} frame" + ("" if result.frames == 1 else "s")
+    say(f"wrote {os.fspath(output)} ({frames}, {result.size[0]}x{result.size[1]}; "
         f"{result.resumed_frames} resumed; scene cuts at frames: {cuts})")

@@ -53,13 +53,17 @@ def min_side(layers: Iterable[str]) -> int:
     return 2 ** sum(name.startswith("pool") for name in LAYER_NAMES[:deepest])
 
 
-def check_size(height: int, width: int, layers: Iterable[str]) -> None:
-    """Refuse an image too small for ``layers``, before any work."""
+def check_size(height: int, width: int, layers: Iterable[str], source: tuple[int, int] | None = None) -> None:
+    """Refuse an image too small for ``layers``, before any work; ``source`` (height, width): the input's own size,
+    named in the message when the image was resized from it."""
     layers = tuple(layers)
     side = min_side(layers)
     if min(height, width) < side:
         deepest = max(layers, key=LAYER_NAMES.index)
-        raise ValueError(f"expected an image of at least {side}x{side} px for layer {deepest}, got {width}x{height}")
+        given = f"{width}x{height}"
+        if source is not None and tuple(source) != (height, width):
+            given += f" (the input, {source[1]}x{source[0]}, at the processing size)"
+        raise ValueError(f"expected an image of at least {side}x{side} px for layer {deepest}, got {given}")
 
 
 class VGGFeatures(nn.Module):

@@ -56,7 +56,7 @@ def plan_still(content: np.ndarray | str | Path, styles: Spec | None = None, *, 
     array = read_image(content) if isinstance(content, (str, Path)) else content
     height, width = fit_long_side(*array.shape[:2], size)
     check_files(config)
-    check_size(height, width, config.loss.style_layers + config.loss.content_layers)
+    check_size(height, width, config.loss.style_layers + config.loss.content_layers, array.shape[:2])
     if device is not None:
         check_memory(height, width, device, config.optim.optimizer, key="size")
     sources = [(MaskSource.of(m, mask_options), spec) for m, spec in regions]
