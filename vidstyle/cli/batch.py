@@ -30,7 +30,7 @@ FormatChoice = Enum("FormatChoice", {s[1:]: s[1:] for s in VIDEO_OUTPUTS if s !=
 
 @command("batch")
 def batch(
-    inputs: Annotated[list[str], typer.Argument(metavar="INPUTS...", help="Video files, folders or globs.",
+    inputs: Annotated[list[str], typer.Argument(metavar="INPUTS", help="Video files, folders or globs.",
                                                 show_default=False)],
     out_dir: Annotated[Path, typer.Option("--out", "--output", "-o", parser=user_path, show_default=False,
                                           help="Folder for the outputs (NAME.mp4, or --format's) and "

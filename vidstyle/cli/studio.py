@@ -19,7 +19,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 @app.command()
 def studio(
     paths: Annotated[Optional[list[Path]], typer.Argument(
-        parser=user_path, metavar="[FILES_OR_FOLDERS]...", help="Clips, images or folders the studio may open (it "
+        parser=user_path, metavar="FILES_OR_FOLDERS", help="Clips, images or folders the studio may open (it "
         "reads nothing else, but uploads).", show_default=False)] = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on; anything but the loopback exposes the "
                                       "studio to the network.")] = "127.0.0.1",

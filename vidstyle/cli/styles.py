@@ -43,7 +43,7 @@ def styles_list(
 
 @styles_app.command("add")
 def styles_add(
-    name: Annotated[str, typer.Argument(help="Name to use in --styles.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Name to use in --styles.")],
     image_path: Annotated[Path, typer.Argument(parser=user_path, metavar="IMAGE", help="Image file to copy into the user library.")],
     force: Annotated[bool, typer.Option("--force", help="Replace an existing style of that name.")] = False,
 ) -> None:
