@@ -11,6 +11,7 @@ process, so a killed run never leaves a stale one.
 
 from __future__ import annotations
 
+import bisect
 import errno
 import hashlib
 import io
@@ -64,7 +65,7 @@ def next_visits(done: list[FrameRecord]) -> set[tuple[int, int]]:
     last = done[-1]
     if last.pass_index == 1:
         return {(1, last.frame + 1), (2, last.frame)}
-    count = sum(1 for r in done if r.pass_index == 1)
+    count = bisect.bisect_right(done, 1, key=lambda r: r.pass_index)  # the first pass's frames lead the order
     step = -1 if last.pass_index % 2 == 0 else 1
     frame = last.frame + step
     if 0 <= frame < count:
