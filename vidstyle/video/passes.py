@@ -109,7 +109,7 @@ def later_passes(checkpoint: Checkpoint, records: list[FrameRecord], extractor, 
     edits = edits or {}
     first = [r for r in records if r.pass_index == 1]
     count = len(first)
-    done = {(r.pass_index, r.frame) for r in records}
+    done = {(r.pass_index, r.frame): r for r in records}
     judged = guard_size(*checkpoint.load(0).shape[:2], config)
     styles: dict[int, list[tuple[int, float]]] = {}  # each shot's (frame, style loss) at its coarsest size
     for record in first:
@@ -121,7 +121,7 @@ def later_passes(checkpoint: Checkpoint, records: list[FrameRecord], extractor, 
     for pass_index, frame in visits(count, config.temporal.passes):
         if (pass_index, frame) in done:
             if pass_index > 1:
-                report(next(r for r in records if (r.pass_index, r.frame) == (pass_index, frame)), count, True)
+                report(done[pass_index, frame], count, True)
             continue
         if (pass_index, frame) not in next_visits(out):
             raise RuntimeError(f"pass {pass_index} frame {frame} out of order")  # a bug, not bad input
