@@ -59,6 +59,8 @@ def test_every_command_has_help_from_the_installed_script(tmp_path):
         text = plain(done.stdout)
         assert done.returncode == 0, (argv, done.stderr)
         assert "Usage:" in text and "Traceback" not in done.stderr, (argv, text, done.stderr)
+        usage = next(line for line in text.splitlines() if "Usage:" in line)
+        assert not any(bad in usage for bad in ("[[", "{{", "...]", "...}", "......")), usage
 
 
 # One input each command refuses, and the words its one line must hold.
@@ -82,6 +84,14 @@ def test_every_command_refuses_a_bad_input_with_one_line(tmp_path):
         assert done.returncode in (1, 2), (command, done.returncode, done.stderr)
         assert len(lines) == 1 and words in lines[0] and "Traceback" not in done.stderr, (command, done.stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "a refused command wrote something"
+
+
+def test_a_corrupt_image_is_one_line_without_the_decoders_own_log(tmp_path):
+    """OpenCV logs a broken TIFF's errors to stderr itself; without --verbose only our line is shown."""
+    (tmp_path / "broken.jpg").write_bytes(b"II*\x00\x08\x00\x00\x00" + b"\x00" * 40)  # a TIFF header, no directory
+    done = run(["image", "broken.jpg", "--styles", "vangogh", "-o", "out.png"], tmp_path)
+    lines = [line for line in plain(done.stderr).splitlines() if line.strip()]
+    assert done.returncode == 1 and len(lines) == 1 and "expected a decodable image" in lines[0], done.stderr
 
 
 def test_the_studio_starts_as_typed_without_any_argument(tmp_path):

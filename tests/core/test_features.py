@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vidstyle.core.features import LAYER_NAMES, VGGFeatures, validate_layers
+from vidstyle.core.features import LAYER_NAMES, VGGFeatures, check_size, validate_layers
 from vidstyle.core.weights import load_embedded
 
 
@@ -87,3 +87,11 @@ def test_too_small_images_are_refused(weights):
     extractor = VGGFeatures(weights, ["relu5_1"])
     with pytest.raises(ValueError, match="at least 16x16 px for layer relu5_1, got 20x8"):
         extractor(torch.rand(1, 3, 8, 20))
+
+
+def test_a_resized_input_too_small_is_named_by_its_own_size():
+    with pytest.raises(ValueError, match=r"got 512x6 \(the input, 400x5, at the processing size\)"):
+        check_size(6, 512, ["relu5_1"], source=(5, 400))
+    with pytest.raises(ValueError, match=r"got 20x8$"):  # not resized: nothing to add
+        check_size(8, 20, ["relu5_1"], source=(8, 20))
+    check_size(16, 16, ["relu5_1"], source=(5, 5))  # big enough once resized
