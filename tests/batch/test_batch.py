@@ -124,12 +124,15 @@ def test_inputs_and_output_names(tmp_path):
 
 
 def test_a_folder_gives_its_clips_and_animated_gifs_not_its_stills_or_other_files(tmp_path):
-    for name in ("b.mov", "a.gif", "c.MP4", "still.png", "notes.txt"):
+    """A glob leaves out stills and settings files too (a jobs.toml beside the clips), not other files."""
+    for name in ("b.mov", "a.gif", "c.MP4", "still.png", "notes.txt", "jobs.toml"):
         (tmp_path / name).write_bytes(b"x")
     assert [p.name for p in collect_inputs([str(tmp_path)])] == ["a.gif", "b.mov", "c.MP4"]
     assert [p.name for p in collect_inputs([str(tmp_path / "*")])] == ["a.gif", "b.mov", "c.MP4", "notes.txt"]
     with pytest.raises(ValueError, match="got the still image .*still.png.*: stylize it with `vidstyle image`"):
         collect_inputs([str(tmp_path / "b.mov"), str(tmp_path / "still.png")])
+    with pytest.raises(ValueError, match="got the settings file .*jobs.toml.*: give it as `--jobs .*jobs.toml`"):
+        collect_inputs([str(tmp_path / "jobs.toml")])
 
 
 def test_split_shots_runs_each_shot_and_joins_them_with_audio(tmp_path, tiny_weights):

@@ -79,7 +79,8 @@ class ClipResult:
 
 
 def collect_inputs(patterns: Sequence[str]) -> list[Path]:
-    """Files, folders (their videos, sorted) and globs -> unique video paths, in order."""
+    """Files, folders (their videos, sorted) and globs (but their stills and .toml files) -> unique video paths, in
+    order. A still or a .toml named as an input is refused with the command it belongs to."""
     found: list[Path] = []
     for pattern in patterns:
         if not pattern.strip():
@@ -91,12 +92,16 @@ def collect_inputs(patterns: Sequence[str]) -> list[Path]:
             if is_image_path(path):
                 raise ValueError(f"expected clips for `vidstyle batch`, got the still image {pattern!r}: stylize it "
                                  f"with `vidstyle image`")
+            if path.suffix.lower() == ".toml":
+                raise ValueError(f"expected clips for `vidstyle batch`, got the settings file {pattern!r}: give it as "
+                                 f"`--jobs {pattern}` beside the clips (files, folders or globs)")
             found.append(path)
         else:
             matches = sorted(Path(m) for m in glob.glob(pattern, recursive=True))
             if not matches:
                 raise FileNotFoundError(f"input {pattern!r} matches no file")
-            found += [m for m in matches if m.is_file() and not is_image_path(m)]  # stills left out, as in a folder
+            # stills and settings files (a jobs.toml beside the clips) left out, as in a folder
+            found += [m for m in matches if m.is_file() and not is_image_path(m) and m.suffix.lower() != ".toml"]
     unique = list(dict.fromkeys(p.resolve() for p in found))
     if not unique:
         raise ValueError(f"expected video files among the inputs, got none in {', '.join(map(repr, patterns))}")
