@@ -131,7 +131,7 @@ def test_a_folder_gives_its_clips_and_animated_gifs_not_its_stills_or_other_file
     assert [p.name for p in collect_inputs([str(tmp_path / "*")])] == ["a.gif", "b.mov", "c.MP4", "notes.txt"]
     with pytest.raises(ValueError, match="got the still image .*still.png.*: stylize it with `vidstyle image`"):
         collect_inputs([str(tmp_path / "b.mov"), str(tmp_path / "still.png")])
-    with pytest.raises(ValueError, match="got the settings file .*jobs.toml.*: give it as `--jobs .*jobs.toml`"):
+    with pytest.raises(ValueError, match="got the settings file .*jobs.toml.*: give it as `jobs` beside the clips"):
         collect_inputs([str(tmp_path / "jobs.toml")])
 
 

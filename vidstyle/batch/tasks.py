@@ -94,7 +94,7 @@ def collect_inputs(patterns: Sequence[str]) -> list[Path]:
                                  f"with `vidstyle image`")
             if path.suffix.lower() == ".toml":
                 raise ValueError(f"expected clips for `vidstyle batch`, got the settings file {pattern!r}: give it as "
-                                 f"`--jobs {pattern}` beside the clips (files, folders or globs)")
+                                 f"`jobs` beside the clips (files, folders or globs)")
             found.append(path)
         else:
             matches = sorted(Path(m) for m in glob.glob(pattern, recursive=True))
