@@ -20,7 +20,8 @@ def format_terms(terms: dict[str, float]) -> str:
 
 @command(IMAGE, skip=("styles",))
 def image(
-    content: Annotated[Path, typer.Argument(parser=user_path, metavar="CONTENT", help="Content image.", show_default=False)],
+    content: Annotated[Path, typer.Argument(parser=user_path, metavar="CONTENT", help="Content image.",
+                                            show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", parser=user_path, show_default=False,
                                          help="Output image (.png, .jpg, ...).")],
     values: Values,

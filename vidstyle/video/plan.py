@@ -134,7 +134,8 @@ def plan_video(input_path: Path | str, output: Path | str | None, styles: Spec |
     specs, background = style_specs(styles, mask, regions, background_style, config.style.even_mix)
     height, width = processing_size(info.height, info.width, video.max_size)
     check_files(config)
-    check_size(height, width, config.loss.style_layers + config.loss.content_layers, (info.height, info.width))
+    check_size(height, width, config.loss.style_layers + config.loss.content_layers,
+               (info.height, info.width))
     if device is not None:
         check_memory(height, width, device, config.optim.optimizer)
     specs = [(None if source is None else source.at_scale((info.height, info.width), (height, width)), spec) for source, spec in specs]
