@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from vidstyle.cli import app
 from vidstyle.media.decode import Position, read_frames
-from vidstyle.media.encode import ffmpeg_exe
+from vidstyle.media.encode import Timing, ffmpeg_exe, write_video_stream
 from vidstyle.media.probe import probe
 
 from ..conftest import plain, textured
@@ -258,3 +258,20 @@ def test_an_output_of_another_kind_is_refused_before_any_work(tmp_path, tiny_wei
     assert result.exit_code == 1
     assert "expected an output ending in .mp4, .m4v, .mov, .mkv, .webm, .gif" in plain(result.output)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def _encode_bytes(frames: list[np.ndarray], target: Path) -> bytes:
+    timing = Timing(tuple(range(len(frames))), Fraction(1, 10), Fraction(10), len(frames))
+    write_video_stream(frames, timing, target, size=(frames[0].shape[1], frames[0].shape[0]))
+    return target.read_bytes()
+
+
+def test_the_same_frames_encode_to_the_same_stream(tmp_path):
+    """The encode depends on the frames only, so a resumed render equals an uninterrupted one. (x264's AVX-512 code
+    varied between encodes of the same frames: ``x264_params`` caps it at AVX2 where the CPU has AVX-512.)"""
+    rng = np.random.default_rng(0)
+    base = textured(96, 160, seed=3)
+    frames = [np.clip(np.roll(base, 3 * k, axis=1).astype(int) + rng.integers(-6, 7, base.shape), 0, 255)
+              .astype(np.uint8) for k in range(24)]
+    streams = {_encode_bytes(frames, tmp_path / f"{k}.mp4") for k in range(12)}
+    assert len(streams) == 1
