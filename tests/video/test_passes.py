@@ -76,8 +76,8 @@ def _stop_at(step: int, clip, output, config: RunConfig, video: VideoConfig) -> 
 @pytest.mark.parametrize("stop_at", [3, 9])  # in the first pass (its caches half written), in the second
 def test_a_multi_pass_run_resumes_at_the_frame_and_pass_it_stopped_at(make_clip, tmp_path, tiny, stop_at):
     clip = make_clip(translating_clip(5, 48, 64, dx=1.5), audio=False)
-    # lossless, so the two encodes show the same pixels (libx264 at crf 18 need not repeat its bitstream under load)
-    config, video = _passes(tiny, 3), VideoConfig(max_size=None, keep_frames=True, crf=0)
+    # the default encode: the same frames give the same stream (media/encode.py, x264_params)
+    config, video = _passes(tiny, 3), VideoConfig(max_size=None, keep_frames=True)
     stopped = tmp_path / "stopped.mp4"
     _stop_at(stop_at, clip, stopped, config, video)
     seen = []
