@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import subprocess
@@ -57,10 +58,13 @@ def x264_params() -> dict[str, str]:
 
 def _has_avx512() -> bool:
     """Whether x264 would take its AVX-512 paths here (it needs F, CD, BW, DQ and VL)."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__ as features  # numpy's own detection
-    except ImportError:
-        features = None
+    features = None
+    for module in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):  # numpy's own detection (2.x, 1.x)
+        try:
+            features = importlib.import_module(module).__cpu_features__
+            break
+        except (ImportError, AttributeError):
+            continue
     if isinstance(features, dict) and "AVX512_SKX" in features:
         return bool(features["AVX512_SKX"])  # F, CD, BW, DQ and VL
     try:
