@@ -93,8 +93,8 @@ JOB_KEYS: tuple[JobKey, ...] = (
                          "before it too with --passes 2). Repeatable; a rerun redoes only from the edited frame.",
            _paint_over, frozenset({VIDEO}), multiple=True),
     JobKey("background_style", "Styles for what no mask covers (default: keep the content).", _text),
-    JobKey("start", "First frame: seconds (2.5, 2.5s) or a frame index (75f).", _position, frozenset({VIDEO})),
-    JobKey("end", "End (exclusive): seconds or a frame index (75f).", _position, frozenset({VIDEO})),
+    JobKey("start", "First frame: seconds (2.5, 2.5s) or a frame index (75f).", _position, frozenset({VIDEO, MASK})),
+    JobKey("end", "End (exclusive): seconds or a frame index (75f).", _position, frozenset({VIDEO, MASK})),
 )
 JOB_KEYS_BY_NAME = {k.key: k for k in JOB_KEYS}
 
@@ -278,7 +278,7 @@ class Job:
             if source is not None and source.labels is not None:
                 _keyed("labels", check_input, source.labels, "labels file")
         from .regions.guides import style_specs
-        from .video.plan import not_after
+        from .media.decode import not_after
 
         style_specs(self.styles, self.mask, [(r.source, r.styles) for r in self.regions], self.background_style,
                     self.run.style.even_mix)

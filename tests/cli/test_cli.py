@@ -248,3 +248,26 @@ def test_previews_are_contact_sheets(tmp_path, make_clip, content_path, tiny_wei
     refused = runner.invoke(app, ["image", str(content_path), "-s", "vangogh", "-s", "matisse", "-o",
                                   str(tmp_path / "two.png")])
     assert refused.exit_code == 1 and "add --preview" in plain(refused.output)
+
+
+def test_mask_command_exports_a_ranges_masks_as_the_run_of_that_range_uses_them(tmp_path, make_clip, tiny_weights):
+    """``--start/--end`` number the masks from the range's first frame, and the keyframe counts from it, as in a run."""
+    clip = make_clip(translating_clip(7, 48, 64, dx=2.0), audio=False)
+    drawn = np.zeros((48, 64), np.uint8)
+    drawn[12:36, 16:40] = 255
+    write_image(tmp_path / "drawn.png", drawn)
+    region = ["--mask", str(tmp_path / "drawn.png"), "--mask-keyframe", "1", "--start", "2f", "--end", "6f"]
+    result = runner.invoke(app, ["mask", str(clip), "-o", str(tmp_path / "masks"), *region])
+    assert result.exit_code == 0 and "wrote 4 mask(s)" in plain(result.output), plain(result.output)
+    run = runner.invoke(app, ["video", str(clip), "-s", "swirl", "-o", str(tmp_path / "out.mp4"), "--keep-frames",
+                              "--first-iterations", "1", "--iterations", "1", "--weights", tiny_weights, "--device",
+                              "cpu", *region])
+    assert run.exit_code == 0, plain(run.output)
+    used = sorted((tmp_path / "out.mp4.vidstyle-work" / "masks" / "0").glob("*.png"))
+    exported = sorted((tmp_path / "masks").glob("0*.png"))
+    assert len(used) == len(exported) == 4
+    assert all(np.array_equal(read_image(a), read_image(b)) for a, b in zip(used, exported))
+    assert not np.array_equal(read_image(exported[0]), read_image(exported[3]))  # the region moves with the clip
+    refused = runner.invoke(app, ["mask", str(tmp_path / "drawn.png"), "-o", str(tmp_path / "m2"), "--grabcut",
+                                  "8,8,30,20", "--start", "1f"])
+    assert refused.exit_code == 1 and "expected a video for a range" in plain(refused.output), plain(refused.output)

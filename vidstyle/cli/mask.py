@@ -24,6 +24,7 @@ def mask_command(
 ) -> None:
     """Export the masks a run would use (and an overlay preview) to check them before a long run."""
     from ..job import parse_values
+    from ..media.decode import parse_position
     from ..core.device import resolve_device
     from ..regions.export import export_masks
 
@@ -36,6 +37,9 @@ def mask_command(
         raise ValueError("expected `mask`, `grabcut` or `segment`")
     if parts.mask.path is not None and not parts.mask.path.exists():
         raise SettingError("mask", f"mask {os.fspath(parts.mask.path)!r} does not exist")
+    start, end = (parts.values.get(key) for key in ("start", "end"))
     written, preview = export_masks(input_path, output_dir, parts.mask, max_size=parts.video.max_size,
-                                    flow=parts.run.temporal.flow, device=resolve_device(device))
+                                    flow=parts.run.temporal.flow, device=resolve_device(device),
+                                    start=parse_position(start) if start else None,
+                                    end=parse_position(end) if end else None)
     say(f"wrote {written} mask(s) to {os.fspath(output_dir)} and the preview {os.fspath(preview)}")

@@ -54,6 +54,15 @@ def parse_position(text: str) -> Position:
     return Position(seconds=seconds)
 
 
+def not_after(a: Position, b: Position) -> bool:
+    """``a <= b`` when both are in the same unit (mixed units are checked once decoded)."""
+    if a.frame is not None and b.frame is not None:
+        return a.frame <= b.frame
+    if a.seconds is not None and b.seconds is not None:
+        return a.seconds <= b.seconds
+    return False
+
+
 @dataclass(frozen=True)
 class Frame:
     """One decoded frame: ``image`` is ``uint8 (H, W, 3)`` RGB, upright."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import cv2
 import numpy as np
 import torch
 
-from ..media.decode import read_frames
+from ..config import SettingError
+from ..media.decode import Position, not_after, read_frames
 from ..media.encode import Timing, encode_video
 from ..media.probe import probe
 from ..media.sizes import fit_long_side, processing_size, resize
@@ -33,9 +35,17 @@ def overlay(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def export_masks(input_path: Path, output_dir: Path, source: MaskSource, *, max_size: int | None = 512,
-                 flow: str = "dis", device: torch.device | str = "cpu") -> tuple[int, Path]:
-    """Masks as ``output_dir/NNNNNN.png`` and a preview (``preview.png`` or ``preview.mp4``)."""
+                 flow: str = "dis", device: torch.device | str = "cpu", start: Position | None = None,
+                 end: Position | None = None) -> tuple[int, Path]:
+    """Masks as ``output_dir/NNNNNN.png`` and a preview (``preview.png`` or ``preview.mp4``). A video's range
+    ``start``-``end`` is the one a run of that range paints: its masks are numbered from the range's first frame,
+    as the run's are (a mask video or folder pairs its first mask with that frame, ``mask_keyframe`` counts from it)."""
     still = is_image_path(input_path)
+    if still and (start is not None or end is not None):
+        raise SettingError("start" if start is not None else "end",
+                           f"expected a video for a range, got the still image {os.fspath(input_path)!r}")
+    if start is not None and end is not None and not_after(end, start):
+        raise SettingError("start", f"expected `start` before `end`, got {str(start)!r} and {str(end)!r}")
     if still:
         image = read_image(input_path)
         source_height, source_width = image.shape[:2]
@@ -49,8 +59,11 @@ def export_masks(input_path: Path, output_dir: Path, source: MaskSource, *, max_
         height, width = processing_size(info.height, info.width, max_size)
 
         def timed():
-            for frame in read_frames(input_path, info=info):
+            for frame in read_frames(input_path, start, end, info):
                 yield resize(frame.image, height, width), frame.pts, frame.duration
+
+        if next(read_frames(input_path, start, end, info), None) is None:
+            raise ValueError(f"expected frames in {os.fspath(input_path)!r} within the range, got none that decode")
 
     source = source.at_scale((source_height, source_width), (height, width))
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from ..core.features import check_size
 from ..core.device import check_memory
 from ..core.features import check_files
 from ..core.styles import StyleEntry
-from ..media.decode import Frame, Position, parse_position, read_frames
+from ..media.decode import Frame, Position, not_after, parse_position, read_frames
 from ..media.encode import VIDEO_OUTPUTS
 from ..media.files import check_input, check_output
 from ..media.probe import VideoInfo, probe
@@ -176,15 +176,6 @@ def _style_keys(keys: Sequence[str | StyleKey], styles: Spec | None, info: Video
     offset = 0 if first is None else key_frame(first, info.fps)
     placed = resolve_keys(parsed, info.fps, info.estimated_frames())
     return tuple((frame - offset, key) for frame, key in placed), offset
-
-
-def not_after(a: Position, b: Position) -> bool:
-    """``a <= b`` when both are in the same unit (mixed units are checked once decoded)."""
-    if a.frame is not None and b.frame is not None:
-        return a.frame <= b.frame
-    if a.seconds is not None and b.seconds is not None:
-        return a.seconds <= b.seconds
-    return False
 
 
 def _mask_identity(source: MaskSource | None) -> list | None:
