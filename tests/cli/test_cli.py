@@ -9,7 +9,7 @@ from vidstyle.cli import app
 from vidstyle.media.decode import iter_frames
 from vidstyle.media.images import read_image, write_image
 
-from ..conftest import plain, translating_clip
+from ..conftest import plain, textured, translating_clip
 
 runner = CliRunner()
 
@@ -271,3 +271,19 @@ def test_mask_command_exports_a_ranges_masks_as_the_run_of_that_range_uses_them(
     refused = runner.invoke(app, ["mask", str(tmp_path / "drawn.png"), "-o", str(tmp_path / "m2"), "--grabcut",
                                   "8,8,30,20", "--start", "1f"])
     assert refused.exit_code == 1 and "expected a video for a range" in plain(refused.output), plain(refused.output)
+
+
+def test_metrics_of_a_range_compares_it_with_the_inputs_frames_from_its_start(tmp_path, make_clip):
+    """An output rendered with ``--start`` begins later in the input: ``metrics --start`` lines the two up."""
+    base = textured(48, 96, seed=5)
+    frames = [np.ascontiguousarray(base[:, x:x + 64]) for x in (0, 1, 5, 6, 11, 12, 18, 19)]  # steps of 1, then 4-6
+    clip = make_clip(frames, audio=False)
+    tail = make_clip(frames[3:], name="tail.mp4", audio=False)  # stands in for a render of the range from 3f
+    aligned = runner.invoke(app, ["metrics", str(clip), str(tail), "--flow", "dis", "--start", "3f", "--json"])
+    shifted = runner.invoke(app, ["metrics", str(clip), str(tail), "--flow", "dis", "--json"])
+    assert aligned.exit_code == shifted.exit_code == 0, plain(aligned.output + shifted.output)
+    aligned, shifted = json.loads(aligned.output), json.loads(shifted.output)
+    assert aligned["frames"] == shifted["frames"] == 5
+    assert aligned["ratio"] < 2 and shifted["ratio"] > 20  # the same frames encoded twice; against frames 3 apart
+    bad = runner.invoke(app, ["metrics", str(clip), str(tail), "--start", "later"])
+    assert bad.exit_code == 1 and "--start: expected a position" in plain(bad.output), plain(bad.output)

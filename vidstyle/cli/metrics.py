@@ -21,6 +21,9 @@ def metrics(
                                           "size).")] = 0,
     max_frames: Annotated[Optional[int], typer.Option("--frames", min=2, help="Only the first N frames.",
                                                       show_default=False)] = None,
+    start: Annotated[Optional[str], typer.Option(
+        "--start", show_default=False, help="Where OUT begins in IN: the --start OUT was rendered with (seconds, "
+                                            "2.5s, or a frame, 75f).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output, with the per-frame figures.")
                        ] = False,
     flow: Annotated[FlowMethod, typer.Option(
@@ -46,6 +49,12 @@ def metrics(
         from ..media.files import check_input, check_output
         from ..video.metrics import plot_per_frame, warping_error
 
+        from ..media.decode import parse_position
+
+        try:
+            first = parse_position(start) if start else None
+        except ValueError as exc:
+            raise ValueError(f"--start: {exc}") from None
         if max_size and max_size < 16:
             raise ValueError(f"--max-size: expected 0 or a value >= 16, got {max_size}")
         if plot is not None:
@@ -54,7 +63,7 @@ def metrics(
         if log is not None:
             entries = [json.loads(line) for line in check_input(log, "--log file").read_text().splitlines() if line]
         result = warping_error(input_path, output_path, max_size=max_size or None, max_frames=max_frames,
-                               flow=flow, reliability=reliability)
+                               flow=flow, reliability=reliability, start=first)
         if plot is not None:
             plot_per_frame(result, plot, entries, title=f"{output_path.name} vs {input_path.name}")
         if as_json:

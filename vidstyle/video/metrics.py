@@ -25,7 +25,7 @@ import torch
 
 from ..config import FlowMethod, ReliabilityCheck, SettingError
 from ..core.tensors import to_tensor
-from ..media.decode import iter_frames
+from ..media.decode import Position, iter_frames
 from ..media.files import check_input
 from ..media.probe import probe
 from ..media.sizes import fit_long_side, resize
@@ -82,17 +82,18 @@ def still_change(current: np.ndarray, previous: np.ndarray, still: np.ndarray) -
 
 def warping_error(
     input_path: Path | str, output_path: Path | str, *, max_size: int | None = None, flow: FlowMethod = "deepflow",
-    max_frames: int | None = None, reliability: ReliabilityCheck = "ruder",
+    max_frames: int | None = None, reliability: ReliabilityCheck = "ruder", start: Position | None = None,
 ) -> WarpingError:
     """Warping error of ``output_path`` and of ``input_path`` over their common frames (both at the input's size,
-    or its long side ``max_size``), with the flow and check given; and the flow-free still check.
+    or its long side ``max_size``), with the flow and check given; and the flow-free still check. ``start``:
+    where the output begins in the input (the ``start`` it was rendered with); the input's frames from there.
 
     Per frame too, so a flash or a swimming region shows as a spike, not only in the mean.
     """
     info = probe(check_input(Path(input_path), "video"))
     out_info = probe(check_input(Path(output_path), "video"))
     height, width = fit_long_side(info.height, info.width, max_size)
-    pairs = islice(zip(iter_frames(input_path, info=info), iter_frames(output_path, info=out_info)), max_frames)
+    pairs = islice(zip(iter_frames(input_path, start, info=info), iter_frames(output_path, info=out_info)), max_frames)
     rows: list[dict] = []
     previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     count = 0
