@@ -46,10 +46,9 @@ def metrics(
     """
 
     def body() -> None:
+        from ..media.decode import parse_position
         from ..media.files import check_input, check_output
         from ..video.metrics import plot_per_frame, warping_error
-
-        from ..media.decode import parse_position
 
         try:
             first = parse_position(start) if start else None
