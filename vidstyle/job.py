@@ -278,14 +278,13 @@ class Job:
             if source is not None and source.labels is not None:
                 _keyed("labels", check_input, source.labels, "labels file")
         from .regions.guides import style_specs
-        from .media.decode import not_after
+        from .media.decode import check_order
 
         style_specs(self.styles, self.mask, [(r.source, r.styles) for r in self.regions], self.background_style,
                     self.run.style.even_mix)
         first = _keyed("start", parse_position, self.start) if self.start else None
         last = _keyed("end", parse_position, self.end) if self.end else None
-        if first is not None and last is not None and not_after(last, first):
-            raise SettingError("start", f"expected `start` before `end`, got {self.start!r} and {self.end!r}")
+        check_order(first, last)
         return self
 
     def values(self) -> dict[str, Any]:

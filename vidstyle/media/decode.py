@@ -18,6 +18,7 @@ import av
 import numpy as np
 from av.video.reformatter import Interpolation
 
+from ..config import SettingError
 from .errors import MediaError
 from .probe import MATRICES, RANGE_FULL, RANGE_LIMITED, VideoInfo, probe
 
@@ -61,6 +62,19 @@ def not_after(a: Position, b: Position) -> bool:
     if a.seconds is not None and b.seconds is not None:
         return a.seconds <= b.seconds
     return False
+
+
+def check_order(start: Position | None, end: Position | None) -> None:
+    """Refuse an ``end`` at or before ``start`` (when both are in one unit; mixed units are checked once decoded)."""
+    if start is not None and end is not None and not_after(end, start):
+        raise SettingError("start", f"expected `start` before `end`, got {str(start)!r} and {str(end)!r}")
+
+
+def check_range(path: Path | str, start: Position | None, end: Position | None, info: VideoInfo) -> None:
+    """Refuse a range out of order, or one in which no frame of ``path`` decodes, before any work."""
+    check_order(start, end)
+    if next(read_frames(path, start, end, info), None) is None:
+        raise ValueError(f"expected frames in {os.fspath(path)!r} within the range, got none that decode")
 
 
 @dataclass(frozen=True)

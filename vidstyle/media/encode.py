@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
@@ -56,6 +57,7 @@ def x264_params() -> dict[str, str]:
     return {"x264-params": "asm=AVX2,LZCNT"} if _has_avx512() else {}
 
 
+@functools.cache
 def _has_avx512() -> bool:
     """Whether x264 would take its AVX-512 paths here (it needs F, CD, BW, DQ and VL)."""
     features = None

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..config import SettingError
-from ..media.decode import Position, not_after, read_frames
+from ..media.decode import Position, check_range, read_frames
 from ..media.encode import Timing, encode_video
 from ..media.probe import probe
 from ..media.sizes import fit_long_side, processing_size, resize
@@ -44,8 +44,6 @@ def export_masks(input_path: Path, output_dir: Path, source: MaskSource, *, max_
     if still and (start is not None or end is not None):
         raise SettingError("start" if start is not None else "end",
                            f"expected a video for a range, got the still image {os.fspath(input_path)!r}")
-    if start is not None and end is not None and not_after(end, start):
-        raise SettingError("start", f"expected `start` before `end`, got {str(start)!r} and {str(end)!r}")
     if still:
         image = read_image(input_path)
         source_height, source_width = image.shape[:2]
@@ -55,15 +53,13 @@ def export_masks(input_path: Path, output_dir: Path, source: MaskSource, *, max_
             yield resize(image, height, width), 0, 1
     else:
         info = probe(input_path)
+        check_range(input_path, start, end, info)
         source_height, source_width = info.height, info.width
         height, width = processing_size(info.height, info.width, max_size)
 
         def timed():
             for frame in read_frames(input_path, start, end, info):
                 yield resize(frame.image, height, width), frame.pts, frame.duration
-
-        if next(read_frames(input_path, start, end, info), None) is None:
-            raise ValueError(f"expected frames in {os.fspath(input_path)!r} within the range, got none that decode")
 
     source = source.at_scale((source_height, source_width), (height, width))
     output_dir.mkdir(parents=True, exist_ok=True)

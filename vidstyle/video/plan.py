@@ -16,7 +16,7 @@ from ..core.features import check_size
 from ..core.device import check_memory
 from ..core.features import check_files
 from ..core.styles import StyleEntry
-from ..media.decode import Frame, Position, not_after, parse_position, read_frames
+from ..media.decode import Frame, Position, check_order, check_range, parse_position, read_frames
 from ..media.encode import VIDEO_OUTPUTS
 from ..media.files import check_input, check_output
 from ..media.probe import VideoInfo, probe
@@ -126,11 +126,9 @@ def plan_video(input_path: Path | str, output: Path | str | None, styles: Spec |
     if output is not None:
         check_output(output, tuple(VIDEO_OUTPUTS), (input_path,))
     first, last = (parse_position(start) if start else None), (parse_position(end) if end else None)
-    if first is not None and last is not None and not_after(last, first):
-        raise SettingError("start", f"expected `start` before `end`, got {start!r} and {end!r}")
+    check_order(first, last)
     info = probe(input_path)
-    if next(read_frames(input_path, first, last, info), None) is None:
-        raise ValueError(f"expected frames in {os.fspath(input_path)!r} within the range, got none that decode")
+    check_range(input_path, first, last, info)
     specs, background = style_specs(styles, mask, regions, background_style, config.style.even_mix)
     height, width = processing_size(info.height, info.width, video.max_size)
     check_files(config)
